@@ -1,0 +1,3 @@
+"""exactsnn: exact gradients of spiking neural networks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,90 @@
+"""Compile a NeuronModel: generate its module into a content-hashed file and import it.
+
+Files live in ``$EXACTSNN_CACHE_DIR`` (default ``~/.cache/exactsnn``), named
+``<model>_<hash>.py``. The hash covers everything that changes the output (the printed
+kernels and the engine templates), so a stale file is never reused. Writing is atomic
+(temporary file + ``os.replace``), so concurrent processes compiling the same model are safe:
+both write identical bytes and either rename wins. numba's on-disk cache sits beside the file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..compiled import BUILTIN_NAMES, CompiledModel, load_builtin
+from ..derive import derive
+from ..model import NeuronModel
+from .module import module_source
+
+_BY_HASH = {}
+GENERATED_DIR = Path(__file__).resolve().parent.parent / "_generated"
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("EXACTSNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "exactsnn")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compile_model(model: NeuronModel) -> CompiledModel:
+    """Generate (or reuse) the numeric module of ``model`` and return its handle."""
+    if not isinstance(model, NeuronModel):
+        raise TypeError(f"compile_model expects a NeuronModel, got {type(model).__name__}")
+    source, digest = module_source(derive(model))
+    if digest in _BY_HASH:
+        return _BY_HASH[digest]
+    if model.name in BUILTIN_NAMES:
+        shipped = load_builtin(model.name)
+        if shipped.content_hash == digest:
+            _BY_HASH[digest] = shipped
+            return shipped
+    path = cache_dir() / f"{model.name}_{digest[:20]}.py"
+    if not path.exists() or path.read_text() != source:
+        _atomic_write(path, source)
+    compiled = CompiledModel(_import_path(f"exactsnn_model_{model.name}_{digest[:20]}", path))
+    _BY_HASH[digest] = compiled
+    return compiled
+
+
+def _atomic_write(path: Path, text: str):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _import_path(name: str, path: Path):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_builtins(check: bool = False) -> list:
+    """(Re)generate exactsnn/_generated/<name>.py for every built-in model.
+
+    With ``check=True`` nothing is written; returns the names whose file is out of date.
+    """
+    from .. import models
+
+    stale = []
+    for name in BUILTIN_NAMES:
+        source, _ = module_source(derive(models.get(name)))
+        path = GENERATED_DIR / f"{name}.py"
+        if not path.exists() or path.read_text() != source:
+            stale.append(name)
+            if not check:
+                _atomic_write(path, source)
+    return stale
+
+
+if __name__ == "__main__":
+    print("regenerated:", write_builtins() or "nothing (all up to date)")

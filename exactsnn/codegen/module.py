@@ -1,0 +1,164 @@
+"""Write a model's generated numeric module: kernels + the stamped engine templates.
+
+The module is plain Python that numba compiles with ``cache=True`` (no fastmath). Its header
+names the model and the content hash; each kernel's docstring gives its formula.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import sympy
+
+from ..derive import Derivation
+from ..errors import ModelError
+from ..model import S
+from .interval_printer import interval_lines
+from .printer import condition_text, cse_lines, print_expr, unpack_params
+
+TEMPLATES = ("engine_sim.py", "engine_loop.py", "engine_grad.py", "engine_batch.py")
+NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
+FORMAT_VERSION = "1"
+
+
+def _branch_blocks(deriv: Derivation, emit):
+    """Lines for every branch: ``if cond:`` + emit(branch, indent) ..., then the generic body."""
+    lines = []
+    for br in deriv.branches:
+        if br.condition is None:
+            lines += emit(br, "    ")
+        else:
+            lines.append(f"    if {condition_text(br.condition)}:")
+            lines += emit(br, "        ")
+    return lines
+
+
+def _scalar(deriv, name, key, args):
+    def emit(br, ind):
+        body, (res,) = cse_lines([br.exprs[key]], indent=ind)
+        return body + [f"{ind}return {res}"]
+
+    formula = print_expr(deriv.branches[-1].exprs[key])
+    return _function(deriv, name, args, f"{key} = {formula}", _branch_blocks(deriv, emit))
+
+
+def _vector(deriv, name, key, args):
+    def emit(br, ind):
+        body, results = cse_lines(list(br.exprs[key]), indent=ind)
+        return body + [f"{ind}out[{i}] = {r}" for i, r in enumerate(results)] + [f"{ind}return"]
+
+    names = ", ".join(str(p) for p in deriv.params)
+    return _function(deriv, name, args, f"d({key[1:-3]})/d({names}) into out", _branch_blocks(deriv, emit))
+
+
+def _interval(deriv, name, key):
+    def emit(br, ind):
+        try:
+            body, (lo, hi) = interval_lines(br.exprs[key], indent=ind)
+        except ModelError:
+            return [f"{ind}return -math.inf, math.inf  # no enclosure available for this expression"]
+        return body + [f"{ind}return {lo}, {hi}"]
+
+    return _function(deriv, name, "s_lo, s_hi, p", f"enclosure of {key} over s in [s_lo, s_hi]",
+                     _branch_blocks(deriv, emit))
+
+
+def _expsum_fn(deriv):
+    n = deriv.n_slots
+
+    def emit(br, ind):
+        if br.expsum is None:
+            return [f"{ind}return"]
+        rates, (pa, pb), (ra, rb) = br.expsum
+        exprs = list(rates) + list(pa) + list(pb) + list(ra) + list(rb)
+        body, res = cse_lines(exprs, indent=ind)
+        m = len(rates)
+        out = [f"{ind}{arr}[{i}] = {res[g * m + i]}" for g, arr in enumerate(("rates", "psp_a", "psp_b",
+                                                                            "reset_a", "reset_b"))
+               for i in range(m)]
+        return body + out + [f"{ind}return"]
+
+    doc = (f"kernels as sum_r (a_r + b_r s) exp(-rate_r s), {n} slots: fills rates, psp_a, psp_b, "
+           "reset_a, reset_b (zeros for unused slots)")
+    return _function(deriv, "expsum_coeffs", "p, rates, psp_a, psp_b, reset_a, reset_b", doc,
+                     _branch_blocks(deriv, emit), pre=["    rates[:] = 0.0", "    psp_a[:] = 0.0",
+                                                       "    psp_b[:] = 0.0", "    reset_a[:] = 0.0",
+                                                       "    reset_b[:] = 0.0"])
+
+
+def _function(deriv, name, args, doc, body, pre=()):
+    used = "\n".join(body)
+    unpack = [ln for ln in unpack_params([str(p) for p in deriv.params])
+              if re.search(rf"\b{ln.split(' = ')[0].strip()}\b", used)]
+    return "\n".join(["@njit(cache=True)", f"def {name}({args}):", f'    """{doc}"""', *pre, *unpack, *body,
+                      ""]) + "\n"
+
+
+def kernel_source(deriv: Derivation) -> str:
+    """The model-specific part of the module (everything but the stamped templates)."""
+    m = deriv.model
+    parts = [
+        "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
+        "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_log, iv_mul, iv_point, iv_pow, iv_powi,\n"
+        "                                       iv_scale, iv_sqrt)\n\n",
+        f"MODEL_NAME = {m.name!r}\n",
+        f"PARAM_NAMES = {tuple(m.param_names)!r}\n",
+        f"PARAM_DEFAULTS = {tuple(float(p.default) for p in m.params)!r}\n",
+        f"PARAM_LOWER = {_floats(p.lower for p in m.params)}\n",
+        f"PARAM_UPPER = {_floats(p.upper for p in m.params)}\n",
+        f"N_PARAMS = {len(m.params)}\n",
+        f"N_SLOTS = {max(deriv.n_slots, 1)}\n",
+        f"STRATEGY = {deriv.strategy!r}\n",
+        f"STRATEGY_EXPSUM = {deriv.strategy == 'expsum'}\n",
+        f"SINGULAR_SETS = {tuple(condition_text(b.condition) for b in deriv.branches if b.condition)!r}\n\n\n",
+        _scalar(deriv, "psp", "psp", "s, p"),
+        _scalar(deriv, "dpsp_ds", "dpsp_ds", "s, p"),
+        _scalar(deriv, "reset", "reset", "s, p"),
+        _scalar(deriv, "dreset_ds", "dreset_ds", "s, p"),
+        _scalar(deriv, "firing_threshold", "threshold", "p"),
+        _vector(deriv, "dpsp_dp", "dpsp_dp", "s, p, out"),
+        _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
+        _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
+        _expsum_fn(deriv),
+        _interval(deriv, "iv_psp", "psp"),
+        _interval(deriv, "iv_dpsp_ds", "dpsp_ds"),
+        _interval(deriv, "iv_reset", "reset"),
+        _interval(deriv, "iv_dreset_ds", "dreset_ds"),
+    ]
+    return "\n".join(parts)
+
+
+def _floats(values) -> str:
+    items = ["math.inf" if v == float("inf") else "-math.inf" if v == -float("inf") else repr(float(v))
+             for v in values]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def template_source() -> str:
+    chunks = []
+    for name in TEMPLATES:
+        text = (NUMERIC_DIR / name).read_text()
+        kept = [ln for ln in text.splitlines() if not ln.rstrip().endswith("# stamp: drop")]
+        chunks.append(f"# {'=' * 20} stamped from exactsnn/numeric/{name} {'=' * 20}\n" + "\n".join(kept) + "\n")
+    return "\n\n".join(chunks)
+
+
+def module_source(deriv: Derivation) -> tuple:
+    """(source, content hash) of the complete generated module."""
+    kernels = kernel_source(deriv)
+    templates = template_source()
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{kernels}\n{templates}".encode()).hexdigest()
+    m = deriv.model
+    header = (
+        f'"""Generated by exactsnn from model {m.name!r}. Do not edit: regenerate instead.\n\n'
+        f"content hash: {digest}\n"
+        f"psp(s)     = {sympy.sstr(m.psp)}\n"
+        f"reset(s)   = {sympy.sstr(m.reset)}\n"
+        f"threshold  = {sympy.sstr(m.threshold)}\n"
+        f"parameters = {', '.join(m.param_names)}\n"
+        f"strategy   = {deriv.strategy}\n"
+        '"""\n\n'
+    )
+    return header + f"MODEL_HASH = {digest!r}\n\n" + kernels + "\n\n" + templates, digest

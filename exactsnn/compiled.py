@@ -1,0 +1,97 @@
+"""CompiledModel: a model's generated numeric module, as the numeric path sees it.
+
+Loading a built-in model imports only its generated file (``exactsnn/_generated/NAME.py``):
+no SymPy. A user's ``NeuronModel`` is compiled by ``exactsnn.codegen.cache.compile_model``,
+which returns the same kind of object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from .errors import ModelError
+
+#: Built-in models whose generated code ships in exactsnn/_generated.
+BUILTIN_NAMES = ("lif", "nonleaky_if")
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledModel:
+    """Handle on a generated module: parameter metadata plus the jitted engine."""
+
+    module: ModuleType
+
+    @property
+    def name(self) -> str:
+        return self.module.MODEL_NAME
+
+    @property
+    def param_names(self) -> tuple:
+        return tuple(self.module.PARAM_NAMES)
+
+    @property
+    def defaults(self) -> dict:
+        return dict(zip(self.param_names, self.module.PARAM_DEFAULTS))
+
+    @property
+    def strategy(self) -> str:
+        return self.module.STRATEGY
+
+    @property
+    def content_hash(self) -> str:
+        return self.module.MODEL_HASH
+
+    def param_vector(self, params=None) -> np.ndarray:
+        """Validated float64 parameter vector in model order; missing names take defaults."""
+        if isinstance(params, np.ndarray):
+            params = dict(zip(self.param_names, params.tolist()))
+        values = dict(params or {})
+        unknown = set(values) - set(self.param_names)
+        if unknown:
+            raise ModelError(
+                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
+            )
+        out = np.empty(len(self.param_names))
+        for i, name in enumerate(self.param_names):
+            raw = values.get(name, self.module.PARAM_DEFAULTS[i])
+            try:
+                v = float(raw)
+            except (TypeError, ValueError):
+                raise ModelError(f"parameter {name!r} must be a number, got {raw!r}") from None
+            lo, hi = self.module.PARAM_LOWER[i], self.module.PARAM_UPPER[i]
+            if not math.isfinite(v) or not (lo < v < hi):
+                raise ModelError(f"parameter {name!r} = {raw!r} is outside the allowed range ({lo}, {hi})")
+            out[i] = v
+        return out
+
+
+_LOADED = {}
+
+
+def load_builtin(name: str) -> CompiledModel:
+    """The shipped generated module of a built-in model (no SymPy import)."""
+    if name not in BUILTIN_NAMES:
+        raise ModelError(f"unknown model name {name!r}; built-in models are {list(BUILTIN_NAMES)}")
+    if name not in _LOADED:
+        _LOADED[name] = CompiledModel(importlib.import_module(f"exactsnn._generated.{name}"))
+    return _LOADED[name]
+
+
+def resolve(model) -> CompiledModel:
+    """A CompiledModel from a built-in name, a CompiledModel or a NeuronModel."""
+    if isinstance(model, CompiledModel):
+        return model
+    if isinstance(model, str):
+        return load_builtin(model)
+    from .model import NeuronModel  # symbolic: imported only for user models
+
+    if isinstance(model, NeuronModel):
+        from .codegen.cache import compile_model
+
+        return compile_model(model)
+    raise ModelError(f"model must be a built-in name, a NeuronModel or a CompiledModel, got {type(model).__name__}")

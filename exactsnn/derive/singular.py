@@ -1,0 +1,63 @@
+"""Singular parameter sets: parameter values at which a kernel formula divides by zero.
+
+For the LIF kernel ``(exp(-s/tau_syn) - exp(-s/tau_mem)) / (1/tau_mem - 1/tau_syn)`` the set
+``tau_syn == tau_mem`` is singular. It is found here symbolically, from the factors of the
+expression's denominator that can vanish, in the spirit of ODE-toolbox's singularity detection.
+The correct special form there is the limit of the generic expression, taken with ``sympy.limit``.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..model import S
+
+
+def singular_equalities(exprs, params) -> list:
+    """Equalities ``param_a == f(other params)`` at which some expression's denominator vanishes.
+
+    Returns a list of ``(symbol, replacement)`` pairs, at most one per distinct condition.
+    Only factors free of ``s`` count (a vanishing factor in ``s`` is a kernel singularity,
+    which model validation rejects elsewhere). Factors that are positive by the parameters'
+    assumptions (e.g. ``tau_mem * tau_syn``) never vanish and are skipped.
+    """
+    found = []
+    for expr in exprs:
+        _, den = sympy.fraction(sympy.together(expr))
+        for factor in sympy.Mul.make_args(sympy.factor(den)):
+            base = factor.base if factor.is_Pow else factor
+            if base.has(S) or base.is_number or base.is_positive or base.is_negative:
+                continue
+            for sym in sorted(base.free_symbols & set(params), key=lambda x: x.name):
+                for sol in sympy.solve(base, sym):
+                    if not _same_condition(found, sym, sol):
+                        found.append((sym, sol))
+                break  # one solved form per factor
+    return found
+
+
+def _same_condition(found, sym, sol) -> bool:
+    """``sym == sol`` restates an equality already found (e.g. b == a after a == b)."""
+    return any(sympy.simplify((sym - sol).subs(other, other_sol)) == 0 for other, other_sol in found)
+
+
+def limit_form(expr, sym, value):
+    """``lim_{sym -> value} expr``, simplified; ``expr`` itself when it does not involve ``sym``."""
+    if sym not in expr.free_symbols:
+        return expr
+    direct = _safe_subs(expr, sym, value)
+    if direct is not None:
+        return direct
+    lim = sympy.limit(expr, sym, value)
+    return sympy.simplify(lim)
+
+
+def _safe_subs(expr, sym, value):
+    """Plain substitution, when it is well defined (no 0/0 appears)."""
+    sub = expr.subs(sym, value)
+    if sub.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return None
+    _, den = sympy.fraction(sympy.together(expr))
+    if sympy.simplify(den.subs(sym, value)) == 0:
+        return None
+    return sympy.simplify(sub)

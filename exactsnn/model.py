@@ -1,0 +1,253 @@
+"""NeuronModel: a spike response model given by SymPy expressions.
+
+The membrane potential of a neuron is
+
+    V(t) = sum_j w_j sum_f psp(t - t_j^f - d_j) - sum_k reset(t - t^k)
+
+and a spike is emitted whenever ``V`` crosses ``threshold`` from below. ``psp`` and
+``reset`` are expressions in the time-since-event symbol ``s`` (``s > 0``; both
+kernels vanish for ``s <= 0``) and in the model's named parameters.
+
+This module is symbolic: it imports SymPy. The numeric path never imports it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import sympy
+
+from .errors import ModelError
+
+#: The time-since-event variable of every kernel.
+S = sympy.Symbol("s", positive=True)
+
+# Names that generated code uses itself; a parameter may not shadow them.
+_RESERVED = {"s", "p", "math", "np", "numba", "njit", "prange", "t", "w", "out", "status", "psp", "reset",
+             "dpsp_ds", "dreset_ds", "firing_threshold", "potential", "enclose"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named model parameter with its default and allowed open interval.
+
+    Parameters
+    ----------
+    name : str
+        Python identifier, also the SymPy symbol's name.
+    default : float
+        Value used when none is given.
+    lower, upper : float
+        The parameter must satisfy ``lower < value < upper``.
+    doc : str
+        One line saying what it is.
+    """
+
+    name: str
+    default: float
+    lower: float = 0.0
+    upper: float = math.inf
+    doc: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name):
+            raise ModelError(f"parameter name {self.name!r} is not a valid identifier")
+        if self.name in _RESERVED or self.name.startswith("_"):
+            raise ModelError(
+                f"parameter name {self.name!r} is reserved; choose another (reserved: {sorted(_RESERVED)})"
+            )
+        self.check(self.default, what=f"default of parameter {self.name!r}")
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        """The SymPy symbol; positive when the allowed interval is positive."""
+        if self.lower >= 0:
+            return sympy.Symbol(self.name, positive=True)
+        return sympy.Symbol(self.name, real=True)
+
+    def check(self, value, what=None) -> float:
+        """Return ``value`` as float, or raise ``ModelError`` naming it."""
+        what = what or f"parameter {self.name!r}"
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"{what} must be a number, got {value!r}") from None
+        if not math.isfinite(v) or not (self.lower < v < self.upper):
+            raise ModelError(f"{what} = {value!r} is outside the allowed range ({self.lower}, {self.upper})")
+        return v
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """A spike response neuron model, validated on construction.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the model (used in generated file names).
+    psp : sympy.Expr
+        Postsynaptic potential kernel ``psp(s)`` for unit weight, ``s > 0``.
+    reset : sympy.Expr
+        Reset kernel ``reset(s)`` subtracted after each own spike, ``s > 0``.
+    threshold : sympy.Expr
+        Firing threshold, a number or an expression of the parameters.
+    params : tuple of Param
+        Named parameters, in the order the numeric code receives them.
+    citation, description : str
+        Where the model comes from, and what it is.
+
+    Notes
+    -----
+    Validation checks that ``psp(0+) == 0`` (an input cannot make ``V`` jump),
+    that the free symbols of every expression are ``s`` or parameters, and that
+    parameter defaults lie in their ranges.
+    """
+
+    name: str
+    psp: sympy.Expr
+    reset: sympy.Expr
+    threshold: sympy.Expr
+    params: tuple = ()
+    citation: str = ""
+    description: str = ""
+    _symbols: dict = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ModelError(f"model name {self.name!r} must be a Python identifier")
+        params = tuple(self.params)
+        object.__setattr__(self, "params", params)
+        names = [p.name for p in params]
+        if len(set(names)) != len(names):
+            raise ModelError(f"model {self.name!r}: duplicate parameter names {names}")
+        syms = {p.name: p.symbol for p in params}
+        object.__setattr__(self, "_symbols", syms)
+        for label in ("psp", "reset", "threshold"):
+            expr = sympy.sympify(getattr(self, label))
+            expr = _canonical_symbols(expr, syms)
+            object.__setattr__(self, label, expr)
+            allowed = set(syms.values()) | ({S} if label != "threshold" else set())
+            unknown = {str(x) for x in expr.free_symbols} - {str(x) for x in allowed}
+            if unknown:
+                raise ModelError(
+                    f"model {self.name!r}: {label} = {expr} uses unknown symbols {sorted(unknown)}; "
+                    f"allowed are {sorted(str(x) for x in allowed)}"
+                )
+            if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+                raise ModelError(f"model {self.name!r}: {label} = {expr} is not finite")
+        self._check_psp_at_zero()
+
+    def _check_psp_at_zero(self):
+        at0 = sympy.limit(self.psp, S, 0, "+")
+        at0 = sympy.simplify(at0)
+        if at0 != 0:
+            # Not provably zero symbolically: decide with the default values.
+            val = at0.subs(self.defaults_sym())
+            if not (val.is_number and abs(complex(val)) < 1e-14):
+                raise ModelError(
+                    f"model {self.name!r}: psp(0+) = {at0} must be 0 (an input may not make V jump)"
+                )
+
+    # ----------------------------------------------------------------- access
+    @property
+    def param_names(self) -> tuple:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def symbols(self) -> dict:
+        """Parameter name -> SymPy symbol."""
+        return dict(self._symbols)
+
+    @property
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def defaults_sym(self) -> dict:
+        return {self._symbols[p.name]: p.default for p in self.params}
+
+    def param_values(self, values: Mapping[str, float] | None = None) -> tuple:
+        """Validated parameter values in model order; missing ones take defaults."""
+        values = dict(values or {})
+        unknown = set(values) - set(self.param_names)
+        if unknown:
+            raise ModelError(
+                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
+            )
+        return tuple(p.check(values.get(p.name, p.default)) for p in self.params)
+
+    def potential_terms(self):
+        """(psp, reset, threshold) as SymPy expressions."""
+        return self.psp, self.reset, self.threshold
+
+
+def _canonical_symbols(expr, syms: dict):
+    """Replace symbols by name with the model's own symbols (with assumptions)."""
+    repl = {}
+    for x in expr.free_symbols:
+        if x.name == "s" and x != S:
+            repl[x] = S
+        elif x.name in syms and x != syms[x.name]:
+            repl[x] = syms[x.name]
+    return expr.xreplace(repl) if repl else expr
+
+
+def parse_formula(text, params, label: str):
+    """Parse a user's formula string once, at the edge, into a SymPy expression.
+
+    Raises ``ModelError`` naming the formula when it does not parse.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if not math.isfinite(text):
+            raise ModelError(f"{label} = {text!r} must be finite")
+        return sympy.nsimplify(text) if float(text).is_integer() else sympy.Float(text)
+    if not isinstance(text, str) or not text.strip():
+        raise ModelError(f"{label} must be a formula string, got {text!r}")
+    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    local = {p.name: p.symbol for p in params}
+    local["s"] = S
+    local.update({"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "E": sympy.E, "pi": sympy.pi})
+    try:
+        expr = parse_expr(text, local_dict=local, transformations=standard_transformations, evaluate=True)
+    except Exception as exc:  # SymPy raises many types here
+        raise ModelError(f"{label} = {text!r} does not parse: {exc}") from None
+    if not isinstance(expr, sympy.Expr):
+        raise ModelError(f"{label} = {text!r} is not an expression")
+    return expr
+
+
+def kernel_model(psp: str, reset: str, threshold, params: Mapping[str, float], name: str = "kernel"):
+    """Build a NeuronModel from formula strings (the case format's ``"kernel"`` model).
+
+    Every parameter is taken as positive, with its given value as default.
+    """
+    if not isinstance(params, Mapping):
+        raise ModelError(f"kernel model params must be a mapping of name -> value, got {params!r}")
+    plist = []
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise ModelError(f"kernel model parameter name {key!r} must be a string")
+        v = _finite(value, f"kernel model parameter {key!r}")
+        # Positive values get a positive symbol, which lets SymPy simplify more.
+        plist.append(Param(key, v, lower=0.0 if v > 0 else -math.inf))
+    plist = tuple(plist)
+    expr_psp = parse_formula(psp, plist, "psp")
+    expr_reset = parse_formula(reset, plist, "reset")
+    if isinstance(threshold, str) and threshold in params:
+        expr_th = next(p.symbol for p in plist if p.name == threshold)
+    else:
+        expr_th = parse_formula(threshold, plist, "threshold")
+    return NeuronModel(name=name, psp=expr_psp, reset=expr_reset, threshold=expr_th, params=plist)
+
+
+def _finite(value, what):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ModelError(f"{what} = {value!r} must be finite")
+    return v

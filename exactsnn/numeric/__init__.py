@@ -1,0 +1,1 @@
+"""Numeric layer: numpy + numba only. Never imports SymPy."""

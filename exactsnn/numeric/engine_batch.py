@@ -1,0 +1,91 @@
+"""Loss, first spikes and whole batches. TEMPLATE: stamped last into each generated model module.
+
+``batch_loss_grad`` runs many input patterns in parallel (numba ``prange``). Each pattern is
+simulated, its loss and dL/dt computed, and the adjoint sweep run, independently of the others
+and with the same code as the serial path, so results are bit-identical to serial runs.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from exactsnn.numeric.engine_grad import adjoint_core  # stamp: drop
+from exactsnn.numeric.engine_loop import simulate_one  # stamp: drop
+from exactsnn.numeric.kernel_stubs import N_PARAMS  # stamp: drop
+from exactsnn.numeric.losses_nb import loss_and_grad
+
+
+@njit(cache=True)
+def first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max):
+    """(t_first (n_out,), index of that spike or -1 if silent (n_out,), spike count per neuron)."""
+    slot = np.full(n_neurons, -1, np.int64)
+    for o in range(outputs.size):
+        slot[outputs[o]] = o
+    t_first = np.full(outputs.size, t_max)
+    idx = np.full(outputs.size, -1, np.int64)
+    counts = np.zeros(n_neurons, np.int64)
+    for k in range(n_spk):
+        j = spk_neuron[k]
+        counts[j] += 1
+        o = slot[j]
+        if o >= 0 and idx[o] < 0:
+            idx[o] = k
+            t_first[o] = spk_time[k]
+    return t_first, idx, counts
+
+
+@njit(cache=True)
+def sample_loss_grad(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                     max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad):
+    """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + N_PARAMS,))."""
+    res = simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                       max_spikes)
+    status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev = res[0], res[1], res[2], res[3], res[4], res[5]
+    n_arr, arr_time, arr_syn, arr_src, arr_prev = res[6], res[7], res[8], res[9], res[10]
+    n_syn = syn_w.size
+    grad = np.zeros(2 * n_syn + in_times.size + N_PARAMS)
+    t_first, idx, counts = first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max)
+    if status != 0:
+        return status, math.nan, t_first, counts, grad
+    silent = idx < 0
+    dl_do = np.zeros(outputs.size)
+    value = loss_and_grad(loss_kind, t_first, silent, label, tau0, tau1, gamma, dl_do)
+    if want_grad:
+        dl_dt = np.zeros(n_spk)
+        for o in range(outputs.size):
+            if idx[o] >= 0:
+                dl_dt[idx[o]] += dl_do[o]
+        grad = adjoint_core(p, n_syn, in_times.size, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time,
+                            arr_syn, arr_src, arr_prev, syn_w, dl_dt)
+    return status, value, t_first, counts, grad
+
+
+@njit(cache=True, parallel=True)
+def batch_loss_grad(p, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                    max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp):
+    """Many patterns in parallel. Pattern b's input spikes are in_times[in_ptr[b]:in_ptr[b+1]].
+
+    Returns (status (B,), loss (B,), t_first (B, n_out), counts (B, n_neurons),
+    grad (B, 2 n_syn + max_in_sp + N_PARAMS)); a pattern's input-time gradients are padded.
+    """
+    n_b = in_ptr.size - 1
+    n_syn = syn_w.size
+    status = np.zeros(n_b, np.int64)
+    losses = np.zeros(n_b)
+    t_first = np.zeros((n_b, outputs.size))
+    counts = np.zeros((n_b, n_neurons), np.int64)
+    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + N_PARAMS))
+    for b in prange(n_b):
+        lo = in_ptr[b]
+        hi = in_ptr[b + 1]
+        st, val, tf, cnt, g = sample_loss_grad(p, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
+                                               syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
+                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad)
+        status[b] = st
+        losses[b] = val
+        t_first[b] = tf
+        counts[b] = cnt
+        grads[b, :2 * n_syn + hi - lo] = g[:2 * n_syn + hi - lo]
+        grads[b, 2 * n_syn + max_in_sp:] = g[2 * n_syn + hi - lo:]
+    return status, losses, t_first, counts, grads

@@ -1,0 +1,144 @@
+"""Forward propagation and adjoint sweeps. TEMPLATE: stamped into each generated model module.
+
+For spike k (neuron i, time t) with ``F = V(t) - theta`` the implicit function theorem gives
+
+    dt_k/dq = -( dF/dq + sum_{parents e} dF/dt_e dt_e/dq ) / Vdot_k
+
+Parents are every arrival at i before t (presynaptic or input spikes: ``dF/dt_e = -w psp'(s)``)
+and i's own earlier spikes (through the reset: ``dF/dt_m = +reset'(s)``). Sorted by time this
+system is lower-triangular:
+
+- ``fp_core`` solves it forward (the paper's FP): a dense row per spike, forward mode;
+- ``adjoint_core`` solves the transposed system backward from dL/dt: reverse mode.
+
+Parameter columns, in order: weights (n_syn) | delays (n_syn) | input spike times | model params.
+"""
+
+import numpy as np
+from numba import njit
+
+from exactsnn.numeric.kernel_stubs import (  # stamp: drop
+    N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, psp,  # stamp: drop
+)  # stamp: drop
+
+
+@njit(cache=True)
+def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w,
+            par_src, par_syn, par_psp, par_df, df_dp, buf):
+    """Parents of spike k and the partials of F at its time.
+
+    Fills par_src (source-spike id), par_syn (synapse, -1 for own spikes), par_psp (dF/dw),
+    par_df (dF/dt_parent) and df_dp (dF/d model params). Returns (n_parents, Vdot).
+    """
+    t = spk_time[k]
+    n = 0
+    vdot = 0.0
+    df_dp[:] = 0.0
+    a = spk_arr_head[k]
+    while a >= 0:
+        s = t - arr_time[a]
+        if s >= 0.0:
+            syn = arr_syn[a]
+            w = syn_w[syn]
+            dps = dpsp_ds(s, p)
+            par_src[n] = arr_src[a]
+            par_syn[n] = syn
+            par_psp[n] = psp(s, p)
+            par_df[n] = -w * dps
+            n += 1
+            vdot += w * dps
+            dpsp_dp(s, p, buf)
+            df_dp += w * buf
+        a = arr_prev[a]
+    m = spk_prev[k]
+    while m >= 0:
+        s = t - spk_time[m]
+        dr = dreset_ds(s, p)
+        par_src[n] = n_in_sp + m
+        par_syn[n] = -1
+        par_psp[n] = 0.0
+        par_df[n] = dr
+        n += 1
+        vdot -= dr
+        dreset_dp(s, p, buf)
+        df_dp -= buf
+        m = spk_prev[m]
+    dthreshold_dp(p, buf)
+    df_dp -= buf
+    return n, vdot
+
+
+@njit(cache=True)
+def _scratch(n_arr, n_spk):
+    size = n_arr + n_spk + 1
+    return (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size), np.empty(size),
+            np.zeros(N_PARAMS), np.zeros(N_PARAMS))
+
+
+@njit(cache=True)
+def fp_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
+            arr_prev, syn_w):
+    """Forward propagation: J (n_spk, 2 n_syn + n_in_sp + N_PARAMS) and Vdot (n_spk,)."""
+    n_q = 2 * n_syn + n_in_sp + N_PARAMS
+    jac = np.zeros((n_spk, n_q))
+    vdots = np.empty(n_spk)
+    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    for k in range(n_spk):
+        n, vdot = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
+                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+        vdots[k] = vdot
+        row = jac[k]
+        for i in range(n):
+            e = par_src[i]
+            g = par_df[i]
+            syn = par_syn[i]
+            if syn >= 0:
+                row[syn] += par_psp[i]
+                row[n_syn + syn] += g
+            if e < n_in_sp:
+                row[2 * n_syn + e] += g
+            else:
+                row += g * jac[e - n_in_sp]
+        row[2 * n_syn + n_in_sp:] += df_dp
+        row *= -1.0 / vdot
+    return jac, vdots
+
+
+@njit(cache=True)
+def adjoint_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
+                 arr_prev, syn_w, dl_dt):
+    """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order."""
+    grad = np.zeros(2 * n_syn + n_in_sp + N_PARAMS)
+    adj = dl_dt[:n_spk].copy()
+    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    for k in range(n_spk - 1, -1, -1):
+        if adj[k] == 0.0:
+            continue
+        n, vdot = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
+                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+        c = -adj[k] / vdot
+        for i in range(n):
+            e = par_src[i]
+            g = c * par_df[i]
+            syn = par_syn[i]
+            if syn >= 0:
+                grad[syn] += c * par_psp[i]
+                grad[n_syn + syn] += g
+            if e < n_in_sp:
+                grad[2 * n_syn + e] += g
+            else:
+                adj[e - n_in_sp] += g
+        grad[2 * n_syn + n_in_sp:] += c * df_dp
+    return grad
+
+
+@njit(cache=True)
+def vdot_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
+              arr_prev, syn_w):
+    """dV/dt at every spike (the IFT denominator), from the same partials as the sweeps."""
+    out = np.empty(n_spk)
+    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    for k in range(n_spk):
+        _, out[k] = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
+                            syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+    return out

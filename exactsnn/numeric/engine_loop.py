@@ -1,0 +1,190 @@
+"""The simulator's event loop. TEMPLATE: stamped after ``engine_sim`` into each model module.
+
+``simulate_one`` runs one input pattern and returns the spike log and the causal record
+(see ``engine_sim`` for the algorithm). Source-spike ids: input spikes are ``0 ..
+n_in_spikes-1`` (channel-major), neuron spike ``k`` (in time order) is ``n_in_spikes + k``.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from exactsnn.numeric.engine_sim import (  # stamp: drop
+    ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
+)  # stamp: drop
+from exactsnn.numeric.expsum_roots import es_first_crossing, es_shift
+from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
+from exactsnn.numeric.kernel_stubs import N_SLOTS, STRATEGY_EXPSUM, expsum_coeffs, firing_threshold  # stamp: drop
+
+
+@njit(cache=True)
+def _grow_f(x, n):
+    y = np.empty(max(2 * x.size, n))
+    y[:x.size] = x
+    return y
+
+
+@njit(cache=True)
+def _grow_i(x, n):
+    y = np.empty(max(2 * x.size, n), np.int64)
+    y[:x.size] = x
+    return y
+
+
+@njit(cache=True)
+def _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn, arr_prev, syn_w,
+               last_spk, spk_time, spk_prev, stack, near):
+    """(status, time) of neuron j's next crossing after its last event st_t[j] (inf if none)."""
+    t0 = st_t[j]
+    f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev)
+    if f0 >= 0.0:
+        return ST_OK, t0  # reached threshold exactly at an arrival (within rounding): spike now
+    if STRATEGY_EXPSUM:
+        status, u, margin = es_first_crossing(rates, st_a[j], st_b[j], theta, t_max - t0)
+        if margin < near[j, 0]:
+            near[j, 0] = margin
+            near[j, 1] = t0
+        if status != ST_OK or math.isnan(u):
+            return status, math.inf
+        lo, hi, t = t0, t_max, t0 + u
+    else:
+        status, lo, hi, graze = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev,
+                                                syn_w, last_spk, spk_time, spk_prev, stack)
+        if graze > 0:
+            near[j, 0] = 0.0
+            near[j, 1] = t0
+        if status != ST_OK or math.isnan(lo):
+            return status, math.inf
+        t = 0.5 * (lo + hi)
+    t = newton_polish(t, lo, hi, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time,
+                      spk_prev)
+    return ST_OK, (t if t <= t_max else math.inf)
+
+
+@njit(cache=True)
+def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes):
+    """Simulate one pattern.
+
+    Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
+    arr_src, arr_prev, near): arrays are over-allocated, valid up to n_spk / n_arr;
+    near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start).
+    """
+    n_in_sp = in_times.size
+    theta = firing_threshold(p)
+    rates = np.zeros(max(N_SLOTS, 1))
+    pa, pb, ra, rb = np.zeros_like(rates), np.zeros_like(rates), np.zeros_like(rates), np.zeros_like(rates)
+    expsum_coeffs(p, rates, pa, pb, ra, rb)
+    st_t = np.zeros(n_neurons)
+    st_a = np.zeros((n_neurons, rates.size))
+    st_b = np.zeros((n_neurons, rates.size))
+    near = np.full((n_neurons, 2), math.inf)
+    stack = np.empty((256, 2))
+    ht, hs, ha, hb = heap_new(n_in_sp * 4)
+    hn = 0
+    seq = 0
+    for e in range(n_in_sp):
+        c = in_src[e]
+        for q in range(out_ptr[c], out_ptr[c + 1]):
+            syn = out_syn[q]
+            ta = in_times[e] + syn_d[syn]
+            if ta <= t_max:
+                if hn == ht.size:
+                    ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
+                ht[hn], hs[hn], ha[hn], hb[hn] = ta, seq, syn, e
+                heap_sift_up(ht, hs, ha, hb, hn)
+                hn += 1
+                seq += 1
+    cap_s = 16
+    spk_time, spk_neuron = np.empty(cap_s), np.empty(cap_s, np.int64)
+    spk_arr_head, spk_prev = np.empty(cap_s, np.int64), np.empty(cap_s, np.int64)
+    cap_a = max(hn, 16)
+    arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
+    arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
+    arr_head = np.full(n_neurons, -1, np.int64)
+    last_spk = np.full(n_neurons, -1, np.int64)
+    tval, tidx = tree_new(n_neurons)
+    touched = np.empty(n_neurons, np.int64)
+    is_touched = np.zeros(n_neurons, np.bool_)
+    n_spk = 0
+    n_arr = 0
+    status = ST_OK
+    while True:
+        t_arr = ht[0] if hn > 0 else math.inf
+        t_spk = tval[1]
+        if t_spk <= t_arr and t_spk <= t_max:
+            j = tidx[1]
+            if n_spk >= max_spikes:
+                status = ST_SPIKE_BUDGET
+                break
+            if n_spk == spk_time.size:
+                spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
+                spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
+            k = n_spk
+            spk_time[k], spk_neuron[k], spk_arr_head[k], spk_prev[k] = t_spk, j, arr_head[j], last_spk[j]
+            last_spk[j] = k
+            n_spk += 1
+            if STRATEGY_EXPSUM:
+                es_shift(rates, st_a[j], st_b[j], t_spk - st_t[j])
+                st_a[j] -= ra
+                st_b[j] -= rb
+            st_t[j] = t_spk
+            src = n_in + j
+            for q in range(out_ptr[src], out_ptr[src + 1]):
+                syn = out_syn[q]
+                ta = t_spk + syn_d[syn]
+                if ta <= t_max:
+                    if hn == ht.size:
+                        ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
+                    ht[hn], hs[hn], ha[hn], hb[hn] = ta, seq, syn, n_in_sp + k
+                    heap_sift_up(ht, hs, ha, hb, hn)
+                    hn += 1
+                    seq += 1
+            f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
+                              spk_time, spk_prev)
+            if f0 >= 0.0:
+                status = ST_ABOVE_AFTER_RESET
+                break
+            st, tc = _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn,
+                                arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
+            if st != ST_OK:
+                status = st
+                break
+            tree_set(tval, tidx, j, tc)
+        elif t_arr <= t_max:
+            n_touched = 0
+            while hn > 0 and ht[0] == t_arr:
+                syn, src_id = ha[0], hb[0]
+                hn -= 1
+                ht[0], hs[0], ha[0], hb[0] = ht[hn], hs[hn], ha[hn], hb[hn]
+                heap_sift_down(ht, hs, ha, hb, hn)
+                j = syn_post[syn]
+                if n_arr == arr_time.size:
+                    arr_time, arr_syn = _grow_f(arr_time, 0), _grow_i(arr_syn, 0)
+                    arr_src, arr_prev = _grow_i(arr_src, 0), _grow_i(arr_prev, 0)
+                arr_time[n_arr], arr_syn[n_arr], arr_src[n_arr], arr_prev[n_arr] = t_arr, syn, src_id, arr_head[j]
+                arr_head[j] = n_arr
+                n_arr += 1
+                if STRATEGY_EXPSUM:
+                    es_shift(rates, st_a[j], st_b[j], t_arr - st_t[j])
+                    st_a[j] += syn_w[syn] * pa
+                    st_b[j] += syn_w[syn] * pb
+                st_t[j] = t_arr
+                if not is_touched[j]:
+                    is_touched[j] = True
+                    touched[n_touched] = j
+                    n_touched += 1
+            for q in range(n_touched):
+                j = touched[q]
+                is_touched[j] = False
+                st, tc = _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn,
+                                    arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
+                if st != ST_OK:
+                    status = st
+                tree_set(tval, tidx, j, tc)
+            if status != ST_OK:
+                break
+        else:
+            break
+    return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
+            arr_prev, near)

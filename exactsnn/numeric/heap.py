@@ -1,0 +1,107 @@
+"""A binary min-heap over parallel arrays, keyed by (time, sequence number), for numba.
+
+The sequence number makes the order of equal times deterministic (first pushed, first out),
+so a batch computed in parallel gives bit-identical results to a serial run.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def heap_new(capacity):
+    """Arrays (time, seq, a, b) and the count; a, b carry two int64 payloads."""
+    cap = max(capacity, 16)
+    return np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+
+
+@njit(cache=True)
+def _less(ht, hs, i, j):
+    return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
+
+
+@njit(cache=True)
+def _swap(ht, hs, ha, hb, i, j):
+    ht[i], ht[j] = ht[j], ht[i]
+    hs[i], hs[j] = hs[j], hs[i]
+    ha[i], ha[j] = ha[j], ha[i]
+    hb[i], hb[j] = hb[j], hb[i]
+
+
+@njit(cache=True)
+def heap_grow(ht, hs, ha, hb):
+    n = ht.size * 2
+    t2 = np.empty(n)
+    s2 = np.empty(n, np.int64)
+    a2 = np.empty(n, np.int64)
+    b2 = np.empty(n, np.int64)
+    t2[:ht.size] = ht
+    s2[:ht.size] = hs
+    a2[:ht.size] = ha
+    b2[:ht.size] = hb
+    return t2, s2, a2, b2
+
+
+@njit(cache=True)
+def heap_sift_up(ht, hs, ha, hb, i):
+    while i > 0:
+        parent = (i - 1) // 2
+        if _less(ht, hs, i, parent):
+            _swap(ht, hs, ha, hb, i, parent)
+            i = parent
+        else:
+            break
+
+
+@njit(cache=True)
+def heap_sift_down(ht, hs, ha, hb, n):
+    i = 0
+    while True:
+        left = 2 * i + 1
+        small = i
+        if left < n and _less(ht, hs, left, small):
+            small = left
+        if left + 1 < n and _less(ht, hs, left + 1, small):
+            small = left + 1
+        if small == i:
+            break
+        _swap(ht, hs, ha, hb, i, small)
+        i = small
+
+
+@njit(cache=True)
+def tree_new(n):
+    """Min-tree (tournament tree) over n leaves: values and the leaf index of each subtree's min."""
+    size = 1
+    while size < max(n, 1):
+        size *= 2
+    val = np.full(2 * size, np.inf)
+    idx = np.full(2 * size, -1, np.int64)
+    for i in range(n):
+        idx[size + i] = i
+    for k in range(size - 1, 0, -1):
+        _tree_pull(val, idx, k)
+    return val, idx
+
+
+@njit(cache=True)
+def _tree_pull(val, idx, k):
+    a = 2 * k
+    b = a + 1
+    if val[b] < val[a]:
+        val[k] = val[b]
+        idx[k] = idx[b]
+    else:
+        val[k] = val[a]
+        idx[k] = idx[a]
+
+
+@njit(cache=True)
+def tree_set(val, idx, i, x):
+    """Set leaf i to x and restore the minima on its path (ties go to the lower index)."""
+    k = val.size // 2 + i
+    val[k] = x
+    k //= 2
+    while k >= 1:
+        _tree_pull(val, idx, k)
+        k //= 2

@@ -1,0 +1,18 @@
+"""Names that the engine templates call, so the templates read (and lint) as normal modules.
+
+The real definitions are generated per model (``exactsnn.codegen``) and the templates are
+stamped below them; these stubs are never executed.
+"""
+
+N_PARAMS = 1
+N_SLOTS = 1
+STRATEGY_EXPSUM = True
+
+
+def _never(*args):
+    raise RuntimeError("engine templates are not run directly; load a generated model module")
+
+
+psp = dpsp_ds = reset = dreset_ds = firing_threshold = _never
+dpsp_dp = dreset_dp = dthreshold_dp = expsum_coeffs = _never
+iv_psp = iv_dpsp_ds = iv_reset = iv_dreset_ds = _never

@@ -1,0 +1,167 @@
+"""Exact event-driven simulation: the Python wrapper around the generated numba engine.
+
+    V_i(t) = sum_j W_ji sum_f psp(t - t_j^f - d_ji) - sum_k reset(t - t_i^k)
+
+Spikes are the upward crossings of ``V_i = threshold`` on ``[0, t_max]``, found to float64
+accuracy with a method that cannot miss one (see ``exactsnn/numeric/engine_sim.py``). The
+result carries the causal record that ``exactsnn.grad`` needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compiled import CompiledModel, resolve
+from .errors import SimulationError
+from .network import Network, validate_inputs, validate_t_max
+
+DEFAULT_MAX_SPIKES = 100_000
+
+_STATUS_TEXT = {
+    1: "the network emitted more than max_spikes={max_spikes} spikes; raise max_spikes or check for "
+       "runaway excitation",
+    2: "neuron {neuron} is still at or above threshold right after its spike at t={time!r}: the reset must "
+       "bring V below threshold (reset(0+) > 0)",
+    3: "the exponential-sum crossing finder met a potential with more than one critical point "
+       "(internal error: the derivation should have chosen the interval strategy)",
+    4: "interval root isolation exceeded its box budget near t={time!r} for neuron {neuron} (a near-tangent "
+       "crossing); perturb the parameters slightly",
+}
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Network arrays in the engine's layout: synapses grouped by source (CSR)."""
+
+    syn_post: np.ndarray
+    syn_w: np.ndarray
+    syn_d: np.ndarray
+    out_ptr: np.ndarray
+    out_syn: np.ndarray
+
+    @classmethod
+    def of(cls, net: Network) -> "Topology":
+        n_src = net.n_inputs + net.n_neurons
+        order = np.argsort(net.pre, kind="stable")
+        counts = np.bincount(net.pre, minlength=n_src)
+        ptr = np.zeros(n_src + 1, np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        return cls(net.post.astype(np.int64), net.weight.astype(np.float64), net.delay.astype(np.float64),
+                   ptr, order.astype(np.int64))
+
+
+def pack_inputs(times: list) -> tuple:
+    """Flat (in_times, in_src) in channel-major order: input spike id -> (time, channel)."""
+    if not times:
+        return np.zeros(0), np.zeros(0, np.int64)
+    flat = np.concatenate([np.asarray(t, np.float64) for t in times]) if times else np.zeros(0)
+    src = np.concatenate([np.full(len(t), c, np.int64) for c, t in enumerate(times)])
+    return flat, src
+
+
+@dataclass(eq=False)
+class SimulationResult:
+    """Spikes of one input pattern and the causal record behind them.
+
+    Attributes
+    ----------
+    spike_time, spike_neuron : (n_spikes,) float64, int64
+        All neuron spikes in time order.
+    spikes : list of (n_j,) float64
+        Spike times per neuron.
+    in_times, in_src : (n_input_spikes,)
+        Input spikes, channel-major; their ids index the gradient's ``inputs`` block.
+    near_margin : (n_neurons,) float64
+        Smallest ``threshold - V`` at a sub-threshold local maximum (inf if none was seen):
+        how far each neuron is from gaining a spike.
+    """
+
+    model: CompiledModel
+    params: np.ndarray
+    network: Network
+    topology: Topology
+    t_max: float
+    in_times: np.ndarray
+    in_src: np.ndarray
+    spike_time: np.ndarray
+    spike_neuron: np.ndarray
+    record: tuple = field(repr=False)
+    near_margin: np.ndarray = field(repr=False)
+
+    @property
+    def n_spikes(self) -> int:
+        return int(self.spike_time.size)
+
+    @property
+    def spikes(self) -> list:
+        return [self.spike_time[self.spike_neuron == j] for j in range(self.network.n_neurons)]
+
+    @property
+    def spike_index(self) -> np.ndarray:
+        """Position of each spike in its neuron's own spike list (0 = first)."""
+        idx = np.zeros(self.n_spikes, np.int64)
+        seen = np.zeros(self.network.n_neurons, np.int64)
+        for k, j in enumerate(self.spike_neuron):
+            idx[k] = seen[j]
+            seen[j] += 1
+        return idx
+
+    def first_spikes(self, neurons=None) -> tuple:
+        """(times, spike ids) of each listed neuron's first spike (t_max and -1 when silent)."""
+        neurons = self.network.outputs if neurons is None else np.asarray(neurons)
+        times = np.full(len(neurons), self.t_max)
+        ids = np.full(len(neurons), -1, np.int64)
+        for o, j in enumerate(neurons):
+            hits = np.flatnonzero(self.spike_neuron == j)
+            if hits.size:
+                ids[o] = hits[0]
+                times[o] = self.spike_time[hits[0]]
+        return times, ids
+
+
+def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES):
+    """Simulate one input pattern exactly.
+
+    Parameters
+    ----------
+    model : str, NeuronModel or CompiledModel
+        A built-in name (``"lif"``, ``"nonleaky_if"``) or a model to compile.
+    network : Network
+    inputs : list of ascending lists of float
+        ``inputs[c]`` are the spike times of input channel ``c`` (times >= 0).
+    t_max : float
+        End of the simulated window; spikes after it do not exist.
+    params : dict, optional
+        Model parameter values by name; missing ones take the model's defaults.
+    max_spikes : int
+        Budget on the total number of spikes (guards against runaway recurrent activity).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    compiled = resolve(model)
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be an exactsnn.Network, got {type(network).__name__}")
+    p = compiled.param_vector(params)
+    t_max = validate_t_max(t_max)
+    times = validate_inputs(inputs, network.n_inputs)
+    if not isinstance(max_spikes, (int, np.integer)) or max_spikes < 1:
+        raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
+    topo = Topology.of(network)
+    in_times, in_src = pack_inputs(times)
+    out = compiled.module.simulate_one(p, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post,
+                                       topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes))
+    status, n_spk = int(out[0]), int(out[1])
+    if status != 0:
+        last = n_spk - 1
+        raise SimulationError(_STATUS_TEXT.get(status, "engine status {status}").format(
+            max_spikes=max_spikes, neuron=int(out[3][last]) if last >= 0 else "?",
+            time=float(out[2][last]) if last >= 0 else "?", status=status))
+    n_arr = int(out[6])
+    record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
+              out[9][:n_arr].copy(), out[10][:n_arr].copy())
+    return SimulationResult(compiled, p, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
+                            out[3][:n_spk].copy(), record, out[11][:, 0].copy())
