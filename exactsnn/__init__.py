@@ -1,3 +1,48 @@
-"""exactsnn: exact gradients of spiking neural networks."""
+"""exactsnn: exact gradients of spiking neural networks.
+
+Spike times are defined implicitly by ``V(t) = threshold``; the implicit function theorem
+makes them differentiable functions of the weights, delays, input times and model
+parameters. exactsnn derives the needed partials symbolically (SymPy), generates numba
+kernels for them, simulates networks exactly (event-driven, no time grid), and computes the
+gradients by forward propagation (Lee, Haghighatshoar & Karbasi 2023, with the own-reset
+term their code omits) and by the adjoint.
+
+The numeric path (simulate, gradients, built-in models) never imports SymPy; ``NeuronModel``,
+``kernel_model`` and ``compile_model`` do, and are loaded on first use.
+"""
+
+from .compiled import CompiledModel, load_builtin
+from .diagnostics import Diagnostics, DegenerateSpikeWarning, diagnose
+from .errors import (CaseFormatError, DegenerateSpikeError, ExactSNNError, InputSpikeError, ModelError,
+                     NetworkError, SimulationError)
+from .grad import Gradients, Jacobian, adjoint, forward_propagation
+from .losses import Loss, batch_loss_grad, loss_grad, loss_value_and_dt
+from .network import Network
+from .simulate import SimulationResult, membrane_potential, simulate
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "NeuronModel": ("exactsnn.model", "NeuronModel"),
+    "Param": ("exactsnn.model", "Param"),
+    "kernel_model": ("exactsnn.model", "kernel_model"),
+    "compile_model": ("exactsnn.codegen.cache", "compile_model"),
+    "derive": ("exactsnn.derive", "derive"),
+    "load_case": ("exactsnn.case", "load_case"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        mod, attr = _LAZY[name]
+        return getattr(import_module(mod), attr)
+    raise AttributeError(f"module 'exactsnn' has no attribute {name!r}")
+
+
+__all__ = ["simulate", "forward_propagation", "adjoint", "Network", "Loss", "loss_grad", "loss_value_and_dt",
+           "batch_loss_grad", "membrane_potential", "diagnose", "load_builtin", "CompiledModel", "Gradients",
+           "Jacobian", "SimulationResult", "Diagnostics", "DegenerateSpikeWarning", *sorted(_LAZY),
+           "ExactSNNError", "ModelError", "NetworkError", "InputSpikeError", "CaseFormatError", "SimulationError",
+           "DegenerateSpikeError"]

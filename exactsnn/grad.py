@@ -70,7 +70,7 @@ def _engine_args(result: SimulationResult):
             spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev, result.topology.syn_w)
 
 
-def forward_propagation(result: SimulationResult, policy: str = "warn") -> Jacobian:
+def forward_propagation(result: SimulationResult, policy: str = "warn", _own_reset: bool = True) -> Jacobian:
     """The paper's FP, with the own-reset term: ``dt_k/dq`` for every spike and parameter.
 
     Parameters
@@ -79,6 +79,9 @@ def forward_propagation(result: SimulationResult, policy: str = "warn") -> Jacob
     policy : {"raise", "warn", "flag"}
         What to do about degenerate spikes (tangential crossings, spikes on an event or at
         ``t_max``); see ``exactsnn.diagnostics``.
+    _own_reset : bool
+        Private. False reproduces the paper's public code, which drops the coupling of a
+        spike to its neuron's earlier spikes through the reset; used to show that error.
 
     Returns
     -------
@@ -87,7 +90,7 @@ def forward_propagation(result: SimulationResult, policy: str = "warn") -> Jacob
         ``n_q = 2 n_synapses + n_input_spikes + n_params``.
     """
     check_spikes(result, policy)
-    jac, vdot = result.model.module.fp_core(*_engine_args(result))
+    jac, vdot = result.model.module.fp_core(*_engine_args(result), bool(_own_reset))
     return Jacobian(Gradients.split(jac, result.network.n_synapses, result.in_times.size), vdot)
 
 

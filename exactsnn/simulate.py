@@ -165,3 +165,25 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
               out[9][:n_arr].copy(), out[10][:n_arr].copy())
     return SimulationResult(compiled, p, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
                             out[3][:n_spk].copy(), record, out[11][:, 0].copy())
+
+
+def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarray:
+    """V_neuron(t) for each t in ``times`` (right limits at events), from the recorded history."""
+    spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev = result.record
+    n = result.network.n_neurons
+    if not (0 <= int(neuron) < n):
+        raise ValueError(f"neuron = {neuron!r} must be in [0, {n})")
+    post = result.topology.syn_post[arr_syn] if n_arr else np.zeros(0, np.int64)
+    mine = np.flatnonzero(post == neuron)
+    arr_head = np.full(n, -1, np.int64)
+    arr_head[neuron] = mine[-1] if mine.size else -1
+    last_spk = np.full(n, -1, np.int64)
+    own = np.flatnonzero(result.spike_neuron == neuron)
+    last_spk[neuron] = own[-1] if own.size else -1
+    theta = result.model.module.firing_threshold(result.params)
+    out = np.empty(len(times))
+    for i, t in enumerate(np.asarray(times, np.float64)):
+        f, _ = result.model.module.potential(t, result.params, theta, int(neuron), arr_head, arr_time, arr_syn,
+                                             arr_prev, result.topology.syn_w, last_spk, result.spike_time, spk_prev)
+        out[i] = f + theta
+    return out

@@ -9,6 +9,7 @@ that cancellation is where float64 loses digits.
 from __future__ import annotations
 
 import sympy
+from sympy.codegen.cfunctions import expm1
 from sympy.codegen.rewriting import optimize, optims_c99
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -35,13 +36,71 @@ _PRINTER = KernelPrinter({"standard": "python3"})
 
 
 def stable(expr):
-    """Rewrite ``expr`` with expm1/log1p where they avoid cancellation."""
+    """Rewrite ``expr`` with expm1/log1p where they avoid cancellation.
+
+    Besides SymPy's C99 rewrites (``exp(x) - 1 -> expm1(x)``), a difference of two
+    exponentials with opposite coefficients, ``c exp(u) - c exp(v)``, becomes
+    ``c exp(v) expm1(u - v)``: the LIF kernel ``(exp(-s/tau_syn) - exp(-s/tau_mem)) / (...)``
+    otherwise loses ``log10(1 / (s |1/tau_syn - 1/tau_mem|))`` digits at small ``s``.
+    """
     try:
-        return optimize(expr, optims_c99)
+        expr = optimize(expr, optims_c99)
     except Exception:  # an optimisation that does not apply is not an error
-        return expr
+        pass
+    expr = expr.replace(lambda e: e.is_Add, _exp_difference)
+    return expr.replace(lambda e: e.is_Add and not e.has(S) and e.free_symbols, _exact_difference)
 
 
+def _exact_difference(add):
+    """``1/a - 1/b -> (b - a)/(a b)``: the difference of two nearby parameters is exact in float64
+    (Sterbenz), the difference of their rounded reciprocals is not."""
+    together = sympy.factor(sympy.together(add))
+    return together if _vanishes_on_parameter_equality(together) else add
+
+
+def _split_exp(term):
+    """(coefficient, exponent) of ``coefficient * exp(exponent)``, or None."""
+    exps = [f for f in sympy.Mul.make_args(term) if isinstance(f, sympy.exp)]
+    if len(exps) != 1:
+        return None
+    return sympy.Mul(*[f for f in sympy.Mul.make_args(term) if f is not exps[0]]), exps[0].args[0]
+
+
+def _exp_difference(add):
+    """``c1 e^u + c2 e^v -> c1 e^v expm1(u - v) + (c1 + c2) e^v`` for exponents that approach each
+    other on a singular parameter set (``u - v`` has a factor ``a - b`` of two parameters).
+
+    The rewrite is exact algebra; it moves the cancellation into ``expm1`` (accurate) and into
+    ``c1 + c2``, which is simplified symbolically (``tau_mem - tau_syn`` is exact in float64
+    when the two are within a factor 2, by Sterbenz's lemma).
+    """
+    terms = list(add.args)
+    for i, ti in enumerate(terms):
+        si = _split_exp(ti)
+        if si is None:
+            continue
+        for j in range(i + 1, len(terms)):
+            sj = _split_exp(terms[j])
+            if sj is None:
+                continue
+            gap = sympy.factor(sympy.together(si[1] - sj[1]))
+            if not _vanishes_on_parameter_equality(gap):
+                continue
+            rest_coeff = sympy.factor(sympy.together(si[0] + sj[0]))
+            merged = si[0] * sympy.exp(sj[1]) * expm1(gap) + rest_coeff * sympy.exp(sj[1])
+            rest = [t for k, t in enumerate(terms) if k not in (i, j)]
+            return sympy.Add(merged, *rest)
+    return add
+
+
+def _vanishes_on_parameter_equality(expr) -> bool:
+    num, _ = sympy.fraction(expr)
+    for factor in sympy.Mul.make_args(num):
+        base = factor.base if factor.is_Pow else factor
+        if base.is_Add and len(base.args) == 2 and base.free_symbols and not base.has(S) and \
+                sympy.expand(base.subs({x: 1 for x in base.free_symbols})) == 0:
+            return True
+    return False
 def print_expr(expr) -> str:
     return _PRINTER.doprint(expr)
 
@@ -53,7 +112,7 @@ def cse_lines(exprs, indent: str = "    ", prefix: str = "_c"):
     printed form of ``exprs[i]`` in terms of them.
     """
     exprs = [stable(sympy.sympify(e)) for e in exprs]
-    repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix), optimizations="basic")
+    repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix))
     lines = [f"{indent}{sym} = {print_expr(val)}" for sym, val in repl]
     return lines, [print_expr(r) for r in reduced]
 

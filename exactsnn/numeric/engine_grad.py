@@ -24,11 +24,13 @@ from exactsnn.numeric.kernel_stubs import (  # stamp: drop
 
 @njit(cache=True)
 def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w,
-            par_src, par_syn, par_psp, par_df, df_dp, buf):
+            par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset=True):
     """Parents of spike k and the partials of F at its time.
 
     Fills par_src (source-spike id), par_syn (synapse, -1 for own spikes), par_psp (dF/dw),
     par_df (dF/dt_parent) and df_dp (dF/d model params). Returns (n_parents, Vdot).
+    ``own_reset=False`` drops the own-spike parents (the coupling through the reset), as the
+    paper's public code does: only for demonstrating that error, never for real gradients.
     """
     t = spk_time[k]
     n = 0
@@ -54,11 +56,12 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
     while m >= 0:
         s = t - spk_time[m]
         dr = dreset_ds(s, p)
-        par_src[n] = n_in_sp + m
-        par_syn[n] = -1
-        par_psp[n] = 0.0
-        par_df[n] = dr
-        n += 1
+        if own_reset:
+            par_src[n] = n_in_sp + m
+            par_syn[n] = -1
+            par_psp[n] = 0.0
+            par_df[n] = dr
+            n += 1
         vdot -= dr
         dreset_dp(s, p, buf)
         df_dp -= buf
@@ -77,7 +80,7 @@ def _scratch(n_arr, n_spk):
 
 @njit(cache=True)
 def fp_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, syn_w):
+            arr_prev, syn_w, own_reset):
     """Forward propagation: J (n_spk, 2 n_syn + n_in_sp + N_PARAMS) and Vdot (n_spk,)."""
     n_q = 2 * n_syn + n_in_sp + N_PARAMS
     jac = np.zeros((n_spk, n_q))
@@ -85,7 +88,7 @@ def fp_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, a
     par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
     for k in range(n_spk):
         n, vdot = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
-                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset)
         vdots[k] = vdot
         row = jac[k]
         for i in range(n):

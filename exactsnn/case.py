@@ -1,0 +1,222 @@
+"""The exactsnn case format, version 1 (shared/CASE_FORMAT.md): load, validate, dump.
+
+A case is one network, one input pattern and optionally one loss. ``load_case`` turns the
+JSON into engine objects, raising ``CaseFormatError`` that names the offending key.
+``result_document`` writes the ``exactsnn-result/1`` document that ``exactsnn grad`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CaseFormatError, ExactSNNError
+from .losses import Loss
+from .network import Network, validate_inputs, validate_t_max
+
+CASE_FORMAT = "exactsnn-case/1"
+RESULT_FORMAT = "exactsnn-result/1"
+LIF_KEYS = {"name", "tau_syn", "tau_mem", "threshold"}
+KERNEL_KEYS = {"name", "psp", "reset", "threshold", "params"}
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """A parsed case: ``model`` is a built-in name or a NeuronModel; ``params`` its values."""
+
+    model: object
+    params: dict
+    network: Network
+    inputs: list
+    t_max: float
+    loss: Loss | None
+    document: dict
+
+    @property
+    def model_param_names(self) -> tuple:
+        return tuple(self.params)
+
+
+def load_case(source) -> Case:
+    """Parse a case from a path, a JSON string or a dict."""
+    doc = _read(source)
+    if not isinstance(doc, dict):
+        raise CaseFormatError("a case must be a JSON object")
+    if doc.get("format") != CASE_FORMAT:
+        raise CaseFormatError(f"format = {doc.get('format')!r}; expected {CASE_FORMAT!r}")
+    missing = {"model", "network", "inputs", "t_max"} - set(doc)
+    if missing:
+        raise CaseFormatError(f"case is missing key(s) {sorted(missing)}")
+    try:
+        model, params = parse_model(doc["model"])
+        network = parse_network(doc["network"])
+        inputs = validate_inputs(doc["inputs"], network.n_inputs)
+        t_max = validate_t_max(doc["t_max"])
+        loss = parse_loss(doc.get("loss"))
+    except CaseFormatError:
+        raise
+    except ExactSNNError as exc:
+        raise CaseFormatError(str(exc)) from None
+    if loss is not None:
+        loss.check_outputs(network.outputs.size)
+    return Case(model, params, network, [x.tolist() for x in inputs], t_max, loss, doc)
+
+
+def _read(source):
+    if isinstance(source, dict):
+        return source
+    text = source
+    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        try:
+            text = Path(source).read_text()
+        except OSError as exc:
+            raise CaseFormatError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseFormatError(f"not valid JSON: {exc}") from None
+
+
+def parse_model(spec) -> tuple:
+    """(model, params): a built-in name or NeuronModel, and its parameter values."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise CaseFormatError("model must be an object with a 'name'")
+    name = spec["name"]
+    if name == "lif":
+        extra = set(spec) - LIF_KEYS
+        if extra:
+            raise CaseFormatError(f"model 'lif' has unknown key(s) {sorted(extra)}; allowed {sorted(LIF_KEYS)}")
+        values = {k: spec[k] for k in ("tau_syn", "tau_mem", "threshold") if k in spec}
+        for k, v in values.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise CaseFormatError(f"model.{k} = {v!r} must be a number")
+        if "tau_mem" in spec and spec["tau_mem"] is None:
+            values.pop("tau_mem")
+            return "nonleaky_if", values
+        return "lif", values
+    if name == "kernel":
+        extra = set(spec) - KERNEL_KEYS
+        missing = {"psp", "reset", "threshold", "params"} - set(spec)
+        if extra or missing:
+            raise CaseFormatError(f"model 'kernel' needs keys {sorted(KERNEL_KEYS - {'name'})}; "
+                                  f"missing {sorted(missing)}, unknown {sorted(extra)}")
+        from .model import kernel_model  # symbolic: only for kernel models
+
+        model = kernel_model(spec["psp"], spec["reset"], spec["threshold"], spec["params"])
+        return model, dict(spec["params"])
+    raise CaseFormatError(f"model.name = {name!r} is unknown; allowed: 'lif', 'kernel'")
+
+
+def parse_network(spec) -> Network:
+    if not isinstance(spec, dict):
+        raise CaseFormatError("network must be an object")
+    kind = spec.get("kind")
+    if kind == "feedforward":
+        _keys(spec, {"kind", "weights"}, {"delays"}, "network")
+        return Network.feedforward(spec["weights"], spec.get("delays"))
+    if kind == "recurrent":
+        _keys(spec, {"kind", "input_weights", "weights", "outputs"}, {"input_delays", "delays"}, "network")
+        return Network.recurrent(spec["input_weights"], spec["weights"], spec["outputs"],
+                                 spec.get("input_delays"), spec.get("delays"))
+    raise CaseFormatError(f"network.kind = {kind!r} is unknown; allowed: 'feedforward', 'recurrent'")
+
+
+def _keys(spec, required, optional, where):
+    missing = required - set(spec)
+    extra = set(spec) - required - optional
+    if missing or extra:
+        raise CaseFormatError(f"{where}: missing key(s) {sorted(missing)}, unknown key(s) {sorted(extra)}")
+
+
+def parse_loss(spec) -> Loss | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or "kind" not in spec:
+        raise CaseFormatError("loss must be an object with a 'kind'")
+    kind = spec["kind"]
+    if kind == "first_spike_sum":
+        _keys(spec, {"kind"}, set(), "loss")
+        return Loss(kind)
+    if kind == "ttfs_cross_entropy":
+        _keys(spec, {"kind", "label"}, {"tau0", "tau1", "gamma"}, "loss")
+        args = {k: spec[k] for k in ("label", "tau0", "tau1", "gamma") if k in spec}
+        return Loss(kind, **args)
+    raise CaseFormatError(f"loss.kind = {kind!r} is unknown; allowed: 'first_spike_sum', 'ttfs_cross_entropy'")
+
+
+# ------------------------------------------------------------------ result document
+def _blocks(network: Network, flat) -> dict:
+    """Per-synapse numbers in the user's shapes: {'weights': [...]} or recurrent keys."""
+    parts = network.unflatten(np.asarray(flat))
+    if network.kind == "feedforward":
+        return {"weights": [parts[f"weights[{l}]"].tolist() for l in range(len(network.layer_sizes) - 1)]}
+    return {"input_weights": parts["input_weights"].tolist(), "weights": parts["weights"].tolist()}
+
+
+def _per_channel(values, in_src, n_inputs) -> list:
+    return [np.asarray(values)[in_src == c].tolist() for c in range(n_inputs)]
+
+
+def spikes_document(network: Network, result) -> list:
+    per_neuron = [s.tolist() for s in result.spikes]
+    if network.kind == "recurrent":
+        return per_neuron
+    out, start = [], 0
+    for size in network.layer_sizes[1:]:
+        out.append(per_neuron[start:start + size])
+        start += size
+    return out
+
+
+def grad_document(network: Network, grads, result, param_names) -> dict:
+    w = _blocks(network, grads.weights)
+    d = _blocks(network, grads.delays)
+    doc = dict(w)
+    if network.kind == "feedforward":
+        doc["delays"] = d["weights"]
+    else:
+        doc["input_delays"], doc["delays"] = d["input_weights"], d["weights"]
+    doc["inputs"] = _per_channel(grads.inputs, result.in_src, network.n_inputs)
+    doc["model"] = {name: float(v) for name, v in zip(param_names, grads.model)}
+    return doc
+
+
+def jacobian_document(network: Network, result, jac, param_names) -> list:
+    rows = []
+    idx = result.spike_index
+    for k in range(result.n_spikes):
+        j = int(result.spike_neuron[k])
+        w = _blocks(network, jac.d.weights[k])
+        d = _blocks(network, jac.d.delays[k])
+        if network.kind == "feedforward":
+            layer, neuron = network.neuron_layer(j)
+            entry = {"layer": layer, "neuron": neuron, "index": int(idx[k]), "time": float(result.spike_time[k]),
+                     "d_weights": w["weights"], "d_delays": d["weights"]}
+        else:
+            entry = {"neuron": j, "index": int(idx[k]), "time": float(result.spike_time[k]),
+                     "d_input_weights": w["input_weights"], "d_weights": w["weights"],
+                     "d_input_delays": d["input_weights"], "d_delays": d["weights"]}
+        entry["d_inputs"] = _per_channel(jac.d.inputs[k], result.in_src, network.n_inputs)
+        entry["d_model"] = {name: float(v) for name, v in zip(param_names, jac.d.model[k])}
+        rows.append(entry)
+    return rows
+
+
+def result_document(case: Case, result, loss_value=None, grads=None, jacobian=None) -> dict:
+    """The ``exactsnn-result/1`` document (CASE_FORMAT.md)."""
+    doc = {"format": RESULT_FORMAT, "spikes": spikes_document(case.network, result)}
+    names = result.model.param_names
+    if case.loss is not None and grads is not None:
+        doc["loss"] = float(loss_value)
+        doc["grad"] = grad_document(case.network, grads, result, names)
+    if jacobian is not None:
+        doc["jacobian"] = jacobian_document(case.network, result, jacobian, names)
+    return doc
+
+
+def dumps(doc: dict) -> str:
+    """JSON with round-trip-exact floats (repr) and no NaN/inf (they are errors here)."""
+    return json.dumps(doc, allow_nan=False)

@@ -1,0 +1,121 @@
+"""First-spike losses with exact dL/dt, single patterns and parallel batches.
+
+Losses read the *first* spike time ``t_o`` of every output neuron; a silent output counts as
+``t_max`` and passes no gradient.
+
+- ``first_spike_sum``:     ``L = sum_o t_o``
+- ``ttfs_cross_entropy``:  ``L = -log softmax(-t / tau0)[label] + gamma (exp(t_label / tau1) - 1)``
+  (Göltz et al. 2021, with their regulariser).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compiled import resolve
+from .diagnostics import check_spikes
+from .grad import Gradients, adjoint
+from .network import Network, validate_inputs, validate_t_max
+from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, pack_inputs, _STATUS_TEXT
+from .errors import SimulationError
+
+KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A first-spike loss. ``label`` is required by ``ttfs_cross_entropy``."""
+
+    kind: str = "first_spike_sum"
+    label: int = 0
+    tau0: float = 0.2
+    tau1: float = 1.0
+    gamma: float = 0.005
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"loss kind {self.kind!r} is unknown; allowed: {sorted(KINDS)}")
+        for name in ("tau0", "tau1"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"loss {name} = {v!r} must be a finite number > 0")
+        if not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma) and self.gamma >= 0):
+            raise ValueError(f"loss gamma = {self.gamma!r} must be a finite number >= 0")
+        if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)) or self.label < 0:
+            raise ValueError(f"loss label = {self.label!r} must be a non-negative integer")
+
+    def check_outputs(self, n_out: int):
+        if self.kind == "ttfs_cross_entropy" and self.label >= n_out:
+            raise ValueError(f"loss label = {self.label} must be < the number of outputs ({n_out})")
+
+
+def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
+    """(L, dL/dt per spike (n_spikes,), first times (n_out,)) for one simulated pattern."""
+    loss.check_outputs(result.network.outputs.size)
+    t_first, ids = result.first_spikes()
+    dl_do = np.zeros(t_first.size)
+    value = loss_and_grad(KINDS[loss.kind], t_first, ids < 0, loss.label, float(loss.tau0), float(loss.tau1),
+                          float(loss.gamma), dl_do)
+    dl_dt = np.zeros(result.n_spikes)
+    for o, k in enumerate(ids):
+        if k >= 0:
+            dl_dt[k] += dl_do[o]
+    return float(value), dl_dt, t_first
+
+
+def loss_grad(result: SimulationResult, loss: Loss, policy: str = "warn") -> tuple:
+    """(L, Gradients) of one simulated pattern, by the adjoint sweep."""
+    value, dl_dt, _ = loss_value_and_dt(result, loss)
+    return value, adjoint(result, dl_dt, policy)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-pattern losses, first spike times, spike counts and gradients (input block padded)."""
+
+    loss: np.ndarray
+    t_first: np.ndarray
+    counts: np.ndarray
+    grad: Gradients
+
+
+def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels=None, params=None,
+                    want_grad=True, max_spikes=DEFAULT_MAX_SPIKES) -> BatchResult:
+    """Loss and exact gradients for many input patterns, in parallel on all cores (numba prange).
+
+    Each pattern runs the same code as ``simulate`` + ``loss_grad``, so results equal serial runs
+    bit for bit. ``labels`` (one per pattern) override ``loss.label``.
+    """
+    compiled = resolve(model)
+    p = compiled.param_vector(params)
+    t_max = validate_t_max(t_max)
+    loss.check_outputs(network.outputs.size)
+    packed = [pack_inputs(validate_inputs(x, network.n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
+    if not packed:
+        raise ValueError("patterns must hold at least one input pattern")
+    lab = np.full(len(packed), loss.label, np.int64) if labels is None else np.asarray(labels, np.int64)
+    if lab.shape != (len(packed),) or (lab < 0).any() or (loss.kind == "ttfs_cross_entropy" and
+                                                          (lab >= network.outputs.size).any()):
+        raise ValueError(f"labels must be {len(packed)} integers in [0, {network.outputs.size})")
+    ptr = np.zeros(len(packed) + 1, np.int64)
+    np.cumsum([t.size for t, _ in packed], out=ptr[1:])
+    times = np.concatenate([t for t, _ in packed])
+    src = np.concatenate([s for _, s in packed])
+    topo = Topology.of(network)
+    max_in = int(np.max(np.diff(ptr)))
+    status, losses, t_first, counts, grads = compiled.module.batch_loss_grad(
+        p, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
+        topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
+        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in)
+    bad = np.flatnonzero(status)
+    if bad.size:
+        raise SimulationError(f"pattern {int(bad[0])}: " + _STATUS_TEXT.get(int(status[bad[0]]), "error").format(
+            max_spikes=max_spikes, neuron="?", time="?"))
+    return BatchResult(losses, t_first, counts, Gradients.split(grads, network.n_synapses, max_in))
+
+
+__all__ = ["Loss", "loss_value_and_dt", "loss_grad", "batch_loss_grad", "BatchResult", "check_spikes"]
