@@ -56,13 +56,23 @@ def load_case(source) -> Case:
         inputs = validate_inputs(doc["inputs"], network.n_inputs)
         t_max = validate_t_max(doc["t_max"])
         loss = parse_loss(doc.get("loss"))
+        if loss is not None:
+            loss.check_outputs(network.outputs.size)
+        _check_params(model, params)
     except CaseFormatError:
         raise
-    except ExactSNNError as exc:
+    except ValueError as exc:  # ExactSNNError and the Loss checks
         raise CaseFormatError(str(exc)) from None
-    if loss is not None:
-        loss.check_outputs(network.outputs.size)
     return Case(model, params, network, [x.tolist() for x in inputs], t_max, loss, doc)
+
+
+def _check_params(model, params):
+    if isinstance(model, str):
+        from .compiled import load_builtin
+
+        load_builtin(model).param_vector(params)
+    else:
+        model.param_values(params)
 
 
 def _read(source):
