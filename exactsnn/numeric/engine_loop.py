@@ -13,7 +13,7 @@ from numba import njit
 from exactsnn.numeric.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.expsum_roots import es_first_crossing, es_shift
+from exactsnn.numeric.expsum_roots import es_first_crossing, es_shift, es_value
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.kernel_stubs import N_SLOTS, STRATEGY_EXPSUM, expsum_coeffs, firing_threshold  # stamp: drop
 
@@ -37,7 +37,11 @@ def _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, 
                last_spk, spk_time, spk_prev, stack, near):
     """(status, time) of neuron j's next crossing after its last event st_t[j] (inf if none)."""
     t0 = st_t[j]
-    f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev)
+    if STRATEGY_EXPSUM:
+        f0 = es_value(rates, st_a[j], st_b[j], theta, 0.0)  # O(1): the state, not the whole history
+    else:
+        f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time,
+                          spk_prev)
     if f0 >= 0.0:
         return ST_OK, t0  # reached threshold exactly at an arrival (within rounding): spike now
     if STRATEGY_EXPSUM:
@@ -47,7 +51,8 @@ def _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, 
             near[j, 1] = t0
         if status != ST_OK or math.isnan(u):
             return status, math.inf
-        lo, hi, t = t0, t_max, t0 + u
+        t = t0 + u  # root of the state; polished on the defining sum only if it is emitted
+        return ST_OK, (t if t <= t_max else math.inf)
     else:
         status, lo, hi, graze = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev,
                                                 syn_w, last_spk, spk_time, spk_prev, stack)
@@ -106,6 +111,7 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
     tval, tidx = tree_new(n_neurons)
     touched = np.empty(n_neurons, np.int64)
     is_touched = np.zeros(n_neurons, np.bool_)
+    polished = np.zeros(n_neurons, np.bool_)
     n_spk = 0
     n_arr = 0
     status = ST_OK
@@ -114,6 +120,13 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
         t_spk = tval[1]
         if t_spk <= t_arr and t_spk <= t_max:
             j = tidx[1]
+            if STRATEGY_EXPSUM and not polished[j]:
+                # refine on the defining sum; if that moves it past the next arrival, the arrival goes first
+                polished[j] = True
+                t_pol = newton_polish(t_spk, st_t[j], t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev,
+                                      syn_w, last_spk, spk_time, spk_prev)
+                tree_set(tval, tidx, j, t_pol if t_pol <= t_max else math.inf)
+                continue
             if n_spk >= max_spikes:
                 status = ST_SPIKE_BUDGET
                 break
@@ -126,8 +139,9 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
             n_spk += 1
             if STRATEGY_EXPSUM:
                 es_shift(rates, st_a[j], st_b[j], t_spk - st_t[j])
-                st_a[j] -= ra
-                st_b[j] -= rb
+                for r in range(rates.size):
+                    st_a[j, r] -= ra[r]
+                    st_b[j, r] -= rb[r]
             st_t[j] = t_spk
             src = n_in + j
             for q in range(out_ptr[src], out_ptr[src + 1]):
@@ -140,8 +154,11 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                     heap_sift_up(ht, hs, ha, hb, hn)
                     hn += 1
                     seq += 1
-            f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
-                              spk_time, spk_prev)
+            if STRATEGY_EXPSUM:
+                f0 = es_value(rates, st_a[j], st_b[j], theta, 0.0)
+            else:
+                f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
+                                  spk_time, spk_prev)
             if f0 >= 0.0:
                 status = ST_ABOVE_AFTER_RESET
                 break
@@ -151,6 +168,7 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                 status = st
                 break
             tree_set(tval, tidx, j, tc)
+            polished[j] = False
         elif t_arr <= t_max:
             n_touched = 0
             while hn > 0 and ht[0] == t_arr:
@@ -167,8 +185,9 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                 n_arr += 1
                 if STRATEGY_EXPSUM:
                     es_shift(rates, st_a[j], st_b[j], t_arr - st_t[j])
-                    st_a[j] += syn_w[syn] * pa
-                    st_b[j] += syn_w[syn] * pb
+                    for r in range(rates.size):
+                        st_a[j, r] += syn_w[syn] * pa[r]
+                        st_b[j, r] += syn_w[syn] * pb[r]
                 st_t[j] = t_arr
                 if not is_touched[j]:
                     is_touched[j] = True
@@ -182,6 +201,7 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                 if st != ST_OK:
                     status = st
                 tree_set(tval, tidx, j, tc)
+                polished[j] = False
             if status != ST_OK:
                 break
         else:

@@ -17,7 +17,6 @@ detected by the signs at its ends. No crossing can be missed, whatever the inter
 
 import math
 
-import numpy as np
 from numba import njit
 
 STATUS_OK = 0
@@ -55,38 +54,36 @@ def es_shift(rates, a, b, du):
 
 @njit(cache=True)
 def es_critical(rates, a, b):
-    """(status, u*) of the unique zero of f' (u* = nan when f' has no zero)."""
-    lam = np.zeros(2)
-    pp = np.zeros(2)
-    qq = np.zeros(2)
+    """(status, u*) of the unique zero of f' (u* = nan when f' has no zero). No allocation."""
+    l0 = l1 = p0 = p1 = q0 = q1 = 0.0
     m = 0
     for r in range(rates.size):
         p = b[r] - rates[r] * a[r]
         q = -rates[r] * b[r]
         if p == 0.0 and q == 0.0:
             continue
-        slot = -1
-        for i in range(m):
-            if lam[i] == rates[r]:
-                slot = i
-        if slot < 0:
-            if m == 2:
-                return STATUS_UNSUPPORTED, math.nan
-            slot = m
-            lam[slot] = rates[r]
-            m += 1
-        pp[slot] += p
-        qq[slot] += q
-    if m == 1:
-        if qq[0] == 0.0:
-            return STATUS_OK, math.nan
-        return STATUS_OK, -pp[0] / qq[0]
-    if m == 2:
-        if qq[0] != 0.0 or qq[1] != 0.0:
+        if m >= 1 and rates[r] == l0:
+            p0 += p
+            q0 += q
+        elif m == 2 and rates[r] == l1:
+            p1 += p
+            q1 += q
+        elif m == 0:
+            l0, p0, q0, m = rates[r], p, q, 1
+        elif m == 1:
+            l1, p1, q1, m = rates[r], p, q, 2
+        else:
             return STATUS_UNSUPPORTED, math.nan
-        ratio = -pp[1] / pp[0]
-        if ratio > 0.0 and lam[1] != lam[0]:
-            return STATUS_OK, math.log(ratio) / (lam[1] - lam[0])
+    if m == 1:
+        if q0 == 0.0:
+            return STATUS_OK, math.nan
+        return STATUS_OK, -p0 / q0
+    if m == 2:
+        if q0 != 0.0 or q1 != 0.0:
+            return STATUS_UNSUPPORTED, math.nan
+        ratio = -p1 / p0
+        if ratio > 0.0 and l1 != l0:
+            return STATUS_OK, math.log(ratio) / (l1 - l0)
     return STATUS_OK, math.nan
 
 

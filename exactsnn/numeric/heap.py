@@ -2,6 +2,10 @@
 
 The sequence number makes the order of equal times deterministic (first pushed, first out),
 so a batch computed in parallel gives bit-identical results to a serial run.
+
+Comparisons and swaps are written out inside the sift loops on purpose: a numba call that
+passes arrays costs ~100 ns here (measured: 430 us vs 61 us for 600 push+pop), which made
+the heap the simulator's bottleneck.
 """
 
 import numpy as np
@@ -13,19 +17,6 @@ def heap_new(capacity):
     """Arrays (time, seq, a, b) and the count; a, b carry two int64 payloads."""
     cap = max(capacity, 16)
     return np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
-
-
-@njit(cache=True)
-def _less(ht, hs, i, j):
-    return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
-
-
-@njit(cache=True)
-def _swap(ht, hs, ha, hb, i, j):
-    ht[i], ht[j] = ht[j], ht[i]
-    hs[i], hs[j] = hs[j], hs[i]
-    ha[i], ha[j] = ha[j], ha[i]
-    hb[i], hb[j] = hb[j], hb[i]
 
 
 @njit(cache=True)
@@ -46,8 +37,11 @@ def heap_grow(ht, hs, ha, hb):
 def heap_sift_up(ht, hs, ha, hb, i):
     while i > 0:
         parent = (i - 1) // 2
-        if _less(ht, hs, i, parent):
-            _swap(ht, hs, ha, hb, i, parent)
+        if ht[i] < ht[parent] or (ht[i] == ht[parent] and hs[i] < hs[parent]):
+            ht[i], ht[parent] = ht[parent], ht[i]
+            hs[i], hs[parent] = hs[parent], hs[i]
+            ha[i], ha[parent] = ha[parent], ha[i]
+            hb[i], hb[parent] = hb[parent], hb[i]
             i = parent
         else:
             break
@@ -59,13 +53,17 @@ def heap_sift_down(ht, hs, ha, hb, n):
     while True:
         left = 2 * i + 1
         small = i
-        if left < n and _less(ht, hs, left, small):
+        if left < n and (ht[left] < ht[small] or (ht[left] == ht[small] and hs[left] < hs[small])):
             small = left
-        if left + 1 < n and _less(ht, hs, left + 1, small):
-            small = left + 1
+        r = left + 1
+        if r < n and (ht[r] < ht[small] or (ht[r] == ht[small] and hs[r] < hs[small])):
+            small = r
         if small == i:
             break
-        _swap(ht, hs, ha, hb, i, small)
+        ht[i], ht[small] = ht[small], ht[i]
+        hs[i], hs[small] = hs[small], hs[i]
+        ha[i], ha[small] = ha[small], ha[i]
+        hb[i], hb[small] = hb[small], hb[i]
         i = small
 
 

@@ -1,0 +1,1 @@
+"""Mathematical documents of exactsnn and their SymPy / mpmath checks (run with pytest)."""
