@@ -46,10 +46,11 @@ class CompiledModel:
     def content_hash(self) -> str:
         return self.module.MODEL_HASH
 
-    def param_vector(self, params=None) -> np.ndarray:
-        """Validated float64 parameter vector in model order; missing names take defaults."""
-        if isinstance(params, np.ndarray):
-            params = dict(zip(self.param_names, params.tolist()))
+    def param_vector(self, params=None) -> tuple:
+        """Validated parameter values in model order, as a tuple of floats (numba passes tuples by
+        value, cheaper than arrays); missing names take defaults."""
+        if isinstance(params, (np.ndarray, tuple)):
+            params = dict(zip(self.param_names, np.asarray(params, float).tolist()))
         values = dict(params or {})
         unknown = set(values) - set(self.param_names)
         if unknown:
@@ -67,7 +68,7 @@ class CompiledModel:
             if not math.isfinite(v) or not (lo < v < hi):
                 raise ModelError(f"parameter {name!r} = {raw!r} is outside the allowed range ({lo}, {hi})")
             out[i] = v
-        return out
+        return tuple(out.tolist())
 
 
 _LOADED = {}

@@ -66,26 +66,46 @@ def _interval(deriv, name, key):
 
 
 def _expsum_fn(deriv):
-    n = deriv.n_slots
+    n = max(deriv.n_slots, 1)
 
     def emit(br, ind):
-        if br.expsum is None:
-            return [f"{ind}return"]
-        rates, (pa, pb), (ra, rb) = br.expsum
-        exprs = list(rates) + list(pa) + list(pb) + list(ra) + list(rb)
-        body, res = cse_lines(exprs, indent=ind)
-        m = len(rates)
-        out = [f"{ind}{arr}[{i}] = {res[g * m + i]}" for g, arr in enumerate(("rates", "psp_a", "psp_b",
-                                                                            "reset_a", "reset_b"))
-               for i in range(m)]
-        return body + out + [f"{ind}return"]
+        groups = [["0.0"] * n for _ in range(5)]
+        lines = []
+        if br.expsum is not None:
+            rates, (pa, pb), (ra, rb) = br.expsum
+            m = len(rates)
+            exprs = list(rates) + list(pa) + list(pb) + list(ra) + list(rb)
+            lines, res = cse_lines(exprs, indent=ind)
+            for g in range(5):
+                # every entry a float, so each tuple is homogeneous (UniTuple(float64, n))
+                groups[g][:m] = [repr(float(e)) if e.is_number else r
+                                 for e, r in zip(exprs[g * m:(g + 1) * m], res[g * m:(g + 1) * m])]
+        tup = ", ".join("(" + ", ".join(str(x) for x in grp) + ",)" for grp in groups)
+        return lines + [f"{ind}return {tup}"]
 
-    doc = (f"kernels as sum_r (a_r + b_r s) exp(-rate_r s), {n} slots: fills rates, psp_a, psp_b, "
-           "reset_a, reset_b (zeros for unused slots)")
-    return _function(deriv, "expsum_coeffs", "p, rates, psp_a, psp_b, reset_a, reset_b", doc,
-                     _branch_blocks(deriv, emit), pre=["    rates[:] = 0.0", "    psp_a[:] = 0.0",
-                                                       "    psp_b[:] = 0.0", "    reset_a[:] = 0.0",
-                                                       "    reset_b[:] = 0.0"])
+    doc = (f"kernels as sum_r (a_r + b_r s) exp(-rate_r s) over {n} slots: tuples (rates, psp_a, psp_b, "
+           "reset_a, reset_b), zeros in unused slots")
+    return _function(deriv, "expsum_coeffs", "p", doc, _branch_blocks(deriv, emit))
+
+
+def _tuple_helpers(n):
+    """State helpers specialised to n slots (numba cannot build a tuple of generic length)."""
+    idx = range(n)
+    load = ", ".join(f"st[j, {r}]" for r in idx)
+    shifted_a = ", ".join(f"(a[{r}] + b[{r}] * du) * e{r} + c * ca[{r}]" for r in idx)
+    shifted_b = ", ".join(f"b[{r}] * e{r} + c * cb[{r}]" for r in idx)
+    decays = "\n".join(f"    e{r} = math.exp(-rates[{r}] * du)" for r in idx)
+    stores = "\n".join(f"    st[j, {r}] = x[{r}]" for r in idx)
+    return (
+        "@njit(cache=True)\ndef es_load(st, j):\n    \"\"\"Row j of a state array as a tuple.\"\"\"\n"
+        f"    return ({load},)\n\n\n"
+        "@njit(cache=True)\ndef es_store(st, j, x):\n    \"\"\"Write a state tuple into row j.\"\"\"\n"
+        f"{stores}\n\n\n"
+        "@njit(cache=True)\ndef es_shift_add(rates, a, b, du, ca, cb, c):\n"
+        "    \"\"\"State moved forward by du, plus c * (ca, cb):\n"
+        "    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}.\"\"\"\n"
+        f"{decays}\n    return ({shifted_a},), ({shifted_b},)\n\n\n"
+    )
 
 
 def _function(deriv, name, args, doc, body, pre=()):
@@ -122,6 +142,7 @@ def kernel_source(deriv: Derivation) -> str:
         _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
         _expsum_fn(deriv),
+        _tuple_helpers(max(deriv.n_slots, 1)),
         _interval(deriv, "iv_psp", "psp"),
         _interval(deriv, "iv_dpsp_ds", "dpsp_ds"),
         _interval(deriv, "iv_reset", "reset"),

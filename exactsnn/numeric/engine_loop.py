@@ -3,6 +3,9 @@
 ``simulate_one`` runs one input pattern and returns the spike log and the causal record
 (see ``engine_sim`` for the algorithm). Source-spike ids: input spikes are ``0 ..
 n_in_spikes-1`` (channel-major), neuron spike ``k`` (in time order) is ``n_in_spikes + k``.
+
+Hot-loop rule: no allocation per event, and few calls that pass arrays (each costs ~100 ns
+in numba here); the exponential-sum state travels as tuples.
 """
 
 import math
@@ -13,9 +16,11 @@ from numba import njit
 from exactsnn.numeric.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.expsum_roots import es_first_crossing, es_shift, es_value
+from exactsnn.numeric.expsum_roots import es_candidate, es_value
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.kernel_stubs import N_SLOTS, STRATEGY_EXPSUM, expsum_coeffs, firing_threshold  # stamp: drop
+from exactsnn.numeric.kernel_stubs import (  # stamp: drop
+    N_SLOTS, STRATEGY_EXPSUM, es_load, es_shift_add, es_store, expsum_coeffs, firing_threshold,  # stamp: drop
+)  # stamp: drop
 
 
 @njit(cache=True)
@@ -33,43 +38,36 @@ def _grow_i(x, n):
 
 
 @njit(cache=True)
-def _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn, arr_prev, syn_w,
-               last_spk, spk_time, spk_prev, stack, near):
-    """(status, time) of neuron j's next crossing after its last event st_t[j] (inf if none)."""
-    t0 = st_t[j]
-    if STRATEGY_EXPSUM:
-        f0 = es_value(rates, st_a[j], st_b[j], theta, 0.0)  # O(1): the state, not the whole history
-    else:
-        f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time,
-                          spk_prev)
+def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time,
+                        spk_prev, stack, near):
+    """(status, time) of neuron j's next crossing after t0 by the interval strategy (inf if none)."""
+    f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev)
     if f0 >= 0.0:
-        return ST_OK, t0  # reached threshold exactly at an arrival (within rounding): spike now
-    if STRATEGY_EXPSUM:
-        status, u, margin = es_first_crossing(rates, st_a[j], st_b[j], theta, t_max - t0)
-        if margin < near[j, 0]:
-            near[j, 0] = margin
-            near[j, 1] = t0
-        if status != ST_OK or math.isnan(u):
-            return status, math.inf
-        t = t0 + u  # root of the state; polished on the defining sum only if it is emitted
-        return ST_OK, (t if t <= t_max else math.inf)
-    else:
-        status, lo, hi, graze = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev,
-                                                syn_w, last_spk, spk_time, spk_prev, stack)
-        if graze > 0:
-            near[j, 0] = 0.0
-            near[j, 1] = t0
-        if status != ST_OK or math.isnan(lo):
-            return status, math.inf
-        t = 0.5 * (lo + hi)
-    t = newton_polish(t, lo, hi, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time,
-                      spk_prev)
+        return ST_OK, t0
+    status, lo, hi, graze = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
+                                            last_spk, spk_time, spk_prev, stack)
+    if graze > 0:
+        near[j, 0] = 0.0
+        near[j, 1] = t0
+    if status != ST_OK or math.isnan(lo):
+        return status, math.inf
+    t = newton_polish(0.5 * (lo + hi), lo, hi, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
+                      spk_time, spk_prev)
     return ST_OK, (t if t <= t_max else math.inf)
 
 
 @njit(cache=True)
+def _push(ht, hs, ha, hb, hn, t, seq, syn, src):
+    if hn == ht.size:
+        ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
+    ht[hn], hs[hn], ha[hn], hb[hn] = t, seq, syn, src
+    heap_sift_up(ht, hs, ha, hb, hn)
+    return ht, hs, ha, hb
+
+
+@njit(cache=True)
 def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes):
-    """Simulate one pattern.
+    """Simulate one pattern; ``p`` is the parameter tuple.
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
     arr_src, arr_prev, near): arrays are over-allocated, valid up to n_spk / n_arr;
@@ -77,32 +75,24 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
     """
     n_in_sp = in_times.size
     theta = firing_threshold(p)
-    rates = np.zeros(max(N_SLOTS, 1))
-    pa, pb, ra, rb = np.zeros_like(rates), np.zeros_like(rates), np.zeros_like(rates), np.zeros_like(rates)
-    expsum_coeffs(p, rates, pa, pb, ra, rb)
+    rates, pa, pb, ra, rb = expsum_coeffs(p)
     st_t = np.zeros(n_neurons)
-    st_a = np.zeros((n_neurons, rates.size))
-    st_b = np.zeros((n_neurons, rates.size))
+    st_a = np.zeros((n_neurons, N_SLOTS))
+    st_b = np.zeros((n_neurons, N_SLOTS))
     near = np.full((n_neurons, 2), math.inf)
     stack = np.empty((256, 2))
     ht, hs, ha, hb = heap_new(n_in_sp * 4)
     hn = 0
-    seq = 0
     for e in range(n_in_sp):
         c = in_src[e]
         for q in range(out_ptr[c], out_ptr[c + 1]):
-            syn = out_syn[q]
-            ta = in_times[e] + syn_d[syn]
+            ta = in_times[e] + syn_d[out_syn[q]]
             if ta <= t_max:
-                if hn == ht.size:
-                    ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
-                ht[hn], hs[hn], ha[hn], hb[hn] = ta, seq, syn, e
-                heap_sift_up(ht, hs, ha, hb, hn)
+                ht, hs, ha, hb = _push(ht, hs, ha, hb, hn, ta, hn, out_syn[q], e)
                 hn += 1
-                seq += 1
-    cap_s = 16
-    spk_time, spk_neuron = np.empty(cap_s), np.empty(cap_s, np.int64)
-    spk_arr_head, spk_prev = np.empty(cap_s, np.int64), np.empty(cap_s, np.int64)
+    seq = hn
+    spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
+    spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
     cap_a = max(hn, 16)
     arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
     arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
@@ -115,9 +105,10 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
     n_spk = 0
     n_arr = 0
     status = ST_OK
-    while True:
+    while status == ST_OK:
         t_arr = ht[0] if hn > 0 else math.inf
         t_spk = tval[1]
+        n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
             j = tidx[1]
             if STRATEGY_EXPSUM and not polished[j]:
@@ -138,39 +129,27 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
             last_spk[j] = k
             n_spk += 1
             if STRATEGY_EXPSUM:
-                es_shift(rates, st_a[j], st_b[j], t_spk - st_t[j])
-                for r in range(rates.size):
-                    st_a[j, r] -= ra[r]
-                    st_b[j, r] -= rb[r]
-            st_t[j] = t_spk
-            src = n_in + j
-            for q in range(out_ptr[src], out_ptr[src + 1]):
-                syn = out_syn[q]
-                ta = t_spk + syn_d[syn]
-                if ta <= t_max:
-                    if hn == ht.size:
-                        ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
-                    ht[hn], hs[hn], ha[hn], hb[hn] = ta, seq, syn, n_in_sp + k
-                    heap_sift_up(ht, hs, ha, hb, hn)
-                    hn += 1
-                    seq += 1
-            if STRATEGY_EXPSUM:
-                f0 = es_value(rates, st_a[j], st_b[j], theta, 0.0)
+                a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_spk - st_t[j], ra, rb, -1.0)
+                es_store(st_a, j, a)
+                es_store(st_b, j, b)
+                f0 = es_value(rates, a, b, theta, 0.0)
             else:
                 f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
                                   spk_time, spk_prev)
             if f0 >= 0.0:
                 status = ST_ABOVE_AFTER_RESET
                 break
-            st, tc = _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn,
-                                arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
-            if st != ST_OK:
-                status = st
-                break
-            tree_set(tval, tidx, j, tc)
-            polished[j] = False
+            st_t[j] = t_spk
+            src = n_in + j
+            for q in range(out_ptr[src], out_ptr[src + 1]):
+                ta = t_spk + syn_d[out_syn[q]]
+                if ta <= t_max:
+                    ht, hs, ha, hb = _push(ht, hs, ha, hb, hn, ta, seq, out_syn[q], n_in_sp + k)
+                    hn += 1
+                    seq += 1
+            touched[0] = j
+            n_touched = 1
         elif t_arr <= t_max:
-            n_touched = 0
             while hn > 0 and ht[0] == t_arr:
                 syn, src_id = ha[0], hb[0]
                 hn -= 1
@@ -184,27 +163,31 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                 arr_head[j] = n_arr
                 n_arr += 1
                 if STRATEGY_EXPSUM:
-                    es_shift(rates, st_a[j], st_b[j], t_arr - st_t[j])
-                    for r in range(rates.size):
-                        st_a[j, r] += syn_w[syn] * pa[r]
-                        st_b[j, r] += syn_w[syn] * pb[r]
+                    a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_arr - st_t[j], pa, pb,
+                                        syn_w[syn])
+                    es_store(st_a, j, a)
+                    es_store(st_b, j, b)
                 st_t[j] = t_arr
                 if not is_touched[j]:
                     is_touched[j] = True
                     touched[n_touched] = j
                     n_touched += 1
-            for q in range(n_touched):
-                j = touched[q]
-                is_touched[j] = False
-                st, tc = _candidate(j, p, theta, t_max, st_t, st_a, st_b, rates, arr_head, arr_time, arr_syn,
-                                    arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
-                if st != ST_OK:
-                    status = st
-                tree_set(tval, tidx, j, tc)
-                polished[j] = False
-            if status != ST_OK:
-                break
         else:
             break
+        for q in range(n_touched):  # new candidates of the neurons whose input or state changed
+            j = touched[q]
+            is_touched[j] = False
+            polished[j] = False
+            if STRATEGY_EXPSUM:
+                st, tc, margin = es_candidate(rates, es_load(st_a, j), es_load(st_b, j), theta, st_t[j], t_max)
+                if margin < near[j, 0]:
+                    near[j, 0] = margin
+                    near[j, 1] = st_t[j]
+            else:
+                st, tc = _interval_candidate(j, p, theta, t_max, st_t[j], arr_head, arr_time, arr_syn, arr_prev,
+                                             syn_w, last_spk, spk_time, spk_prev, stack, near)
+            if st != ST_OK:
+                status = st
+            tree_set(tval, tidx, j, tc)
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
             arr_prev, near)

@@ -28,8 +28,6 @@ import math
 import numpy as np
 from numba import njit
 
-from exactsnn.numeric.expsum_roots import es_first_crossing, es_shift
-from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.interval import iv_add, iv_scale
 from exactsnn.numeric.kernel_stubs import (  # stamp: drop
     N_SLOTS, STRATEGY_EXPSUM, dpsp_ds, dreset_ds, expsum_coeffs, iv_dpsp_ds, iv_dreset_ds,  # stamp: drop
