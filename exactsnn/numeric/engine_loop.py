@@ -81,19 +81,27 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
     st_b = np.zeros((n_neurons, N_SLOTS))
     near = np.full((n_neurons, 2), math.inf)
     stack = np.empty((256, 2))
-    ht, hs, ha, hb = heap_new(n_in_sp * 4)
-    hn = 0
+    # Input arrivals are known in advance: one sorted stream (stable: ties keep push order), merged
+    # with the heap of arrivals caused by neuron spikes. Inputs win ties, as if pushed first.
+    n_ia = 0
+    for e in range(n_in_sp):
+        n_ia += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
+    ia_time, ia_syn, ia_src = np.empty(n_ia), np.empty(n_ia, np.int64), np.empty(n_ia, np.int64)
+    n_ia = 0
     for e in range(n_in_sp):
         c = in_src[e]
         for q in range(out_ptr[c], out_ptr[c + 1]):
-            ta = in_times[e] + syn_d[out_syn[q]]
-            if ta <= t_max:
-                ht, hs, ha, hb = _push(ht, hs, ha, hb, hn, ta, hn, out_syn[q], e)
-                hn += 1
-    seq = hn
+            ia_time[n_ia], ia_syn[n_ia], ia_src[n_ia] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
+            n_ia += 1
+    order = np.argsort(ia_time, kind="mergesort")
+    ia_time, ia_syn, ia_src = ia_time[order], ia_syn[order], ia_src[order]
+    ia = 0
+    ht, hs, ha, hb = heap_new(64)
+    hn = 0
+    seq = 0
     spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
     spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
-    cap_a = max(hn, 16)
+    cap_a = max(n_ia, 16)
     arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
     arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
     arr_head = np.full(n_neurons, -1, np.int64)
@@ -106,7 +114,8 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
     n_arr = 0
     status = ST_OK
     while status == ST_OK:
-        t_arr = ht[0] if hn > 0 else math.inf
+        t_in = ia_time[ia] if ia < n_ia else math.inf
+        t_arr = min(t_in, ht[0] if hn > 0 else math.inf)
         t_spk = tval[1]
         n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
@@ -150,11 +159,15 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
             touched[0] = j
             n_touched = 1
         elif t_arr <= t_max:
-            while hn > 0 and ht[0] == t_arr:
-                syn, src_id = ha[0], hb[0]
-                hn -= 1
-                ht[0], hs[0], ha[0], hb[0] = ht[hn], hs[hn], ha[hn], hb[hn]
-                heap_sift_down(ht, hs, ha, hb, hn)
+            while (ia < n_ia and ia_time[ia] == t_arr) or (hn > 0 and ht[0] == t_arr):
+                if ia < n_ia and ia_time[ia] == t_arr:
+                    syn, src_id = ia_syn[ia], ia_src[ia]
+                    ia += 1
+                else:
+                    syn, src_id = ha[0], hb[0]
+                    hn -= 1
+                    ht[0], hs[0], ha[0], hb[0] = ht[hn], hs[hn], ha[hn], hb[hn]
+                    heap_sift_down(ht, hs, ha, hb, hn)
                 j = syn_post[syn]
                 if n_arr == arr_time.size:
                     arr_time, arr_syn = _grow_f(arr_time, 0), _grow_i(arr_syn, 0)

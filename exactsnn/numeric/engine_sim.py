@@ -6,7 +6,8 @@ file below the kernels. Lines ending in ``# stamp: drop`` are removed when stamp
 
 Algorithm (per input pattern):
 
-- pending synaptic arrivals sit in a min-heap keyed by (time, sequence);
+- pending synaptic arrivals: input arrivals in one pre-sorted stream, arrivals caused by neuron
+  spikes in a min-heap keyed by (time, sequence);
 - each neuron keeps its *candidate*: the first upward threshold crossing of its potential on
   ``(last event, t_max]`` assuming no further input; a min-tree gives the earliest one;
 - the next event is the earlier of the heap top and the earliest candidate (a spike wins a
