@@ -71,6 +71,32 @@ class CompiledModel:
         return tuple(out.tolist())
 
 
+    def param_table(self, params=None, n_pop: int = 1) -> np.ndarray:
+        """(n_pop, n_params) table: one row of parameter values per population.
+
+        ``params[name]`` is a number (shared by all populations) or a sequence of ``n_pop`` numbers.
+        """
+        values = dict(params or {})
+        unknown = set(values) - set(self.param_names)
+        if unknown:
+            raise ModelError(
+                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
+            )
+        tab = np.empty((n_pop, len(self.param_names)))
+        for c in range(n_pop):
+            row = {}
+            for name, v in values.items():
+                if np.ndim(v) == 0:
+                    row[name] = v
+                elif len(v) == n_pop:
+                    row[name] = v[c]
+                else:
+                    raise ModelError(f"parameter {name!r} has {len(v)} values; give one number or one per "
+                                     f"population ({n_pop})")
+            tab[c] = self.param_vector(row)
+        return tab
+
+
 _LOADED = {}
 
 

@@ -29,7 +29,8 @@ class Gradients:
 
     weights, delays : (..., n_synapses)   (``network.unflatten`` gives the user's shapes)
     inputs : (..., n_input_spikes)        channel-major, as ``result.in_times``
-    model : (..., n_params)               in ``result.model.param_names`` order
+    model : (..., n_populations * n_params) in ``result.model.param_names`` order, population-major
+                                          (just ``n_params`` entries with one population)
     """
 
     weights: np.ndarray
@@ -66,8 +67,9 @@ class Jacobian:
 
 def _engine_args(result: SimulationResult):
     spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev = result.record
-    return (result.params, result.network.n_synapses, result.in_times.size, result.n_spikes, result.spike_time,
-            spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev, result.topology.syn_w)
+    return (result.ptab, result.pop, result.network.n_synapses, result.in_times.size, result.n_spikes,
+            result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
+            arr_prev, result.topology.syn_w)
 
 
 def forward_propagation(result: SimulationResult, policy: str = "warn", _own_reset: bool = True) -> Jacobian:

@@ -20,7 +20,7 @@ from .diagnostics import check_spikes
 from .grad import Gradients, adjoint
 from .network import Network, validate_inputs, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
-from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, pack_inputs, _STATUS_TEXT
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, _STATUS_TEXT, pack_inputs, populations_array
 from .errors import SimulationError
 
 KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
@@ -84,14 +84,15 @@ class BatchResult:
 
 
 def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels=None, params=None,
-                    want_grad=True, max_spikes=DEFAULT_MAX_SPIKES) -> BatchResult:
+                    want_grad=True, max_spikes=DEFAULT_MAX_SPIKES, populations=None) -> BatchResult:
     """Loss and exact gradients for many input patterns, in parallel on all cores (numba prange).
 
     Each pattern runs the same code as ``simulate`` + ``loss_grad``, so results equal serial runs
     bit for bit. ``labels`` (one per pattern) override ``loss.label``.
     """
     compiled = resolve(model)
-    p = compiled.param_vector(params)
+    pop, n_pop = populations_array(populations, network.n_neurons)
+    ptab = compiled.param_table(params, n_pop)
     t_max = validate_t_max(t_max)
     loss.check_outputs(network.outputs.size)
     packed = [pack_inputs(validate_inputs(x, network.n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
@@ -108,7 +109,7 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     topo = Topology.of(network)
     max_in = int(np.max(np.diff(ptr)))
     status, losses, t_first, counts, grads = compiled.module.batch_loss_grad(
-        p, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
+        ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
         lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in)
     bad = np.flatnonzero(status)

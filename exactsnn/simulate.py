@@ -76,10 +76,13 @@ class SimulationResult:
     near_margin : (n_neurons,) float64
         Smallest ``threshold - V`` at a sub-threshold local maximum (inf if none was seen):
         how far each neuron is from gaining a spike.
+    ptab : (n_populations, n_params) float64
+        Model parameter values per population; ``pop[j]`` is neuron j's population.
     """
 
     model: CompiledModel
-    params: np.ndarray
+    ptab: np.ndarray
+    pop: np.ndarray
     network: Network
     topology: Topology
     t_max: float
@@ -89,6 +92,15 @@ class SimulationResult:
     spike_neuron: np.ndarray
     record: tuple = field(repr=False)
     near_margin: np.ndarray = field(repr=False)
+
+    @property
+    def params(self) -> np.ndarray:
+        """Parameter values of population 0 (all neurons, unless populations were given)."""
+        return self.ptab[0]
+
+    @property
+    def n_populations(self) -> int:
+        return int(self.ptab.shape[0])
 
     @property
     def n_spikes(self) -> int:
@@ -121,7 +133,22 @@ class SimulationResult:
         return times, ids
 
 
-def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES):
+def populations_array(populations, n_neurons: int) -> tuple:
+    """(pop (n_neurons,) int64, n_pop) from None (one population) or a sequence of population ids."""
+    if populations is None:
+        return np.zeros(n_neurons, np.int64), 1
+    pop = np.asarray(populations)
+    if pop.shape != (n_neurons,) or pop.dtype.kind not in "iu" or (pop < 0).any():
+        raise ValueError(f"populations must be {n_neurons} non-negative integers (one per neuron), got {populations!r}")
+    n_pop = int(pop.max()) + 1
+    missing = sorted(set(range(n_pop)) - set(pop.tolist()))
+    if missing:
+        raise ValueError(f"populations must use every id in 0..{n_pop - 1}; missing {missing}")
+    return pop.astype(np.int64), n_pop
+
+
+def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES,
+             populations=None):
     """Simulate one input pattern exactly.
 
     Parameters
@@ -134,9 +161,14 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     t_max : float
         End of the simulated window; spikes after it do not exist.
     params : dict, optional
-        Model parameter values by name; missing ones take the model's defaults.
+        Model parameter values by name; missing ones take the model's defaults. A value may be a
+        number (shared) or one number per population.
     max_spikes : int
         Budget on the total number of spikes (guards against runaway recurrent activity).
+    populations : sequence of int, optional
+        Population id of every neuron (e.g. one per layer) for heterogeneous parameters:
+        neuron j uses the parameter values of population ``populations[j]``, and gradients
+        with respect to model parameters come per population. Default: one population.
 
     Returns
     -------
@@ -145,14 +177,15 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     compiled = resolve(model)
     if not isinstance(network, Network):
         raise TypeError(f"network must be an exactsnn.Network, got {type(network).__name__}")
-    p = compiled.param_vector(params)
+    pop, n_pop = populations_array(populations, network.n_neurons)
+    ptab = compiled.param_table(params, n_pop)
     t_max = validate_t_max(t_max)
     times = validate_inputs(inputs, network.n_inputs)
     if not isinstance(max_spikes, (int, np.integer)) or max_spikes < 1:
         raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
     topo = Topology.of(network)
     in_times, in_src = pack_inputs(times)
-    out = compiled.module.simulate_one(p, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post,
+    out = compiled.module.simulate_one(ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post,
                                        topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes))
     status, n_spk = int(out[0]), int(out[1])
     if status != 0:
@@ -163,7 +196,7 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     n_arr = int(out[6])
     record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
               out[9][:n_arr].copy(), out[10][:n_arr].copy())
-    return SimulationResult(compiled, p, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
+    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
                             out[3][:n_spk].copy(), record, out[11][:, 0].copy())
 
 
@@ -180,10 +213,11 @@ def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarr
     last_spk = np.full(n, -1, np.int64)
     own = np.flatnonzero(result.spike_neuron == neuron)
     last_spk[neuron] = own[-1] if own.size else -1
-    theta = result.model.module.firing_threshold(result.params)
+    p = tuple(result.ptab[result.pop[neuron]].tolist())
+    theta = result.model.module.firing_threshold(p)
     out = np.empty(len(times))
     for i, t in enumerate(np.asarray(times, np.float64)):
-        f, _ = result.model.module.potential(t, result.params, theta, int(neuron), arr_head, arr_time, arr_syn,
+        f, _ = result.model.module.potential(t, p, theta, int(neuron), arr_head, arr_time, arr_syn,
                                              arr_prev, result.topology.syn_w, last_spk, result.spike_time, spk_prev)
         out[i] = f + theta
     return out

@@ -88,6 +88,12 @@ def _expsum_fn(deriv):
     return _function(deriv, "expsum_coeffs", "p", doc, _branch_blocks(deriv, emit))
 
 
+def _param_loader(n):
+    items = ", ".join(f"tab[i, {k}]" for k in range(n))
+    return ("@njit(cache=True)\ndef p_load(tab, i):\n    \"\"\"Parameter row i (a population) as the tuple the "
+            f"kernels take.\"\"\"\n    return ({items},)\n\n\n")
+
+
 def _tuple_helpers(n):
     """State helpers specialised to n slots (numba cannot build a tuple of generic length)."""
     idx = range(n)
@@ -143,6 +149,7 @@ def kernel_source(deriv: Derivation) -> str:
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
         _expsum_fn(deriv),
         _tuple_helpers(max(deriv.n_slots, 1)),
+        _param_loader(len(deriv.params)),
         _interval(deriv, "iv_psp", "psp"),
         _interval(deriv, "iv_dpsp_ds", "dpsp_ds"),
         _interval(deriv, "iv_reset", "reset"),

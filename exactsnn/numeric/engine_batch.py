@@ -36,15 +36,15 @@ def first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max):
 
 
 @njit(cache=True)
-def sample_loss_grad(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                      max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad):
-    """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + N_PARAMS,))."""
-    res = simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+    """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,))."""
+    res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                        max_spikes)
     status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev = res[0], res[1], res[2], res[3], res[4], res[5]
     n_arr, arr_time, arr_syn, arr_src, arr_prev = res[6], res[7], res[8], res[9], res[10]
     n_syn = syn_w.size
-    grad = np.zeros(2 * n_syn + in_times.size + N_PARAMS)
+    grad = np.zeros(2 * n_syn + in_times.size + ptab.shape[0] * N_PARAMS)
     t_first, idx, counts = first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max)
     if status != 0:
         return status, math.nan, t_first, counts, grad
@@ -56,18 +56,18 @@ def sample_loss_grad(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
         for o in range(outputs.size):
             if idx[o] >= 0:
                 dl_dt[idx[o]] += dl_do[o]
-        grad = adjoint_core(p, n_syn, in_times.size, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time,
-                            arr_syn, arr_src, arr_prev, syn_w, dl_dt)
+        grad = adjoint_core(ptab, pop, n_syn, in_times.size, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev,
+                            n_arr, arr_time, arr_syn, arr_src, arr_prev, syn_w, dl_dt)
     return status, value, t_first, counts, grad
 
 
 @njit(cache=True, parallel=True)
-def batch_loss_grad(p, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                    max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp):
+def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                    t_max, max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp):
     """Many patterns in parallel. Pattern b's input spikes are in_times[in_ptr[b]:in_ptr[b+1]].
 
     Returns (status (B,), loss (B,), t_first (B, n_out), counts (B, n_neurons),
-    grad (B, 2 n_syn + max_in_sp + N_PARAMS)); a pattern's input-time gradients are padded.
+    grad (B, 2 n_syn + max_in_sp + n_pop N_PARAMS)); a pattern's input-time gradients are padded.
     """
     n_b = in_ptr.size - 1
     n_syn = syn_w.size
@@ -75,11 +75,11 @@ def batch_loss_grad(p, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_
     losses = np.zeros(n_b)
     t_first = np.zeros((n_b, outputs.size))
     counts = np.zeros((n_b, n_neurons), np.int64)
-    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + N_PARAMS))
+    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
     for b in prange(n_b):
         lo = in_ptr[b]
         hi = in_ptr[b + 1]
-        st, val, tf, cnt, g = sample_loss_grad(p, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
+        st, val, tf, cnt, g = sample_loss_grad(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
                                                syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
                                                loss_kind, labels[b], tau0, tau1, gamma, want_grad)
         status[b] = st

@@ -11,14 +11,16 @@ system is lower-triangular:
 - ``fp_core`` solves it forward (the paper's FP): a dense row per spike, forward mode;
 - ``adjoint_core`` solves the transposed system backward from dL/dt: reverse mode.
 
-Parameter columns, in order: weights (n_syn) | delays (n_syn) | input spike times | model params.
+Parameter columns, in order: weights (n_syn) | delays (n_syn) | input spike times | model
+parameters of population 0 | of population 1 | ... (N_PARAMS each). Neuron j's kernels use the
+parameter row ``ptab[pop[j]]``.
 """
 
 import numpy as np
 from numba import njit
 
 from exactsnn.numeric.kernel_stubs import (  # stamp: drop
-    N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, psp,  # stamp: drop
+    N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, p_load, psp,  # stamp: drop
 )  # stamp: drop
 
 
@@ -50,7 +52,8 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             n += 1
             vdot += w * dps
             dpsp_dp(s, p, buf)
-            df_dp += w * buf
+            for i in range(N_PARAMS):
+                df_dp[i] += w * buf[i]
         a = arr_prev[a]
     m = spk_prev[k]
     while m >= 0:
@@ -64,10 +67,12 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             n += 1
         vdot -= dr
         dreset_dp(s, p, buf)
-        df_dp -= buf
+        for i in range(N_PARAMS):
+            df_dp[i] -= buf[i]
         m = spk_prev[m]
     dthreshold_dp(p, buf)
-    df_dp -= buf
+    for i in range(N_PARAMS):
+        df_dp[i] -= buf[i]
     return n, vdot
 
 
@@ -79,16 +84,17 @@ def _scratch(n_arr, n_spk):
 
 
 @njit(cache=True)
-def fp_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, syn_w, own_reset):
-    """Forward propagation: J (n_spk, 2 n_syn + n_in_sp + N_PARAMS) and Vdot (n_spk,)."""
-    n_q = 2 * n_syn + n_in_sp + N_PARAMS
+def fp_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
+            arr_syn, arr_src, arr_prev, syn_w, own_reset):
+    """Forward propagation: J (n_spk, 2 n_syn + n_in_sp + n_pop N_PARAMS) and Vdot (n_spk,)."""
+    n_q = 2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS
     jac = np.zeros((n_spk, n_q))
     vdots = np.empty(n_spk)
     par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
     for k in range(n_spk):
-        n, vdot = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
-                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset)
+        c = pop[spk_neuron[k]]
+        n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
+                          arr_prev, syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset)
         vdots[k] = vdot
         row = jac[k]
         for i in range(n):
@@ -101,47 +107,54 @@ def fp_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, a
             if e < n_in_sp:
                 row[2 * n_syn + e] += g
             else:
-                row += g * jac[e - n_in_sp]
-        row[2 * n_syn + n_in_sp:] += df_dp
+                parent = jac[e - n_in_sp]
+                for q in range(n_q):
+                    row[q] += g * parent[q]
+        base = 2 * n_syn + n_in_sp + c * N_PARAMS
+        for i in range(N_PARAMS):
+            row[base + i] += df_dp[i]
         row *= -1.0 / vdot
     return jac, vdots
 
 
 @njit(cache=True)
-def adjoint_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-                 arr_prev, syn_w, dl_dt):
-    """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order."""
-    grad = np.zeros(2 * n_syn + n_in_sp + N_PARAMS)
+def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
+                 arr_syn, arr_src, arr_prev, syn_w, dl_dt):
+    """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + n_pop N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order."""
+    grad = np.zeros(2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS)
     adj = dl_dt[:n_spk].copy()
     par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
         if adj[k] == 0.0:
             continue
-        n, vdot = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
-                          syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
-        c = -adj[k] / vdot
+        c = pop[spk_neuron[k]]
+        n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
+                          arr_prev, syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+        f = -adj[k] / vdot
         for i in range(n):
             e = par_src[i]
-            g = c * par_df[i]
+            g = f * par_df[i]
             syn = par_syn[i]
             if syn >= 0:
-                grad[syn] += c * par_psp[i]
+                grad[syn] += f * par_psp[i]
                 grad[n_syn + syn] += g
             if e < n_in_sp:
                 grad[2 * n_syn + e] += g
             else:
                 adj[e - n_in_sp] += g
-        grad[2 * n_syn + n_in_sp:] += c * df_dp
+        base = 2 * n_syn + n_in_sp + c * N_PARAMS
+        for i in range(N_PARAMS):
+            grad[base + i] += f * df_dp[i]
     return grad
 
 
 @njit(cache=True)
-def vdot_core(p, n_syn, n_in_sp, n_spk, spk_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-              arr_prev, syn_w):
+def vdot_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
+              arr_syn, arr_src, arr_prev, syn_w):
     """dV/dt at every spike (the IFT denominator), from the same partials as the sweeps."""
     out = np.empty(n_spk)
     par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
     for k in range(n_spk):
-        _, out[k] = collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
+        _, out[k] = collect(k, p_load(ptab, pop[spk_neuron[k]]), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
                             syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
     return out

@@ -19,7 +19,7 @@ from exactsnn.numeric.engine_sim import (  # stamp: drop
 from exactsnn.numeric.expsum_roots import es_candidate, es_value
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.kernel_stubs import (  # stamp: drop
-    N_SLOTS, STRATEGY_EXPSUM, es_load, es_shift_add, es_store, expsum_coeffs, firing_threshold,  # stamp: drop
+    N_SLOTS, STRATEGY_EXPSUM, es_load, es_shift_add, es_store, expsum_coeffs, firing_threshold, p_load,  # stamp: drop
 )  # stamp: drop
 
 
@@ -66,16 +66,24 @@ def _push(ht, hs, ha, hb, hn, t, seq, syn, src):
 
 
 @njit(cache=True)
-def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes):
-    """Simulate one pattern; ``p`` is the parameter tuple.
+def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                 max_spikes):
+    """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
     arr_src, arr_prev, near): arrays are over-allocated, valid up to n_spk / n_arr;
     near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start).
     """
     n_in_sp = in_times.size
-    theta = firing_threshold(p)
-    rates, pa, pb, ra, rb = expsum_coeffs(p)
+    n_pop = ptab.shape[0]
+    theta_pop = np.empty(n_pop)
+    es_tab = np.zeros((n_pop, 5, N_SLOTS))  # per population: rates, psp_a, psp_b, reset_a, reset_b
+    for i in range(n_pop):
+        pi = p_load(ptab, i)
+        theta_pop[i] = firing_threshold(pi)
+        coeffs = expsum_coeffs(pi)
+        for g in range(5):
+            es_store(es_tab[i], g, coeffs[g])
     st_t = np.zeros(n_neurons)
     st_a = np.zeros((n_neurons, N_SLOTS))
     st_b = np.zeros((n_neurons, N_SLOTS))
@@ -120,6 +128,8 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
         n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
             j = tidx[1]
+            p = p_load(ptab, pop[j])
+            theta = theta_pop[pop[j]]
             if STRATEGY_EXPSUM and not polished[j]:
                 # refine on the defining sum; if that moves it past the next arrival, the arrival goes first
                 polished[j] = True
@@ -138,7 +148,10 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
             last_spk[j] = k
             n_spk += 1
             if STRATEGY_EXPSUM:
-                a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_spk - st_t[j], ra, rb, -1.0)
+                tab = es_tab[pop[j]]
+                rates = es_load(tab, 0)
+                a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_spk - st_t[j], es_load(tab, 3),
+                                    es_load(tab, 4), -1.0)
                 es_store(st_a, j, a)
                 es_store(st_b, j, b)
                 f0 = es_value(rates, a, b, theta, 0.0)
@@ -176,8 +189,9 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
                 arr_head[j] = n_arr
                 n_arr += 1
                 if STRATEGY_EXPSUM:
-                    a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_arr - st_t[j], pa, pb,
-                                        syn_w[syn])
+                    tab = es_tab[pop[j]]
+                    a, b = es_shift_add(es_load(tab, 0), es_load(st_a, j), es_load(st_b, j), t_arr - st_t[j],
+                                        es_load(tab, 1), es_load(tab, 2), syn_w[syn])
                     es_store(st_a, j, a)
                     es_store(st_b, j, b)
                 st_t[j] = t_arr
@@ -191,13 +205,15 @@ def simulate_one(p, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, o
             j = touched[q]
             is_touched[j] = False
             polished[j] = False
+            theta = theta_pop[pop[j]]
             if STRATEGY_EXPSUM:
-                st, tc, margin = es_candidate(rates, es_load(st_a, j), es_load(st_b, j), theta, st_t[j], t_max)
+                st, tc, margin = es_candidate(es_load(es_tab[pop[j]], 0), es_load(st_a, j), es_load(st_b, j), theta,
+                                              st_t[j], t_max)
                 if margin < near[j, 0]:
                     near[j, 0] = margin
                     near[j, 1] = st_t[j]
             else:
-                st, tc = _interval_candidate(j, p, theta, t_max, st_t[j], arr_head, arr_time, arr_syn, arr_prev,
+                st, tc = _interval_candidate(j, p_load(ptab, pop[j]), theta, t_max, st_t[j], arr_head, arr_time, arr_syn, arr_prev,
                                              syn_w, last_spk, spk_time, spk_prev, stack, near)
             if st != ST_OK:
                 status = st
