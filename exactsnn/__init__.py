@@ -8,7 +8,10 @@ gradients by forward propagation (Lee, Haghighatshoar & Karbasi 2023, with the o
 term their code omits) and by the adjoint.
 
 The numeric path (simulate, gradients, built-in models) never imports SymPy; ``NeuronModel``,
-``kernel_model`` and ``compile_model`` do, and are loaded on first use.
+``kernel_model`` and ``compile_model`` do, and are loaded on first use. ``verify`` and ``compare``
+(checks against the mpmath reference) import mpmath here and SymPy only when called. They are bound
+eagerly because their modules share their names: a lazily bound function would be replaced by the
+submodule as soon as ``exactsnn.verify`` or ``exactsnn.compare`` is imported.
 """
 
 from .compiled import CompiledModel, load_builtin
@@ -19,6 +22,8 @@ from .grad import Gradients, Jacobian, adjoint, forward_propagation
 from .losses import Loss, batch_loss_grad, loss_grad, loss_value_and_dt
 from .network import Network
 from .simulate import SimulationResult, membrane_potential, simulate
+from .verify import verify  # noqa: E402  (function, replaces the submodule attribute)
+from .compare import compare  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -45,4 +50,4 @@ __all__ = ["simulate", "forward_propagation", "adjoint", "Network", "Loss", "los
            "batch_loss_grad", "membrane_potential", "diagnose", "load_builtin", "CompiledModel", "Gradients",
            "Jacobian", "SimulationResult", "Diagnostics", "DegenerateSpikeWarning", *sorted(_LAZY),
            "ExactSNNError", "ModelError", "NetworkError", "InputSpikeError", "CaseFormatError", "SimulationError",
-           "DegenerateSpikeError"]
+           "DegenerateSpikeError", "verify", "compare"]

@@ -3,9 +3,15 @@
     exactsnn demo [--plot FILE]                 the main job, on built-in defaults
     exactsnn simulate CASE.json                 spike times (exactsnn-result/1 JSON)
     exactsnn grad CASE.json [--jacobian]        spike times, loss and exact gradients
+    exactsnn verify CASE.json [--dps N] [--json]
+                                                the float64 engine against the high-precision reference
+    exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
+                                                another implementation's answers against the reference
 
 Exit status: 0 on success, 2 for invalid input files or arguments, 1 for a simulation that
-cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``).
+cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``). ``verify``
+exits 1 when the engine is outside its tolerances; ``validate`` exits 1 when any claimed number
+disagrees, and 2 when the files are invalid or the reference cannot solve the case.
 """
 
 from __future__ import annotations
@@ -32,7 +38,59 @@ def _parser() -> argparse.ArgumentParser:
         if name == "grad":
             p.add_argument("--jacobian", action="store_true",
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
+    _add_checks(sub)
     return ap
+
+
+def _tolerance(text) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (v >= 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return v
+
+
+def _digits(text) -> int:
+    if not text.isdigit() or int(text) < 15:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 15")
+    return int(text)
+
+
+def _add_checks(sub):
+    from .compare import ATOL, ATOL_TIME, RTOL
+    from .verify import GRAD_RTOL, TIME_TOL
+
+    ver = sub.add_parser("verify", help="compare the float64 engine with the high-precision reference on a case",
+                         description="Per spike and per parameter errors of the float64 spike times and "
+                                     "gradients against the independent mpmath reference, and the conditioning "
+                                     "of every spike. Exit 0 when within tolerance, 1 otherwise, 2 for an "
+                                     "invalid case.")
+    ver.add_argument("case", help="case file (exactsnn-case/1 JSON)")
+    ver.add_argument("--time-tol", type=_tolerance, default=TIME_TOL,
+                     help=f"absolute spike-time tolerance of the verdict (default {TIME_TOL:g})")
+    ver.add_argument("--grad-rtol", type=_tolerance, default=GRAD_RTOL,
+                     help=f"gradient tolerance, relative to the largest entry of the row/block (default {GRAD_RTOL:g})")
+    val = sub.add_parser("validate", help="check another implementation's answers (exactsnn-result/1) on a case",
+                         description="Compare every number of CLAIMED (spikes, loss, grad blocks, jacobian entries) "
+                                     "with the reference answer. A spike time agrees when |err| <= ATOL_TIME; a "
+                                     "loss, gradient or Jacobian entry when |err| <= RTOL * scale + ATOL, scale "
+                                     "being the largest exact entry of its block (for the Jacobian: of the same "
+                                     "spike's row). Exit 0 when all agree, 1 when any disagrees, 2 for invalid "
+                                     "files.")
+    val.add_argument("case", help="case file (exactsnn-case/1 JSON)")
+    val.add_argument("claimed", help="claimed results (exactsnn-result/1 JSON) from any implementation")
+    val.add_argument("--rtol", type=_tolerance, default=RTOL,
+                     help=f"relative tolerance of loss, gradient and Jacobian entries (default {RTOL:g})")
+    val.add_argument("--atol-time", type=_tolerance, default=ATOL_TIME,
+                     help=f"absolute tolerance of spike times (default {ATOL_TIME:g})")
+    val.add_argument("--atol", type=_tolerance, default=ATOL,
+                     help=f"absolute tolerance added to RTOL * scale (default {ATOL:g})")
+    for p in (ver, val):
+        p.add_argument("--dps", type=_digits, default=50, help="decimal digits of the reference (default 50)")
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--rows", type=int, default=50, help="rows of the readable tables (default 50)")
 
 
 def main(argv=None) -> int:
@@ -40,6 +98,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "verify":
+            return _verify(args)
+        if args.command == "validate":
+            return _validate(args)
         return _case_command(args)
     except DegenerateSpikeError as exc:
         print(f"exactsnn: degenerate spike(s):\n{exc}", file=sys.stderr)
@@ -88,6 +150,31 @@ def _case_command(args) -> int:
                 jac = forward_propagation(res, policy=args.policy)
     print(dumps(result_document(case, res, value, grads, jac)))
     return 0
+
+
+def _verify(args) -> int:
+    import json
+
+    from .verify import verify
+
+    report = verify(args.case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol)
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
+    return 0 if report.ok else 1
+
+
+def _validate(args) -> int:
+    import json
+
+    from .compare import compare
+
+    try:
+        report = compare(args.case, args.claimed, rtol=args.rtol, atol_time=args.atol_time, atol=args.atol,
+                         dps=args.dps)
+    except SimulationError as exc:
+        print(f"exactsnn: the reference cannot solve this case: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,16 @@ Policy, for ``forward_propagation``/``adjoint`` (and the CLI): ``"raise"`` raise
 ``DegenerateSpikeError``; ``"warn"`` (default) issues a ``DegenerateSpikeWarning`` and goes on;
 ``"flag"`` only records. Gradients at flagged spikes are still the exact one-sided IFT values
 of the recorded spike order; they are finite whenever ``vdot > 0``.
+
+Two levels of tolerance
+-----------------------
+``diagnose`` with its defaults (``VDOT_TOL``, ``TIME_TOL``) finds *degenerate* spikes, where the
+gradient does not exist or is one-sided. ``conditioning`` applies the same tests with the stricter
+``WELL_*`` tolerances and finds spikes that are merely *ill-conditioned*: a float64 spike time
+carries an error of about ``eps * sum|terms| / vdot``, so below ``WELL_VDOT_TOL`` the 1e-11
+accuracy that ``exactsnn.verify`` checks is no longer promised. The verifier (``exactsnn.verify``)
+reports both, per spike, with their margins; its policy is always ``"flag"`` (it reports, never
+raises).
 """
 
 from __future__ import annotations
@@ -30,6 +40,10 @@ from .errors import DegenerateSpikeError
 VDOT_TOL = 1e-6
 TIME_TOL = 1e-9
 POLICIES = ("raise", "warn", "flag")
+#: Stricter tolerances of ``conditioning``: dV/dt, time gaps, and threshold - V at a sub-threshold maximum.
+WELL_VDOT_TOL = 1e-3
+WELL_TIME_TOL = 1e-6
+WELL_MARGIN_TOL = 1e-6
 
 
 class DegenerateSpikeWarning(UserWarning):
@@ -38,6 +52,24 @@ class DegenerateSpikeWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Diagnostics:
+    """Per-spike conditioning of one simulation (spikes in time order, as ``result.spike_time``).
+
+    Attributes
+    ----------
+    vdot : (n_spikes,) float64
+        ``dV/dt`` at each crossing; the IFT divides by it.
+    event_gap : (n_spikes,) float64
+        ``min_e |t_k - tau_e|`` over arrivals ``tau_e`` at the spiking neuron (inf if none).
+    tmax_gap : (n_spikes,) float64
+        ``t_max - t_k``.
+    simultaneous : (n_spikes,) bool
+        Another spike lies within ``time_tol``.
+    near_margin : (n_neurons,) float64
+        ``threshold - V`` at the neuron's highest sub-threshold maximum (inf if none was seen).
+    flags : tuple of (int, str, float)
+        ``(spike id, kind, margin)``; a neuron-level finding has spike id ``-1 - neuron``.
+    """
+
     vdot: np.ndarray
     event_gap: np.ndarray
     tmax_gap: np.ndarray
@@ -56,14 +88,40 @@ class Diagnostics:
         lines += [f"  spike {k}: {kind} (margin {margin:.3g})" for k, kind, margin in self.flags[:20]]
         return "\n".join(lines)
 
+    def spike_findings(self, k: int) -> tuple:
+        """``(kind, margin)`` of every finding at spike ``k`` (time order)."""
+        return tuple((kind, margin) for s, kind, margin in self.flags if s == k)
 
-def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL) -> Diagnostics:
-    """Per-spike conditioning of a SimulationResult (see module docstring)."""
+    def neuron_findings(self, j: int) -> tuple:
+        """``(kind, margin)`` of every neuron-level finding at neuron ``j`` (near-threshold maxima)."""
+        return tuple((kind, margin) for s, kind, margin in self.flags if s == -1 - j)
+
+
+def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
+             margin_tol: float | None = None) -> Diagnostics:
+    """Per-spike conditioning of a SimulationResult (see module docstring).
+
+    Parameters
+    ----------
+    result : SimulationResult
+    vdot_tol : float
+        Flag a crossing with ``dV/dt <= vdot_tol`` (tangential).
+    time_tol : float
+        Flag a spike within ``time_tol`` of an arrival at its neuron, of ``t_max`` or of another spike.
+    margin_tol : float, optional
+        Flag a neuron whose sub-threshold maximum is within ``margin_tol`` of threshold
+        (default: ``vdot_tol``, the behaviour of earlier versions).
+
+    Returns
+    -------
+    Diagnostics
+    """
+    margin_tol = vdot_tol if margin_tol is None else margin_tol
     spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev = result.record
     n = result.n_spikes
-    vdot = result.model.module.vdot_core(result.params, result.network.n_synapses, result.in_times.size, n,
-                                         result.spike_time, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-                                         arr_src, arr_prev, result.topology.syn_w)
+    vdot = result.model.module.vdot_core(result.ptab, result.pop, result.network.n_synapses, result.in_times.size,
+                                         n, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, n_arr,
+                                         arr_time, arr_syn, arr_src, arr_prev, result.topology.syn_w)
     post = result.topology.syn_post[arr_syn] if n_arr else np.zeros(0, np.int64)
     gap = np.full(n, np.inf)
     for k in range(n):
@@ -88,7 +146,7 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL) -> 
         if simult[k]:
             flags.append((k, "simultaneous spikes", 0.0))
     for j, margin in enumerate(result.near_margin):
-        if margin <= vdot_tol:
+        if margin <= margin_tol:
             flags.append((-1 - j, f"neuron {j}: sub-threshold maximum at threshold (spike about to appear)",
                           float(margin)))
     return Diagnostics(vdot, gap, tmax_gap, simult, result.near_margin.copy(), tuple(flags))
@@ -105,3 +163,16 @@ def check_spikes(result, policy: str = "warn") -> Diagnostics:
         if policy == "warn":
             warnings.warn(diag.summary(), DegenerateSpikeWarning, stacklevel=3)
     return diag
+
+
+def conditioning(result) -> Diagnostics:
+    """``diagnose`` with the stricter ``WELL_*`` tolerances: an empty ``flags`` means well-conditioned.
+
+    Notes
+    -----
+    A float64 spike time has an error of about ``eps * sum_e |w_e psp(s_e)| / vdot``; with
+    ``vdot > WELL_VDOT_TOL = 1e-3`` and potentials of order 10 that is below 1e-11. Spikes farther
+    than ``WELL_TIME_TOL`` from events and ``t_max``, and maxima farther than ``WELL_MARGIN_TOL``
+    below threshold, keep the float64 spike pattern equal to the exact one.
+    """
+    return diagnose(result, WELL_VDOT_TOL, WELL_TIME_TOL, WELL_MARGIN_TOL)

@@ -1,0 +1,369 @@
+"""compare: another implementation's answers against the high-precision reference.
+
+The claimed answers are an ``exactsnn-result/1`` document (CASE_FORMAT.md) from any implementation:
+``spikes``, and any of ``loss``, ``grad`` (any subset of its blocks) and ``jacobian`` (per-spike
+entries with ``time`` and any ``d_*`` blocks). Every number present is compared with the reference
+answer of the case (``exactsnn.reference`` at ``dps`` digits). Numbers may be JSON numbers or decimal
+strings (the ``exactsnn-reference/1`` answer files of ``tests/fixtures`` use strings of 40 digits).
+
+Tolerances (defaults ``ATOL_TIME``, ``RTOL``, ``ATOL``)
+-------------------------------------------------------
+- a spike time, and a Jacobian entry's ``time``: ``|claimed - exact| <= atol_time`` (absolute);
+- the loss: ``|claimed - exact| <= rtol |exact| + atol``;
+- a gradient or Jacobian entry: ``|claimed - exact| <= rtol * scale + atol``, where ``scale`` is the
+  largest ``|exact|`` entry of the same block (``grad.weights``, ``grad.delays``, ``grad.inputs``,
+  ``grad.model``, ...) and, for the Jacobian, of the same spike's row. Weights, delays, times and
+  model parameters have different units, hence per block. The relative error reported is
+  ``|claimed - exact| / scale``.
+- a spike count that differs from the reference's is a disagreement; so is a Jacobian entry for a
+  spike that does not exist, or a missing one.
+
+A document that is not valid (wrong format tag, shapes that do not match the case, entries that are
+not numbers) raises ``CaseFormatError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from mpmath import mp
+
+from .errors import CaseFormatError
+from .verify import as_case, ground_truth, spike_label
+
+RTOL = 1e-6
+ATOL_TIME = 1e-9
+ATOL = 1e-12
+RESULT_FORMAT = "exactsnn-result/1"
+REFERENCE_FORMAT = "exactsnn-reference/1"
+_JAC_BLOCKS = ("d_weights", "d_delays", "d_input_weights", "d_input_delays", "d_inputs", "d_model")
+
+
+# ----------------------------------------------------------------------------- the reference as a document
+def _synapse_blocks(network, flat, delays=False) -> dict:
+    """Per-synapse values in the case format's shapes, keyed like ``grad`` (``weights`` or ``delays``)."""
+    parts = network.unflatten(np.array(list(flat) + [None], dtype=object)[:-1])
+    name = "delays" if delays else "weights"
+    if network.kind == "feedforward":
+        return {name: [parts[f"weights[{l}]"].tolist() for l in range(len(network.layer_sizes) - 1)]}
+    return {f"input_{name}": parts["input_weights"].tolist(), name: parts["weights"].tolist()}
+
+
+def _per_channel(values, input_index, n_inputs) -> list:
+    out = [[] for _ in range(n_inputs)]
+    for (c, _), v in zip(input_index, values):
+        out[c].append(v)
+    return out
+
+
+def _gradient_blocks(truth, blocks: dict, prefix: str) -> dict:
+    """``{weights, delays, inputs, model}`` lists -> the result document's keys."""
+    net, ref = truth.case.network, truth.ref
+    doc = {**_synapse_blocks(net, blocks["weights"]), **_synapse_blocks(net, blocks["delays"], delays=True)}
+    doc["inputs"] = _per_channel(blocks["inputs"], ref.input_index, net.n_inputs)
+    doc["model"] = dict(zip(ref.param_names, blocks["model"]))
+    return {prefix + k: v for k, v in doc.items()}
+
+
+def reference_document(truth, digits: int | None = None) -> dict:
+    """The reference answers in the layout of ``exactsnn-result/1`` (with the full Jacobian).
+
+    With ``digits`` every number is a decimal string of that many significant digits and the format
+    tag is ``exactsnn-reference/1``; without, numbers are ``mpf`` (for ``compare``). The key
+    ``reference`` adds ``dps``, ``certified`` and ``vdot`` (per Jacobian entry).
+    """
+    ref, net = truth.ref, truth.case.network
+    per_neuron = ref.spikes
+    if net.kind == "feedforward":
+        bounds = np.cumsum((0,) + net.layer_sizes[1:])
+        spikes = [per_neuron[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    else:
+        spikes = per_neuron
+    doc = {"format": REFERENCE_FORMAT if digits else RESULT_FORMAT, "spikes": spikes}
+    if truth.loss is not None:
+        doc["loss"] = truth.loss
+        doc["grad"] = _gradient_blocks(truth, truth.grad, "")
+    jac = []
+    for r, (j, i) in enumerate(ref.order):
+        layer, n = net.neuron_layer(j)
+        entry = {"neuron": n, "index": i} if layer is None else {"layer": layer, "neuron": n, "index": i}
+        entry["time"] = ref.times[r]
+        blocks = {b: getattr(ref, "d_" + b)[r] for b in ("weights", "delays", "inputs", "model")}
+        entry.update(_gradient_blocks(truth, blocks, "d_"))
+        jac.append(entry)
+    doc["jacobian"] = jac
+    doc["reference"] = {"dps": ref.dps, "certified": ref.certified, "vdot": list(ref.vdot)}
+    return _render(doc, (lambda x: mp.nstr(x, digits, min_fixed=-5, max_fixed=5)) if digits else None)
+
+
+def _render(x, fmt):
+    if isinstance(x, dict):
+        return {k: _render(v, fmt) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_render(v, fmt) for v in x]
+    return fmt(x) if fmt is not None and isinstance(x, mp.mpf) else x
+
+
+# ----------------------------------------------------------------------------- claimed documents
+def load_claimed(source) -> dict:
+    """A claimed result document from a path, a JSON string or a dict; checks its format tag."""
+    doc = source
+    if not isinstance(source, dict):
+        text = source
+        if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
+            try:
+                text = Path(source).read_text()
+            except OSError as exc:
+                raise CaseFormatError(f"cannot read claimed results {source}: {exc.strerror}") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CaseFormatError(f"claimed results are not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") not in (RESULT_FORMAT, REFERENCE_FORMAT):
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise CaseFormatError(f"claimed results: format = {got!r}; expected {RESULT_FORMAT!r}")
+    return doc
+
+
+def _number(x, where):
+    if isinstance(x, bool) or not isinstance(x, (int, float, str)):
+        raise CaseFormatError(f"claimed {where} = {x!r} is not a number")
+    try:
+        return mp.mpf(x)
+    except (ValueError, TypeError):
+        raise CaseFormatError(f"claimed {where} = {x!r} is not a number") from None
+
+
+def _leaves(x, path=""):
+    """``(path, value)`` of every leaf of nested lists/dicts, in order."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{path}.{k}")
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, x
+
+
+def _matched_leaves(expected, claimed, where) -> list:
+    """``[(path, exact, claimed mpf)]``; raises when the claimed block's shape differs."""
+    exp, got = dict(_leaves(expected)), dict(_leaves(claimed))
+    if isinstance(expected, dict) and isinstance(claimed, dict):
+        unknown = sorted(set(claimed) - set(expected))
+        if unknown:
+            raise CaseFormatError(f"claimed {where} has unknown name(s) {unknown}; the model has {sorted(expected)}")
+    elif exp.keys() != got.keys():
+        extra, lack = sorted(set(got) - set(exp)), sorted(set(exp) - set(got))
+        detail = f"has no entry {where}{extra[0]} in the case" if extra else f"lacks entry {where}{lack[0]}"
+        raise CaseFormatError(f"claimed {where} does not have the case's shape: it {detail}")
+    return [(p, exp[p], _number(v, where + p)) for p, v in got.items()]
+
+
+# ----------------------------------------------------------------------------- comparison
+@dataclass(frozen=True)
+class Entry:
+    """One compared number: ``where`` names it (e.g. ``jacobian[L1 n0 #1].d_weights[0][1][0]``)."""
+
+    quantity: str
+    where: str
+    expected: object
+    claimed: object
+    abs_err: float
+    rel_err: float
+    ok: bool
+
+
+def _entry(quantity, where, exact, got, scale, tol) -> Entry:
+    err = abs(got - exact)
+    abs_err = float(err) if not mp.isnan(err) else math.nan
+    rel = abs_err / float(scale) if scale else (0.0 if abs_err == 0 else math.inf)
+    return Entry(quantity, where, exact, got, abs_err, rel, bool(err <= tol))
+
+
+def _spike_entries(expected, claimed, network, atol_time) -> list:
+    """Spike counts and times per neuron; ``claimed`` must have the case's layers and neurons."""
+    if network.kind == "feedforward":
+        sizes = list(network.layer_sizes[1:])
+        if not (isinstance(claimed, list) and [len(x) if isinstance(x, list) else -1 for x in claimed] == sizes):
+            raise CaseFormatError(f"claimed spikes must hold one list per layer of neurons with {sizes} neurons")
+        claimed, expected = [n for layer in claimed for n in layer], [n for layer in expected for n in layer]
+    elif not (isinstance(claimed, list) and len(claimed) == network.n_neurons):
+        raise CaseFormatError(f"claimed spikes must hold one list per neuron ({network.n_neurons} neurons)")
+    out = []
+    for j, (exp, got) in enumerate(zip(expected, claimed)):
+        if not isinstance(got, list):
+            raise CaseFormatError(f"claimed spikes of neuron {j} must be a list, got {got!r}")
+        if len(got) != len(exp):
+            out.append(Entry("spikes", f"spike count of {spike_label(network, j, 0)[:-3]}", len(exp), len(got),
+                             abs(len(got) - len(exp)), math.inf, False))
+        for i, (t, g) in enumerate(zip(exp, got)):
+            where = f"spikes[{spike_label(network, j, i)}]"
+            out.append(_entry("spikes", where, t, _number(g, where), abs(t), atol_time))
+    return out
+
+
+def _block_entries(quantity, prefix, expected, claimed, rtol, atol) -> list:
+    """Entries of one gradient block; ``scale`` is the block's largest exact entry."""
+    pairs = _matched_leaves(expected, claimed, prefix)
+    scale = max((abs(v) for _, v in _leaves(expected)), default=mp.zero)
+    return [_entry(quantity, prefix + p, e, g, scale, rtol * scale + atol) for p, e, g in pairs]
+
+
+def _jacobian_entries(expected, claimed, network, tol) -> list:
+    rtol, atol, atol_time = tol
+    key_names = ("layer", "neuron", "index") if network.kind == "feedforward" else ("neuron", "index")
+    exp = {tuple(e[k] for k in key_names): e for e in expected}
+    if not isinstance(claimed, list):
+        raise CaseFormatError("claimed jacobian must be a list of per-spike entries")
+    out, seen = [], set()
+    for n, entry in enumerate(claimed):
+        if not isinstance(entry, dict) or any(not isinstance(entry.get(k), int) for k in key_names):
+            raise CaseFormatError(f"claimed jacobian[{n}] must be an object with integer {list(key_names)}")
+        key = tuple(entry[k] for k in key_names)
+        label = f"jacobian[{'L%d n%d #%d' % key if len(key) == 3 else 'n%d #%d' % key}]"
+        seen.add(key)
+        if key not in exp:
+            out.append(Entry("jacobian", label, "no such spike", "an entry", math.inf, math.inf, False))
+            continue
+        if "time" in entry:
+            out.append(_entry("jacobian", label + ".time", exp[key]["time"], _number(entry["time"], label + ".time"),
+                              abs(exp[key]["time"]), atol_time))
+        for b in _JAC_BLOCKS:
+            if b in entry:
+                if b not in exp[key]:
+                    raise CaseFormatError(f"claimed {label} has block {b!r}, which a {network.kind} network lacks")
+                out += _block_entries("jacobian", f"{label}.{b}", exp[key][b], entry[b], rtol, atol)
+    for key in exp.keys() - seen:
+        label = f"jacobian[{'L%d n%d #%d' % key if len(key) == 3 else 'n%d #%d' % key}]"
+        out.append(Entry("jacobian", label, "an entry", "missing", math.inf, math.inf, False))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class CompareReport:
+    """Every compared number (``entries``), the tolerances, and whether the reference was certified."""
+
+    entries: tuple
+    rtol: float
+    atol_time: float
+    atol: float
+    dps: int
+    certified: bool
+    ignored: tuple = ()
+
+    @property
+    def disagreements(self) -> tuple:
+        return tuple(e for e in self.entries if not e.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.disagreements
+
+    def by_quantity(self) -> dict:
+        """quantity -> (compared, disagreeing, worst entry by relative error)."""
+        out = {}
+        for q in ("spikes", "loss", "grad", "jacobian"):
+            es = [e for e in self.entries if e.quantity == q]
+            if es:
+                out[q] = (len(es), sum(not e.ok for e in es), max(es, key=lambda e: (e.rel_err, e.abs_err)))
+        return out
+
+    def to_dict(self) -> dict:
+        def row(e):
+            return {"quantity": e.quantity, "where": e.where, "expected": _show(e.expected, 20),
+                    "claimed": _show(e.claimed, 20), "abs_err": _finite(e.abs_err), "rel_err": _finite(e.rel_err)}
+
+        return {"format": "exactsnn-validate/1", "ok": self.ok, "n_compared": len(self.entries),
+                "n_disagree": len(self.disagreements), "certified": self.certified, "dps": self.dps,
+                "tolerances": {"rtol": self.rtol, "atol_time": self.atol_time, "atol": self.atol},
+                "summary": {q: {"compared": n, "disagree": bad, "max_rel_err": _finite(w.rel_err)}
+                            for q, (n, bad, w) in self.by_quantity().items()},
+                "disagreements": [row(e) for e in self.disagreements], "ignored_keys": list(self.ignored)}
+
+    def text(self, max_rows: int = 50) -> str:
+        cert = "certified" if self.certified else "NOT certified: some crossings undecided"
+        lines = [f"exactsnn validate: {len(self.entries)} numbers compared with the reference ({self.dps} digits, "
+                 f"{cert})",
+                 f"  tolerances: spike times |err| <= {self.atol_time:g}; loss, gradient and Jacobian entries "
+                 f"|err| <= {self.rtol:g} * scale + {self.atol:g} (scale: largest exact entry of the same block, "
+                 f"and of the same spike's row)"]
+        for q, (n, bad, worst) in self.by_quantity().items():
+            lines.append(f"  {q:<9} {n:>6} compared, {bad:>5} disagree; worst rel. error {worst.rel_err:.2e} at "
+                         f"{worst.where}")
+        if self.ignored:
+            lines.append(f"  not compared: key(s) {list(self.ignored)}")
+        bad = self.disagreements
+        if not bad:
+            return "\n".join(lines + ["OK: every number agrees within tolerance"])
+        lines += [f"DISAGREE: {len(bad)} number(s)", f"  {'quantity':<44} {'expected':>24} {'claimed':>24} "
+                  f"{'abs err':>9} {'rel err':>9}"]
+        for e in bad[:max_rows]:
+            lines.append(f"  {e.where:<44} {_show(e.expected, 17):>24} {_show(e.claimed, 17):>24} "
+                         f"{e.abs_err:>9.2e} {e.rel_err:>9.2e}")
+        if len(bad) > max_rows:
+            lines.append(f"  ... and {len(bad) - max_rows} more (--json lists all)")
+        return "\n".join(lines)
+
+
+def _show(x, digits):
+    return mp.nstr(x, digits) if isinstance(x, mp.mpf) else str(x)
+
+
+def _finite(x):
+    return x if math.isfinite(x) else None
+
+
+def compare(case, claimed, *, rtol: float = RTOL, atol_time: float = ATOL_TIME, atol: float = ATOL,
+            dps: int = 50, truth=None) -> CompareReport:
+    """Compare every number of a claimed result document with the reference answers of ``case``.
+
+    Parameters
+    ----------
+    case : Case, path, dict or JSON string
+    claimed : dict, path or JSON string
+        An ``exactsnn-result/1`` document (numbers, or decimal strings).
+    rtol, atol_time, atol : float
+        Tolerances (module docstring): gradient/Jacobian/loss entries pass when
+        ``|claimed - exact| <= rtol * scale + atol``, spike times when ``|claimed - exact| <= atol_time``.
+    dps : int
+        Digits of the reference.
+    truth : GroundTruth, optional
+        Reference answers already computed for this case (``exactsnn.verify.ground_truth``).
+
+    Returns
+    -------
+    CompareReport
+    """
+    for name, v in (("rtol", rtol), ("atol_time", atol_time), ("atol", atol)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} = {v!r} must be a finite number >= 0")
+    case, doc = as_case(case), load_claimed(claimed)
+    if "spikes" not in doc:
+        raise CaseFormatError("claimed results have no 'spikes'")
+    if case.loss is None and ("loss" in doc or "grad" in doc):
+        raise CaseFormatError("claimed results have 'loss'/'grad' but the case defines no loss")
+    truth = ground_truth(case, dps) if truth is None else truth
+    expected = reference_document(truth)
+    net = case.network
+    with mp.workdps(truth.ref.dps):
+        entries = _spike_entries(expected["spikes"], doc["spikes"], net, atol_time)
+        if "loss" in doc:
+            entries.append(_entry("loss", "loss", truth.loss, _number(doc["loss"], "loss"), abs(truth.loss),
+                                  rtol * abs(truth.loss) + atol))
+        grad = doc.get("grad", {})
+        if not isinstance(grad, dict):
+            raise CaseFormatError("claimed grad must be an object of gradient blocks")
+        for key, block in grad.items():
+            if key not in expected["grad"]:
+                raise CaseFormatError(f"claimed grad.{key} is unknown; a {net.kind} network has "
+                                      f"{sorted(expected['grad'])}")
+            entries += _block_entries("grad", f"grad.{key}", expected["grad"][key], block, rtol, atol)
+        if "jacobian" in doc:
+            entries += _jacobian_entries(expected["jacobian"], doc["jacobian"], net, (rtol, atol, atol_time))
+    ignored = tuple(k for k in doc if k not in ("format", "spikes", "loss", "grad", "jacobian"))
+    return CompareReport(tuple(entries), rtol, atol_time, atol, truth.ref.dps, truth.ref.certified, ignored)
