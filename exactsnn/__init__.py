@@ -32,7 +32,6 @@ _LAZY = {
     "Param": ("exactsnn.model", "Param"),
     "kernel_model": ("exactsnn.model", "kernel_model"),
     "compile_model": ("exactsnn.codegen.cache", "compile_model"),
-    "derive": ("exactsnn.derive", "derive"),
     "load_case": ("exactsnn.case", "load_case"),
 }
 
