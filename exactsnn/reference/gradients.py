@@ -23,7 +23,7 @@ gradient of a neuron's second and later spikes right. Rows are solved forward in
 Finite differences
 ------------------
 Central differences ``(t(q + h) - t(q - h)) / 2h`` with the spike pattern held fixed (the number of
-spikes per neuron must not change), ``h = 10**(-(dps // 3)) * max(1, |q|)``. A delay closer than
+spikes per neuron must not change), ``h = 10**(-((dps + GUARD) // 3)) * max(1, |q|)``. A delay closer than
 ``h`` to 0 uses the one-sided ``(-3 t(q) + 4 t(q + h) - t(q + 2h)) / 2h``.
 """
 

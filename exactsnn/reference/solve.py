@@ -95,7 +95,10 @@ def reference_solve(model, params, network, inputs, t_max, dps=50, finite_differ
 
 
 def finite_differences_columns(problem, rec, q0, subset, dps):
-    """FD columns ``{(kind, index): column}`` with ``h = 10**-(dps // 3)``."""
+    """FD columns ``{(kind, index): column}`` with ``h = 10**-((dps + GUARD_DIGITS) // 3)``.
+
+    The simulations carry ``dps + GUARD_DIGITS`` digits, so the rounding error of a difference
+    quotient is ~10^-(2/3 (dps + GUARD)) and its truncation error h^2 is the same size."""
 
     def run(kind, i, value):
         q = dict(q0)
@@ -103,7 +106,7 @@ def finite_differences_columns(problem, rec, q0, subset, dps):
         q[kind][i] = value
         return problem.run(q)[0]
 
-    return fd_jacobian(run, rec, q0, subset, dps // 3, labels={"model": problem.model.param_names})
+    return fd_jacobian(run, rec, q0, subset, (dps + GUARD_DIGITS) // 3, labels={"model": problem.model.param_names})
 
 
 class _Problem:
