@@ -17,7 +17,7 @@ import numpy as np
 from .errors import ModelError
 
 #: Built-in models whose generated code ships in exactsnn/_generated.
-BUILTIN_NAMES = ("lif", "nonleaky_if")
+BUILTIN_NAMES = ("lif", "nonleaky_if", "srm_alpha", "lif_dual_exp", "lif_two_synapse", "adaptive_threshold")
 
 
 @dataclass(frozen=True, eq=False)

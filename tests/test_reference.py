@@ -278,8 +278,9 @@ def test_errors(lif, kmodel):
     with pytest.raises(ModelError):
         reference_solve(lif, {"tau": 1.0}, single(7.0), [[0.0]], 2.0)
     with pytest.raises(SimulationError, match="'theta'.*spike counts"):
-        # theta + 1e-10 is above the peak of V: the spike disappears under the FD perturbation.
-        reference_solve(kmodel, {}, single(1.0 + 2.0 ** -40), [[0.0]], 3.0, dps=30, finite_differences=True,
+        # the peak of V exceeds theta by ~1e-18, less than the FD step 10^-((30 + 15) // 3) = 1e-15:
+        # the spike disappears under the perturbation.
+        reference_solve(kmodel, {}, single(1.0 + 2.0 ** -60), [[0.0]], 3.0, dps=30, finite_differences=True,
                         fd_subset=[("model", "theta")])
 
 

@@ -9,6 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'e864eebc30c0db1b8faf67156d0491067b411b71f5940b213ca02214a6b27c8a'
+INPUT_HASH = '93f5e82ffd28fe20336cf5922d2a7b27c53cb4c17b4b3d348467a4f5b85ab55e'
 
 import math
 

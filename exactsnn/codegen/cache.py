@@ -18,7 +18,7 @@ from pathlib import Path
 from ..compiled import BUILTIN_NAMES, CompiledModel, load_builtin
 from ..derive import derive
 from ..model import NeuronModel
-from .module import module_source
+from .module import input_hash, module_source, read_input_hash
 
 _BY_HASH = {}
 GENERATED_DIR = Path(__file__).resolve().parent.parent / "_generated"
@@ -32,22 +32,25 @@ def cache_dir() -> Path:
 
 
 def compile_model(model: NeuronModel) -> CompiledModel:
-    """Generate (or reuse) the numeric module of ``model`` and return its handle."""
+    """Generate (or reuse) the numeric module of ``model`` and return its handle.
+
+    The file is found by the model's input hash (expressions, parameters and generator sources),
+    so a model compiled before, in this process or another, is loaded without deriving again.
+    """
     if not isinstance(model, NeuronModel):
         raise TypeError(f"compile_model expects a NeuronModel, got {type(model).__name__}")
-    source, digest = module_source(derive(model))
-    if digest in _BY_HASH:
-        return _BY_HASH[digest]
-    if model.name in BUILTIN_NAMES:
-        shipped = load_builtin(model.name)
-        if shipped.content_hash == digest:
-            _BY_HASH[digest] = shipped
-            return shipped
-    path = cache_dir() / f"{model.name}_{digest[:20]}.py"
-    if not path.exists() or path.read_text() != source:
-        _atomic_write(path, source)
-    compiled = CompiledModel(_import_path(f"exactsnn_model_{model.name}_{digest[:20]}", path))
-    _BY_HASH[digest] = compiled
+    key = input_hash(model)
+    if key in _BY_HASH:
+        return _BY_HASH[key]
+    if model.name in BUILTIN_NAMES and read_input_hash(GENERATED_DIR / f"{model.name}.py") == key:
+        compiled = load_builtin(model.name)
+    else:
+        path = cache_dir() / f"{model.name}_{key[:20]}.py"
+        if read_input_hash(path) != key:
+            source, _ = module_source(derive(model))
+            _atomic_write(path, source)
+        compiled = CompiledModel(_import_path(f"exactsnn_model_{model.name}_{key[:20]}", path))
+    _BY_HASH[key] = compiled
     return compiled
 
 
@@ -77,12 +80,14 @@ def write_builtins(check: bool = False) -> list:
 
     stale = []
     for name in BUILTIN_NAMES:
-        source, _ = module_source(derive(models.get(name)))
+        model = models.get(name)
         path = GENERATED_DIR / f"{name}.py"
-        if not path.exists() or path.read_text() != source:
-            stale.append(name)
-            if not check:
-                _atomic_write(path, source)
+        if read_input_hash(path) == input_hash(model):
+            continue
+        stale.append(name)
+        if not check:
+            source, _ = module_source(derive(model))
+            _atomic_write(path, source)
     return stale
 
 

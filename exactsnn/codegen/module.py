@@ -173,6 +173,34 @@ def template_source() -> str:
     return "\n\n".join(chunks)
 
 
+SOURCE_DIRS = ("derive", "codegen", "numeric")
+
+
+def input_hash(model) -> str:
+    """Hash of everything that determines a model's generated module: the model's expressions and
+    parameters, and the source of the derivation, printing and numeric layers. Checking it needs
+    no derivation, so a cached or shipped module is validated in milliseconds."""
+    root = NUMERIC_DIR.parent
+    parts = [FORMAT_VERSION, model.name, sympy.srepr(model.psp), sympy.srepr(model.reset),
+             sympy.srepr(model.threshold), repr([(p.name, p.default, p.lower, p.upper) for p in model.params]),
+             (root / "model.py").read_text()]
+    for sub in SOURCE_DIRS:
+        parts += [f.read_text() for f in sorted((root / sub).glob("*.py"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def read_input_hash(path) -> str | None:
+    """The INPUT_HASH recorded in a generated file (None if absent)."""
+    try:
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith("INPUT_HASH = "):
+                    return line.split("=", 1)[1].strip().strip("'\"")
+    except OSError:
+        return None
+    return None
+
+
 def module_source(deriv: Derivation) -> tuple:
     """(source, content hash) of the complete generated module."""
     kernels = kernel_source(deriv)
@@ -192,4 +220,5 @@ def module_source(deriv: Derivation) -> tuple:
         f"strategy   = {deriv.strategy}\n"
         '"""\n\n'
     )
-    return header + f"MODEL_HASH = {digest!r}\n\n" + kernels + "\n\n" + templates, digest
+    return (header + f"MODEL_HASH = {digest!r}\nINPUT_HASH = {input_hash(m)!r}\n\n" + kernels + "\n\n" + templates,
+            digest)

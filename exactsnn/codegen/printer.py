@@ -67,12 +67,14 @@ def _split_exp(term):
 
 
 def _exp_difference(add):
-    """``c1 e^u + c2 e^v -> c1 e^v expm1(u - v) + (c1 + c2) e^v`` for exponents that approach each
-    other on a singular parameter set (``u - v`` has a factor ``a - b`` of two parameters).
+    """``c1 e^u + c2 e^v -> c1 (e^u - e^v) + (c1 + c2) e^v`` for exponents that meet on a singular
+    parameter set (``u - v`` has a factor ``a - b`` of two parameters) and coefficients whose sum
+    vanishes there too (so the pair really cancels).
 
-    The rewrite is exact algebra; it moves the cancellation into ``expm1`` (accurate) and into
-    ``c1 + c2``, which is simplified symbolically (``tau_mem - tau_syn`` is exact in float64
-    when the two are within a factor 2, by Sterbenz's lemma).
+    ``e^u - e^v = sign(u - v) e^max(u, v) (-expm1(-|u - v|))``: the cancellation moves into
+    ``expm1`` of a non-positive argument, which neither loses digits nor overflows for large s;
+    ``c1 + c2`` is simplified symbolically (``tau_mem - tau_syn`` is exact in float64 when the two
+    are within a factor 2, by Sterbenz's lemma).
     """
     terms = list(add.args)
     for i, ti in enumerate(terms):
@@ -87,7 +89,10 @@ def _exp_difference(add):
             if not _vanishes_on_parameter_equality(gap):
                 continue
             rest_coeff = sympy.factor(sympy.together(si[0] + sj[0]))
-            merged = si[0] * sympy.exp(sj[1]) * expm1(gap) + rest_coeff * sympy.exp(sj[1])
+            if rest_coeff != 0 and not _vanishes_on_parameter_equality(rest_coeff):
+                continue
+            diff = sympy.sign(gap) * sympy.exp(sympy.Max(si[1], sj[1])) * (-expm1(-sympy.Abs(gap)))
+            merged = si[0] * diff + rest_coeff * sympy.exp(sj[1])
             rest = [t for k, t in enumerate(terms) if k not in (i, j)]
             return sympy.Add(merged, *rest)
     return add

@@ -49,7 +49,8 @@ def limit_form(expr, sym, value):
     if direct is not None:
         return direct
     lim = sympy.limit(expr, sym, value)
-    return sympy.simplify(lim)
+    # combine exp(s/tau) * exp(-2 s/tau) into exp(-s/tau): the split form overflows for large s
+    return sympy.powsimp(sympy.simplify(lim), combine="exp")
 
 
 def _safe_subs(expr, sym, value):
@@ -60,4 +61,4 @@ def _safe_subs(expr, sym, value):
     _, den = sympy.fraction(sympy.together(expr))
     if sympy.simplify(den.subs(sym, value)) == 0:
         return None
-    return sympy.simplify(sub)
+    return sympy.powsimp(sympy.simplify(sub), combine="exp")

@@ -1,0 +1,427 @@
+"""Linear-ODE front end: a neuron written as linear ODEs becomes a spike response ``NeuronModel``.
+
+A user writes a model as Brian2 or NESTML users do: states ``I, V``; ``dI/dt = -I/tau_syn``,
+``dV/dt = -V/tau_mem + I``; input ``I += w``; membrane ``V``; threshold ``theta``; reset ``V -= theta``.
+With state vector ``x``, ``dx/dt = A x`` between events, an input of weight ``w`` adds ``w b``, an own
+spike adds ``r``, and the membrane is ``c^T x``. By linearity and superposition
+
+    V(t) = sum_j w_j sum_f psp(t - t_j^f) - sum_k reset(t - t^k),
+    psp(s) = c^T exp(A s) b,     reset(s) = -c^T exp(A s) r,
+
+computed exactly with SymPy as the sum of the residues of ``c^T (z - A)^{-1} b e^{z s}`` at the
+eigenvalues of ``A``. A pole of multiplicity ``m`` (a repeated eigenvalue, e.g. two states sharing a
+time constant) gives the Jordan-form terms ``s^i e^{lambda s}``, ``i < m``.
+
+Singular parameter sets: with distinct symbolic eigenvalues the residues divide by their differences
+(``tau_syn - tau_mem``). :meth:`LinearODE.singular_sets` lists the sets where eigenvalues coincide,
+also the deeper ones of longer chains (three equal constants), and :meth:`LinearODE.kernels` gives the
+exact special form there, from the substituted system (not as a limit). The ``NeuronModel`` carries
+the generic form; ``exactsnn.derive`` finds its singular sets and takes limits there.
+
+This module is symbolic (SymPy); strings are parsed once, here, at the edge.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sympy
+from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from ..errors import ModelError
+from ..model import S, NeuronModel, Param
+
+_W = sympy.Symbol("w", real=True)
+_Z = sympy.Dummy("z")
+_EQUATION = re.compile(r"^\s*d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=(.+)$", re.S)
+_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*([+-])=(.+)$", re.S)
+_REQUIRED = ("name", "states", "equations", "jump", "membrane", "threshold", "reset", "params")
+_DICT_KEYS = {*_REQUIRED, "citation", "description"}
+
+
+@dataclass(frozen=True)
+class LinearODE:
+    """A validated linear neuron system ``dx/dt = A x`` with input, membrane and reset vectors.
+
+    Attributes
+    ----------
+    states : tuple of sympy.Symbol
+    matrix : (n, n) sympy.Matrix
+        ``A``, free of the states.
+    jump, reset_jump : (n, 1) sympy.Matrix
+        ``b`` (an input of weight ``w`` adds ``w b``) and ``r`` (an own spike adds ``r``).
+    membrane : (1, n) sympy.Matrix
+        ``c^T``: the membrane potential is ``c^T x``.
+    threshold : sympy.Expr
+    params : tuple of Param
+    """
+
+    states: tuple
+    matrix: sympy.Matrix
+    jump: sympy.Matrix
+    membrane: sympy.Matrix
+    reset_jump: sympy.Matrix
+    threshold: sympy.Expr
+    params: tuple
+
+    def eigenvalues(self, conditions=()) -> dict:
+        """Distinct eigenvalues of ``A`` (after ``conditions``) -> multiplicity."""
+        return _eigenvalues(_substitute(self.matrix, conditions))
+
+    def kernels(self, conditions=()) -> tuple:
+        """``(psp(s), reset(s))`` exactly, generic or on a singular set.
+
+        Parameters
+        ----------
+        conditions : sequence of (sympy.Symbol, sympy.Expr)
+            Equalities ``symbol == expr`` substituted into the system first (e.g. an entry of
+            :meth:`singular_sets`); empty for the generic form.
+
+        Notes
+        -----
+        ``psp(s) = c^T exp(A s) b``, ``reset(s) = -c^T exp(A s) r``; see :func:`impulse_response`.
+        """
+        a = _substitute(self.matrix, conditions)
+        c = _substitute(self.membrane, conditions)
+        psp = impulse_response(a, _substitute(self.jump, conditions), c)
+        reset = -impulse_response(a, _substitute(self.reset_jump, conditions), c)
+        return psp, reset
+
+    def singular_sets(self) -> list:
+        """Parameter sets on which eigenvalues of ``A`` coincide, shallow ones first.
+
+        Returns
+        -------
+        list of tuple of (sympy.Symbol, sympy.Expr)
+            Each entry is a sequence of equalities, applied in order; pairs come first, then the
+            sets on which three or more eigenvalues meet (longer chains).
+        """
+        params = [p.symbol for p in self.params]
+        found, frontier = [], [()]
+        while frontier:
+            nxt = []
+            for conds in frontier:
+                for cond in _coincidences(self.eigenvalues(conds), params):
+                    cand = conds + (cond,)
+                    if not any(_same_system(self.matrix, cand, old) for old in found):
+                        found.append(cand)
+                        nxt.append(cand)
+            frontier = nxt
+        return found
+
+    def neuron_model(self, name: str, citation: str = "", description: str = "") -> NeuronModel:
+        """The generic-form spike response model (see :meth:`kernels`)."""
+        psp, reset = self.kernels()
+        return NeuronModel(name, psp, reset, self.threshold, self.params, citation=citation,
+                           description=description or "from linear ODEs")
+
+
+def impulse_response(a, v, c):
+    """``c^T exp(A s) v`` in closed form (sum of residues; repeated eigenvalues handled).
+
+    Parameters
+    ----------
+    a, v, c : sympy.Matrix
+        Shapes ``(n, n)``, ``(n, 1)``, ``(1, n)``.
+
+    Returns
+    -------
+    sympy.Expr
+        ``sum_lambda sum_i coeff_{lambda,i} s^i exp(lambda s)``, coefficients factored.
+
+    Notes
+    -----
+    The residue at a pole ``lambda`` of multiplicity ``m`` of ``c^T (z - A)^{-1} v e^{z s}`` is
+    ``sum_{i<m} F^{(i)}(lambda) / i! * s^(m-1-i) / (m-1-i)! * e^{lambda s}``,
+    ``F(z) = (z - lambda)^m c^T (z - A)^{-1} v``.
+    """
+    n = a.shape[0]
+    h = sympy.cancel((c * (_Z * sympy.eye(n) - a).LUsolve(v))[0])
+    if h == 0:
+        return sympy.Integer(0)
+    num, den = sympy.fraction(h)
+    poles = _eigenvalues_of(den)
+    lead = sympy.Poly(den, _Z).LC()  # den = lead * prod (z - lambda)^m
+    terms = []
+    for lam, m in poles.items():
+        others = sympy.Mul(*[(_Z - mu) ** k for mu, k in poles.items() if mu != lam])
+        f = num / (lead * others)
+        for i in range(m):
+            coeff = sympy.factor(sympy.cancel(sympy.diff(f, _Z, i).subs(_Z, lam))) / math.factorial(i)
+            power = m - 1 - i
+            terms.append(coeff * S ** power / math.factorial(power) * sympy.exp(lam * S))
+    return sympy.Add(*terms)
+
+
+def _eigenvalues(a) -> dict:
+    n = a.shape[0]
+    return _eigenvalues_of(sympy.factor((_Z * sympy.eye(n) - a).det(method="berkowitz")))
+
+
+def _eigenvalues_of(poly_expr) -> dict:
+    """Roots in ``z`` of a polynomial expression, merged when symbolically equal -> multiplicity."""
+    _, factors = sympy.factor_list(sympy.expand(poly_expr), _Z)
+    roots = {}
+    for fac, mult in factors:
+        if not fac.has(_Z):
+            continue
+        found = sympy.roots(sympy.Poly(fac, _Z))
+        if sum(found.values()) != sympy.degree(fac, _Z):
+            raise ModelError(f"the system matrix has eigenvalues (roots of {fac} in z) that SymPy cannot "
+                             "find in closed form; only systems with closed-form eigenvalues are supported")
+        for lam, k in found.items():
+            lam = sympy.simplify(lam)
+            if lam.is_real is not True:
+                raise ModelError(f"the system matrix has eigenvalue {lam}, which is not provably real; only "
+                                 "systems with real eigenvalues (no oscillation) are supported")
+            key = next((r for r in roots if sympy.simplify(r - lam) == 0), lam)
+            roots[key] = roots.get(key, 0) + k * mult
+    return roots
+
+
+def _coincidences(eigs: dict, params) -> list:
+    """``(symbol, value)`` per pair of distinct eigenvalues that can coincide."""
+    out, lams = [], list(eigs)
+    for i, li in enumerate(lams):
+        for lj in lams[i + 1:]:
+            num, _ = sympy.fraction(sympy.factor(sympy.together(li - lj)))
+            for fac in sympy.Mul.make_args(num):
+                base = fac.base if fac.is_Pow else fac
+                free = sorted(base.free_symbols & set(params), key=lambda x: x.name)
+                if not free or base.is_positive or base.is_negative:
+                    continue
+                sols = [x for x in sympy.solve(base, free[0]) if x.is_positive is not False]
+                out.extend((free[0], sol) for sol in sols[:1])
+    return out
+
+
+def _substitute(mat, conditions):
+    for sym, value in conditions:
+        mat = mat.subs(sym, value)
+    return mat
+
+
+def _same_system(matrix, conds_a, conds_b) -> bool:
+    diff = _substitute(matrix, conds_a) - _substitute(matrix, conds_b)
+    return all(sympy.simplify(x) == 0 for x in diff)
+
+
+# ----------------------------------------------------------------------------- parsing (the edge)
+def linear_ode(states, equations, jump, membrane, threshold, reset, params) -> LinearODE:
+    """Parse and validate a linear neuron system (see :func:`linear_ode_model` for the arguments)."""
+    plist = _params(params)
+    psyms = {p.name: p.symbol for p in plist}
+    names = _state_names(states, psyms)
+    xs = tuple(sympy.Symbol(n, real=True) for n in names)
+    scope = {**psyms, **dict(zip(names, xs)), "w": _W}
+    rhs = _equations(equations, names, scope)
+    a = sympy.Matrix([[sympy.diff(rhs[n], x) for x in xs] for n in names])
+    for n in names:
+        rest = sympy.simplify(rhs[n] - sum(sympy.diff(rhs[n], x) * x for x in xs))
+        if rest != 0 or any(e.has(*xs, _W) for e in a.row(names.index(n))):
+            raise ModelError(f"equation d{n}/dt = {rhs[n]} must be linear and homogeneous in the states "
+                             f"{list(names)} (no constant or input terms; inputs enter through 'jump')")
+    b = _jumps(jump, names, scope, "jump", per_weight=True)
+    r = _jumps(reset, names, scope, "reset", per_weight=False)
+    c = _membrane(membrane, names, xs, scope)
+    theta = _threshold(threshold, psyms, scope)
+    if sympy.simplify((c * b)[0]) != 0:
+        raise ModelError(f"the input jump {dict(jump) if isinstance(jump, Mapping) else jump!r} changes the "
+                         f"membrane {membrane!r} directly; an input may not make V jump (psp(0+) must be 0)")
+    return LinearODE(xs, a, b, c, r, theta, plist)
+
+
+def linear_ode_model(name, states, equations, jump, membrane, threshold, reset, params, citation="",
+                     description="") -> NeuronModel:
+    """A ``NeuronModel`` from linear ODEs, with kernels computed exactly by SymPy.
+
+    Parameters
+    ----------
+    name : str
+        Model name (a Python identifier).
+    states : sequence of str
+        State variable names, e.g. ``["I", "V"]``.
+    equations : mapping state -> str, or sequence of str
+        ``{"I": "-I/tau_syn", "V": "-V/tau_mem + I"}`` or ``["dV/dt = -V/tau_mem + I", ...]``; linear and
+        homogeneous in the states (inputs enter through ``jump``).
+    jump : mapping state -> str, or str, or sequence of str
+        What an input spike of weight ``w`` adds: ``{"I": "w"}`` or ``"I += w"``; proportional to ``w``.
+    membrane : str
+        The membrane state, or a linear combination of states (``"V - a"``).
+    threshold : str or float
+        A number, a parameter name, or a formula of the parameters.
+    reset : mapping state -> str, or str, or sequence of str
+        What an own spike adds: ``{"V": "-theta"}`` or ``"V -= theta"``.
+    params : mapping name -> float or dict, or sequence of Param
+        A bare value ``v`` is the default, allowed in ``(0, inf)`` if ``v > 0`` else anywhere; a dict has
+        ``default`` and optionally ``lower``, ``upper``, ``doc``.
+    citation, description : str
+
+    Returns
+    -------
+    NeuronModel
+        Generic-form kernels; ``exactsnn.derive`` supplies the limits on singular parameter sets.
+
+    Raises
+    ------
+    ModelError
+        Naming the offending entry: unparsable or nonlinear equations, unknown names, a jump into the
+        membrane, eigenvalues that are not provably real.
+
+    Notes
+    -----
+    ``psp(s) = c^T exp(A s) b``, ``reset(s) = -c^T exp(A s) r`` (see :class:`LinearODE`).
+    """
+    ode = linear_ode(states, equations, jump, membrane, threshold, reset, params)
+    return ode.neuron_model(name, citation=citation, description=description)
+
+
+def ode_model_from_dict(d) -> NeuronModel:
+    """``linear_ode_model(**d)`` for a JSON/TOML document, with its keys checked.
+
+    Example: ``{"name": "lif_ode", "states": ["I", "V"], "equations": ["dI/dt = -I/tau_syn",
+    "dV/dt = -V/tau_mem + I"], "jump": "I += w", "membrane": "V", "threshold": "theta",
+    "reset": "V -= theta", "params": {"tau_syn": 0.5, "tau_mem": 1.0, "theta": 1.0}}``.
+    """
+    if not isinstance(d, Mapping):
+        raise ModelError(f"an ODE model must be a mapping (JSON object / TOML table), got {type(d).__name__}")
+    if set(d) - _DICT_KEYS:
+        raise ModelError(f"ODE model has unknown key(s) {sorted(set(d) - _DICT_KEYS)}; "
+                         f"allowed are {sorted(_DICT_KEYS)}")
+    if set(_REQUIRED) - set(d):
+        raise ModelError(f"ODE model is missing key(s) {sorted(set(_REQUIRED) - set(d))}")
+    return linear_ode_model(**d)
+
+
+def _params(params) -> tuple:
+    if isinstance(params, Mapping):
+        return tuple(_param(k, v) for k, v in params.items())
+    if isinstance(params, Sequence) and all(isinstance(p, Param) for p in params):
+        return tuple(params)
+    raise ModelError(f"params must be a mapping name -> value or a sequence of Param, got {params!r}")
+
+
+def _param(name, value) -> Param:
+    if isinstance(value, Mapping):
+        extra = set(value) - {"default", "lower", "upper", "doc"}
+        if "default" not in value or extra:
+            raise ModelError(f"parameter {name!r} = {dict(value)!r} needs 'default' and may have only "
+                             "'lower', 'upper', 'doc' besides")
+        return Param(name, _number(value["default"], name), **{k: v for k, v in value.items() if k != "default"})
+    v = _number(value, name)
+    return Param(name, v, lower=0.0 if v > 0 else -math.inf)
+
+
+def _number(value, name) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelError(f"parameter {name!r} = {value!r} must be a finite number")
+    return float(value)
+
+
+def _state_names(states, psyms) -> tuple:
+    if isinstance(states, str) or not isinstance(states, Sequence) or not states:
+        raise ModelError(f"states must be a non-empty list of names, got {states!r}")
+    for n in states:
+        if not isinstance(n, str) or not n.isidentifier() or n in ("s", "t", "w") or n in psyms:
+            raise ModelError(f"state name {n!r} must be an identifier other than s, t, w and the parameter "
+                             f"names {sorted(psyms)}")
+    if len(set(states)) != len(states):
+        raise ModelError(f"state names {list(states)} are not unique")
+    return tuple(states)
+
+
+def _parse(text, scope, label):
+    """Parse one formula (number, SymPy expression or string) in the names of ``scope``."""
+    if isinstance(text, sympy.Expr):
+        expr = text.xreplace({x: scope[x.name] for x in text.free_symbols if x.name in scope})
+    elif isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text):
+        expr = sympy.nsimplify(text) if float(text).is_integer() else sympy.Float(text)
+    elif isinstance(text, str) and text.strip():
+        local = {**scope, "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "E": sympy.E, "pi": sympy.pi}
+        try:
+            expr = parse_expr(text, local_dict=local, transformations=standard_transformations)
+        except Exception as exc:  # SymPy raises many types here
+            raise ModelError(f"{label} = {text!r} does not parse: {exc}") from None
+    else:
+        raise ModelError(f"{label} must be a formula string or a number, got {text!r}")
+    if not isinstance(expr, sympy.Expr):
+        raise ModelError(f"{label} = {text!r} is not an expression")
+    unknown = sorted({str(x) for x in expr.free_symbols} - set(scope))
+    if unknown or expr.atoms(sympy.Function) - expr.atoms(sympy.exp, sympy.log):
+        raise ModelError(f"{label} = {text!r} uses unknown names {unknown or expr.atoms(sympy.Function)}; "
+                         f"known are {sorted(scope)}")
+    return expr
+
+
+def _equations(equations, names, scope) -> dict:
+    if isinstance(equations, Mapping):
+        items = list(equations.items())
+    elif isinstance(equations, Sequence) and not isinstance(equations, str):
+        items = []
+        for text in equations:
+            m = _EQUATION.match(text) if isinstance(text, str) else None
+            if m is None:
+                raise ModelError(f"equation {text!r} must read 'dX/dt = right-hand side'")
+            items.append((m.group(1), m.group(2)))
+    else:
+        raise ModelError(f"equations must be a mapping state -> right-hand side or a list of "
+                         f"'dX/dt = ...' strings, got {equations!r}")
+    keys = [k for k, _ in items]
+    if sorted(keys) != sorted(names):
+        raise ModelError(f"equations are given for {keys}; exactly one per state {list(names)} is needed")
+    return {k: _parse(v, scope, f"equation d{k}/dt") for k, v in items}
+
+
+def _jumps(spec, names, scope, label, per_weight) -> sympy.Matrix:
+    """Column vector of increments; per unit weight for inputs (must be ``w`` times a constant)."""
+    vec = sympy.zeros(len(names), 1)
+    for key, inc in _assignments([spec] if isinstance(spec, str) else spec, scope, label):
+        if key not in names:
+            raise ModelError(f"{label} names {key!r}, which is not a state; states are {list(names)}")
+        if inc.has(*[scope[n] for n in names]):
+            raise ModelError(f"{label} of {key} = {inc} may not depend on the states")
+        if per_weight:
+            unit = sympy.diff(inc, _W)
+            if unit.has(_W) or sympy.simplify(inc - unit * _W) != 0:
+                raise ModelError(f"jump of {key} = {inc} must be proportional to the weight w")
+            inc = unit
+        elif inc.has(_W):
+            raise ModelError(f"reset of {key} = {inc} may not depend on the input weight w")
+        vec[names.index(key)] += inc
+    return vec
+
+
+def _assignments(spec, scope, label) -> list:
+    """``[(state, increment)]`` from ``{state: formula}`` or ``["X += formula", "Y -= formula"]``."""
+    if isinstance(spec, Mapping):
+        return [(k, _parse(v, scope, f"{label} of {k}")) for k, v in spec.items()]
+    if not isinstance(spec, Sequence):
+        raise ModelError(f"{label} must be a mapping state -> increment or 'X += ...' strings, got {spec!r}")
+    out = []
+    for text in spec:
+        m = _ASSIGN.match(text) if isinstance(text, str) else None
+        if m is None:
+            raise ModelError(f"{label} {text!r} must read 'X += expression' or 'X -= expression'")
+        sign = 1 if m.group(2) == "+" else -1
+        out.append((m.group(1), sign * _parse(m.group(3), scope, f"{label} of {m.group(1)}")))
+    return out
+
+
+def _membrane(membrane, names, xs, scope) -> sympy.Matrix:
+    expr = _parse(membrane, scope, "membrane")
+    row = sympy.Matrix([[sympy.diff(expr, x) for x in xs]])
+    linear = sympy.simplify(expr - (row * sympy.Matrix(xs))[0]) == 0
+    if not linear or row.is_zero_matrix or any(e.has(*xs, _W) for e in row):
+        raise ModelError(f"membrane = {membrane!r} must be a state or a linear combination of the states "
+                         f"{list(names)}")
+    return row
+
+
+def _threshold(threshold, psyms, scope):
+    expr = _parse(threshold, scope, "threshold")
+    if expr.free_symbols - set(psyms.values()):
+        raise ModelError(f"threshold = {threshold!r} may use only the parameters {sorted(psyms)}")
+    return expr
