@@ -92,7 +92,7 @@ def forward_propagation(result: SimulationResult, policy: str = "warn", _own_res
         ``n_q = 2 n_synapses + n_input_spikes + n_params``.
     """
     check_spikes(result, policy)
-    jac, vdot = result.model.module.fp_core(*_engine_args(result), bool(_own_reset))
+    jac, vdot = result.model.call("fp_core", result.ptab, *_engine_args(result), bool(_own_reset))
     return Jacobian(Gradients.split(jac, result.network.n_synapses, result.in_times.size), vdot)
 
 
@@ -107,5 +107,5 @@ def adjoint(result: SimulationResult, dl_dt, policy: str = "warn") -> Gradients:
     if not np.isfinite(dl_dt).all():
         raise ValueError("dl_dt contains non-finite values")
     check_spikes(result, policy)
-    g = result.model.module.adjoint_core(*_engine_args(result), dl_dt)
+    g = result.model.call("adjoint_core", result.ptab, *_engine_args(result), dl_dt)
     return Gradients.split(g, result.network.n_synapses, result.in_times.size)

@@ -108,8 +108,8 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     src = np.concatenate([s for _, s in packed])
     topo = Topology.of(network)
     max_in = int(np.max(np.diff(ptr)))
-    status, losses, t_first, counts, grads = compiled.module.batch_loss_grad(
-        ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
+    status, losses, t_first, counts, grads = compiled.call(
+        "batch_loss_grad", ptab, ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
         lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in)
     bad = np.flatnonzero(status)

@@ -185,8 +185,8 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
     topo = Topology.of(network)
     in_times, in_src = pack_inputs(times)
-    out = compiled.module.simulate_one(ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post,
-                                       topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes))
+    out = compiled.call("simulate_one", ptab, ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
+                        topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes))
     status, n_spk = int(out[0]), int(out[1])
     if status != 0:
         last = n_spk - 1
