@@ -7,6 +7,7 @@
                                                 the float64 engine against the high-precision reference
     exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
                                                 another implementation's answers against the reference
+    exactsnn derive MODEL [--latex]             the derived implicit-function partials of a model
 
 Exit status: 0 on success, 2 for invalid input files or arguments, 1 for a simulation that
 cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``). ``verify``
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--jacobian", action="store_true",
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
     _add_checks(sub)
+    _add_derive(sub)
     return ap
 
 
@@ -93,11 +95,26 @@ def _add_checks(sub):
         p.add_argument("--rows", type=int, default=50, help="rows of the readable tables (default 50)")
 
 
+def _add_derive(sub):
+    der = sub.add_parser("derive", help="print a model's derived implicit-function partials (text or LaTeX)")
+    der.add_argument("model", help="built-in model name, or a JSON/TOML file with kernel formulas or a linear ODE")
+    der.add_argument("--latex", action="store_true", help="print the formulas as LaTeX")
+
+
+def _derive(args) -> int:
+    from .formulas import formulas_text, load_model_spec
+
+    print(formulas_text(load_model_spec(args.model), latex=args.latex))
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "derive":
+            return _derive(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":

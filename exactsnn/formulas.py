@@ -1,0 +1,59 @@
+"""``exactsnn derive MODEL``: the derived implicit-function partials of a model, as text or LaTeX.
+
+MODEL is a built-in name, or a JSON/TOML file holding either kernel formulas (the case format's
+``"kernel"`` model: ``psp``, ``reset``, ``threshold``, ``params``) or a linear ODE (``states``,
+``equations``, ``jump``, ``membrane``, ``threshold``, ``reset``, ``params``; see
+``exactsnn.models.ode.ode_model_from_dict``).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import sympy
+
+from . import models
+from .derive import derive, implicit_partials_text
+from .errors import ModelError
+from .model import kernel_model
+
+
+def load_model_spec(spec: str):
+    """A NeuronModel from a built-in name or a JSON/TOML file path."""
+    if spec in models.BUILTINS:
+        return models.get(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise ModelError(f"model {spec!r} is neither a built-in ({sorted(models.BUILTINS)}) nor a readable file")
+    try:
+        doc = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"{spec}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ModelError(f"{spec}: a model file must hold an object/table")
+    if "states" in doc:
+        from .models.ode import ode_model_from_dict
+
+        return ode_model_from_dict(doc)
+    missing = {"psp", "reset", "threshold", "params"} - set(doc)
+    if missing:
+        raise ModelError(f"{spec}: a kernel model needs keys psp, reset, threshold, params; missing {sorted(missing)}")
+    return kernel_model(doc["psp"], doc["reset"], doc["threshold"], doc["params"], name=doc.get("name", "kernel"))
+
+
+def formulas_text(model, latex: bool = False) -> str:
+    """Every partial of ``F = V - threshold`` the implicit function theorem needs, per branch."""
+    deriv = derive(model)
+    lines = [f"model {model.name}: parameters {', '.join(model.param_names)}; crossing strategy {deriv.strategy}",
+             "spike k of a neuron: F(t) = sum_j w_j sum_f psp(t - t_j^f - d_j) - sum_k' reset(t - t^k') - threshold = 0",
+             "dt_k = -(dF/dq + sum_parents dF/dt_e dt_e + sum_k'<k dF/dt^k' dt^k') / Vdot,  Vdot = sum w psp' - "
+             "sum reset'"]
+    for branch, table in implicit_partials_text(deriv).items():
+        lines.append("")
+        lines.append(f"branch: {branch}")
+        for name, expr in table.items():
+            shown = sympy.latex(expr) if latex else sympy.sstr(expr)
+            lines.append(f"  {name} = {shown}")
+    return "\n".join(lines)
