@@ -32,6 +32,7 @@ _LAZY = {
     "Param": ("exactsnn.model", "Param"),
     "kernel_model": ("exactsnn.model", "kernel_model"),
     "compile_model": ("exactsnn.codegen.cache", "compile_model"),
+    "check_model": ("exactsnn.check", "check_model"),
     "load_case": ("exactsnn.case", "load_case"),
 }
 
