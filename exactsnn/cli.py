@@ -8,6 +8,8 @@
     exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
                                                 another implementation's answers against the reference
     exactsnn derive MODEL [--latex]             the derived implicit-function partials of a model
+    exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
+                                                train a classifier with exact gradients; metrics + figures
 
 Exit status: 0 on success, 2 for invalid input files or arguments, 1 for a simulation that
 cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``). ``verify``
@@ -41,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
     _add_checks(sub)
     _add_derive(sub)
+    from .training.command import add_train_parser
+
+    add_train_parser(sub)
     return ap
 
 
@@ -115,6 +120,10 @@ def main(argv=None) -> int:
             return _demo(args)
         if args.command == "derive":
             return _derive(args)
+        if args.command == "train":
+            from .training.command import run_train
+
+            return run_train(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":

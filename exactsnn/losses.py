@@ -21,7 +21,7 @@ from .grad import Gradients, adjoint
 from .network import Network, validate_inputs, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
 from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, _STATUS_TEXT, pack_inputs, populations_array
-from .errors import SimulationError
+from .errors import InputSpikeError, SimulationError
 
 KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
 
@@ -83,31 +83,85 @@ class BatchResult:
     grad: Gradients
 
 
+@dataclass(frozen=True, eq=False)
+class Patterns:
+    """Many input patterns packed once for repeated batch runs (training epochs).
+
+    Pattern ``b``'s input spikes are ``times[ptr[b]:ptr[b+1]]`` from channels ``src[...]``,
+    channel-major, exactly as ``simulate`` packs one pattern.
+    """
+
+    n_inputs: int
+    times: np.ndarray
+    src: np.ndarray
+    ptr: np.ndarray
+
+    @classmethod
+    def pack(cls, patterns, n_inputs: int) -> "Patterns":
+        """From a sequence of patterns, each a list of per-channel spike-time lists (validated)."""
+        packed = [pack_inputs(validate_inputs(x, n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
+        if not packed:
+            raise ValueError("patterns must hold at least one input pattern")
+        ptr = np.zeros(len(packed) + 1, np.int64)
+        np.cumsum([t.size for t, _ in packed], out=ptr[1:])
+        return cls(n_inputs, np.concatenate([t for t, _ in packed]), np.concatenate([s for _, s in packed]), ptr)
+
+    @classmethod
+    def first_spikes(cls, times) -> "Patterns":
+        """From an ``(n_patterns, n_inputs)`` array: exactly one spike per channel and pattern."""
+        t = np.asarray(times, np.float64)
+        if t.ndim != 2 or t.shape[0] < 1 or t.shape[1] < 1:
+            raise ValueError(f"times must be a non-empty (n_patterns, n_inputs) array, got shape {t.shape}")
+        bad = np.argwhere(~(np.isfinite(t) & (t >= 0)))
+        if bad.size:
+            b, c = bad[0]
+            raise InputSpikeError(f"times[{b}, {c}] = {float(t[b, c])!r}: input spike times must be finite and >= 0")
+        n, c = t.shape
+        return cls(c, np.ascontiguousarray(t).ravel(), np.tile(np.arange(c, dtype=np.int64), n),
+                   np.arange(0, n * c + 1, c, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.ptr.size - 1)
+
+    @property
+    def max_in(self) -> int:
+        return int(np.max(np.diff(self.ptr)))
+
+    def take(self, idx) -> "Patterns":
+        """The patterns ``idx`` (an index array), in that order."""
+        idx = np.asarray(idx, np.int64)
+        lo, hi = self.ptr[idx], self.ptr[idx + 1]
+        lens = hi - lo
+        ptr = np.zeros(idx.size + 1, np.int64)
+        np.cumsum(lens, out=ptr[1:])
+        flat = np.repeat(lo - ptr[:-1], lens) + np.arange(ptr[-1])
+        return Patterns(self.n_inputs, self.times[flat], self.src[flat], ptr)
+
+
 def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels=None, params=None,
                     want_grad=True, max_spikes=DEFAULT_MAX_SPIKES, populations=None) -> BatchResult:
     """Loss and exact gradients for many input patterns, in parallel on all cores (numba prange).
 
-    Each pattern runs the same code as ``simulate`` + ``loss_grad``, so results equal serial runs
-    bit for bit. ``labels`` (one per pattern) override ``loss.label``.
+    ``patterns`` is a sequence of patterns (each a list of per-channel spike-time lists) or a
+    ``Patterns`` packed once. Each pattern runs the same code as ``simulate`` + ``loss_grad``, so
+    results equal serial runs bit for bit. ``labels`` (one per pattern) override ``loss.label``.
     """
     compiled = resolve(model)
     pop, n_pop = populations_array(populations, network.n_neurons)
     ptab = compiled.param_table(params, n_pop)
     t_max = validate_t_max(t_max)
     loss.check_outputs(network.outputs.size)
-    packed = [pack_inputs(validate_inputs(x, network.n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
-    if not packed:
-        raise ValueError("patterns must hold at least one input pattern")
-    lab = np.full(len(packed), loss.label, np.int64) if labels is None else np.asarray(labels, np.int64)
-    if lab.shape != (len(packed),) or (lab < 0).any() or (loss.kind == "ttfs_cross_entropy" and
-                                                          (lab >= network.outputs.size).any()):
-        raise ValueError(f"labels must be {len(packed)} integers in [0, {network.outputs.size})")
-    ptr = np.zeros(len(packed) + 1, np.int64)
-    np.cumsum([t.size for t, _ in packed], out=ptr[1:])
-    times = np.concatenate([t for t, _ in packed])
-    src = np.concatenate([s for _, s in packed])
+    if not isinstance(patterns, Patterns):
+        patterns = Patterns.pack(patterns, network.n_inputs)
+    elif patterns.n_inputs != network.n_inputs:
+        raise ValueError(f"patterns have {patterns.n_inputs} input channels; the network has {network.n_inputs}")
+    n_b = len(patterns)
+    lab = np.full(n_b, loss.label, np.int64) if labels is None else np.asarray(labels, np.int64)
+    if lab.shape != (n_b,) or (lab < 0).any() or (loss.kind == "ttfs_cross_entropy" and
+                                                  (lab >= network.outputs.size).any()):
+        raise ValueError(f"labels must be {n_b} integers in [0, {network.outputs.size})")
+    times, src, ptr, max_in = patterns.times, patterns.src, patterns.ptr, patterns.max_in
     topo = Topology.of(network)
-    max_in = int(np.max(np.diff(ptr)))
     status, losses, t_first, counts, grads = compiled.call(
         "batch_loss_grad", ptab, ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
@@ -119,4 +173,4 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     return BatchResult(losses, t_first, counts, Gradients.split(grads, network.n_synapses, max_in))
 
 
-__all__ = ["Loss", "loss_value_and_dt", "loss_grad", "batch_loss_grad", "BatchResult", "check_spikes"]
+__all__ = ["Loss", "loss_value_and_dt", "loss_grad", "batch_loss_grad", "BatchResult", "Patterns", "check_spikes"]

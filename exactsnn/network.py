@@ -140,6 +140,32 @@ class Network:
         return Network(self.kind, self.n_inputs, self.n_neurons, self.pre, self.post, w, d,
                        self.outputs, self.blocks, self.layer_sizes)
 
+    def with_synapses(self, name: str, pre, post, weight, delay=None) -> "Network":
+        """A copy with extra synapses appended as block ``name`` of shape ``(n,)``.
+
+        Use it for connections a layer stack cannot express, e.g. a bias input channel that also
+        feeds the output layer. ``pre`` are sources (channel ``c`` or ``n_inputs + neuron``),
+        ``post`` target neurons. A feed-forward network stays feed-forward only if the new
+        synapses point from earlier to later layers; that is the caller's promise.
+        """
+        if any(b[0] == name for b in self.blocks):
+            raise NetworkError(f"block name {name!r} is already used; taken: {[b[0] for b in self.blocks]}")
+        pre = np.asarray(pre, np.int64).ravel()
+        post = np.asarray(post, np.int64).ravel()
+        n = pre.size
+        if post.size != n or n == 0:
+            raise NetworkError(f"pre and post must be non-empty and of equal length, got {pre.size} and {post.size}")
+        if (pre < 0).any() or (pre >= self.n_inputs + self.n_neurons).any():
+            raise NetworkError(f"pre = {pre.tolist()} must be sources in [0, {self.n_inputs + self.n_neurons})")
+        if (post < 0).any() or (post >= self.n_neurons).any():
+            raise NetworkError(f"post = {post.tolist()} must be neurons in [0, {self.n_neurons})")
+        w = _flat(weight, n, "weight", allow_negative=True)
+        d = np.zeros(n) if delay is None else _flat(delay, n, "delay", allow_negative=False)
+        return Network(self.kind, self.n_inputs, self.n_neurons, np.concatenate([self.pre, pre]),
+                       np.concatenate([self.post, post]), np.concatenate([self.weight, w]),
+                       np.concatenate([self.delay, d]), self.outputs,
+                       self.blocks + ((name, (n,), self.n_synapses),), self.layer_sizes)
+
     def neuron_layer(self, j: int) -> tuple:
         """Feed-forward: (layer, index in layer) of neuron ``j``; layer 1 is the first neuron layer."""
         if self.kind != "feedforward":

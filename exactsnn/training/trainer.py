@@ -1,0 +1,331 @@
+"""Train feed-forward spiking classifiers with exact gradients (or surrogate gradients, to compare).
+
+Network: ``n_channels - hidden - n_classes``; the last input channel is a bias spike, which
+feeds the output layer too (as in Göltz et al. 2021). The ``lif`` model by default. Each sample is one spike per input channel; the predicted class is the
+output neuron that fires first. Loss: the TTFS cross-entropy of Göltz et al. (2021),
+``L = -log softmax(-t / tau0)[label] + gamma (exp(t_label / tau1) - 1)``, averaged over the batch.
+
+Step: minibatch exact gradients (``batch_loss_grad``: simulation + adjoint in parallel over the
+batch), Adam, a per-epoch learning-rate schedule.
+
+Silent neurons pass no gradient (a spike that does not exist has no time to move). The remedy is
+*weight bumping* (Göltz et al. 2021): after each step, if more than ``bump_fraction`` of the
+hidden layer's (sample, neuron) pairs had no spike, or any output neuron missed a spike, then
+every neuron of that layer that missed a spike in the batch gets ``bump`` added to all its
+incoming weights. It stops once the neurons fire.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from ..losses import Loss, Patterns, batch_loss_grad
+from ..network import Network
+from . import datasets
+from .optim import SCHEDULES, Adam, learning_rate
+from .progress import Progress
+
+TASKS = ("xor", "iris", "yinyang")
+GRADIENTS = ("exact", "surrogate")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (stored in the metrics file)."""
+
+    task: str = "yinyang"
+    hidden: int = 120
+    epochs: int = 300
+    batch_size: int = 50
+    lr: float = 0.005
+    lr_schedule: str = "step"
+    lr_decay: float = 0.95
+    lr_step: int = 20
+    seed: int = 0
+    model: str = "lif"
+    tau_syn: float = 1.0
+    tau_mem: float = 1.0
+    threshold: float = 1.0
+    t_max: float = 4.0
+    tau0: float = 0.5
+    tau1: float = 6.4
+    gamma: float = 0.003
+    init_hidden: tuple = (0.7, 0.5)
+    init_output: tuple = (0.05, 0.1)
+    clip: float = 0.0
+    bump: float = 0.005
+    bump_fraction: float = 0.3
+    learn_thresholds: bool = False
+    learn_delays: bool = False
+    gradient: str = "exact"
+    surrogate_dt: float = 0.01
+    surrogate_slope: float = 5.0
+    train_size: int | None = None
+    eval_every: int = 1
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task {self.task!r} is unknown; allowed: {TASKS}")
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient {self.gradient!r} is unknown; allowed: {GRADIENTS}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule {self.lr_schedule!r} is unknown; allowed: {SCHEDULES}")
+        for name in ("hidden", "epochs", "batch_size", "lr_step", "eval_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} = {v!r} must be a positive integer")
+        for name in ("lr", "tau_syn", "tau_mem", "threshold", "t_max", "surrogate_dt", "surrogate_slope"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} = {v!r} must be a finite number > 0")
+        for name in ("lr_decay", "bump", "bump_fraction", "clip"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} = {v!r} must be a finite number >= 0")
+
+    @property
+    def params(self) -> dict:
+        return {"tau_syn": self.tau_syn, "tau_mem": self.tau_mem, "threshold": self.threshold}
+
+    @property
+    def loss(self) -> Loss:
+        return Loss("ttfs_cross_entropy", tau0=self.tau0, tau1=self.tau1, gamma=self.gamma)
+
+
+TASK_DEFAULTS = {
+    "xor": dict(hidden=10, epochs=300, batch_size=4, lr=0.01, init_hidden=(1.0, 0.6), init_output=(0.5, 0.3)),
+    "iris": dict(hidden=30, epochs=200, batch_size=10, lr=0.005, init_hidden=(0.6, 0.4), init_output=(0.3, 0.2)),
+    "yinyang": dict(),
+}
+
+
+def config_for(task: str, **overrides) -> TrainConfig:
+    """The default configuration of ``task`` with ``overrides`` (None values are ignored)."""
+    if task not in TASKS:
+        raise ValueError(f"task {task!r} is unknown; allowed: {TASKS}")
+    kw = dict(TASK_DEFAULTS[task])
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(task=task, **kw)
+
+
+def task_data(config: TrainConfig) -> dict:
+    """{'train', 'validation', 'test'} datasets of the task (XOR: all three are the four patterns)."""
+    if config.task == "xor":
+        d = datasets.xor()
+        return {"train": d, "validation": d, "test": d}
+    if config.task == "iris":
+        tr, te = datasets.iris("train", config.seed), datasets.iris("test", config.seed)
+        return {"train": tr, "validation": te, "test": te}
+    return {"train": datasets.yinyang("train", size=config.train_size), "validation": datasets.yinyang("validation"),
+            "test": datasets.yinyang("test")}
+
+
+@dataclass
+class State:
+    """Trainable parameters: weights per layer, flat delays and per-neuron thresholds (if learned)."""
+
+    weights: list
+    delays: np.ndarray
+    thresholds: np.ndarray
+
+    def network(self) -> Network:
+        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
+        w1, w2, wb = self.weights
+        n_in, n_hidden = w1.shape
+        outputs = n_hidden + np.arange(w2.shape[1])
+        net = Network.feedforward([w1, w2]).with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, wb)
+        return net.with_weights(delay=self.delays)
+
+
+def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:
+    """Weights ``N(mean, std)`` per layer: ``config.init_hidden`` and ``config.init_output``.
+
+    The defaults make most hidden neurons fire once or twice and every output fire at least once
+    on typical inputs, so that every label neuron has a spike time to move from the first step.
+    """
+    rng = np.random.default_rng(config.seed)
+    m1, s1 = config.init_hidden
+    m2, s2 = config.init_output
+    w1 = rng.normal(m1, s1, (n_in, config.hidden))
+    w2 = rng.normal(m2, s2, (config.hidden, n_out))
+    wb = rng.normal(m2, s2, n_out)
+    n_syn = w1.size + w2.size + wb.size
+    return State([w1, w2, wb], np.zeros(n_syn), np.full(config.hidden + n_out, float(config.threshold)))
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: np.ndarray
+    t_first: np.ndarray
+    silent: np.ndarray
+
+
+def predict(t_first, silent) -> np.ndarray:
+    """Class = first output to fire; -1 when every output is silent."""
+    t = np.where(silent, np.inf, t_first)
+    pred = np.argmin(t, axis=1)
+    pred[silent.all(axis=1)] = -1
+    return pred
+
+
+class Trainer:
+    """Holds the data, the state and the optimiser of one run; ``run()`` trains and returns the result."""
+
+    def __init__(self, config: TrainConfig, progress: bool = True):
+        self.config = config
+        self.data = task_data(config)
+        self.patterns = {k: Patterns.first_spikes(d.times) for k, d in self.data.items()}
+        n_in, n_out = self.data["train"].n_channels, self.data["train"].n_classes
+        self.state = initial_state(config, n_in, n_out)
+        self.n_out = n_out
+        trainable = list(self.state.weights)
+        if config.learn_delays:
+            trainable.append(self.state.delays)
+        if config.learn_thresholds:
+            trainable.append(self.state.thresholds)
+        self.opt = Adam(trainable)
+        self.rng = np.random.default_rng(config.seed + 1_000_003)
+        self.progress = progress
+        self.history = []
+        self.bumps = 0
+
+    # --------------------------------------------------------------- one batch
+    def _populations(self):
+        """One population per neuron when thresholds are learned (per-neuron thresholds), else None."""
+        return np.arange(self.state.thresholds.size) if self.config.learn_thresholds else None
+
+    def _params(self):
+        if not self.config.learn_thresholds:
+            return self.config.params
+        n = self.state.thresholds.size
+        return {"tau_syn": np.full(n, self.config.tau_syn), "tau_mem": np.full(n, self.config.tau_mem),
+                "threshold": self.state.thresholds}
+
+    def batch(self, patterns, labels, want_grad=True):
+        return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
+                               labels=labels, params=self._params(), want_grad=want_grad,
+                               populations=self._populations())
+
+    def step(self, idx, lr):
+        """One Adam step on the samples ``idx``; returns (mean loss, n correct)."""
+        labels = self.data["train"].labels[idx]
+        res = self.batch(self.patterns["train"].take(idx), labels)
+        net = self.state.network()
+        blocks = [res.grad.weights]
+        if self.config.learn_delays:
+            blocks.append(res.grad.delays)
+        if self.config.learn_thresholds:
+            blocks.append(res.grad.model.reshape(len(idx), -1, 3)[:, :, 2])
+        per_sample = np.concatenate(blocks, axis=1)
+        if self.config.clip > 0:
+            norm = np.linalg.norm(per_sample, axis=1, keepdims=True)
+            per_sample = per_sample * np.minimum(1.0, self.config.clip / np.maximum(norm, 1e-300))
+        mean = per_sample.mean(axis=0)
+        n_syn = net.n_synapses
+        grads = list(net.unflatten(mean[:n_syn]).values())
+        if self.config.learn_delays:
+            grads.append(mean[n_syn:2 * n_syn])
+        if self.config.learn_thresholds:
+            grads.append(mean[-self.state.thresholds.size:])
+        self.opt.step(grads, lr)
+        np.maximum(self.state.delays, 0.0, out=self.state.delays)
+        np.maximum(self.state.thresholds, 1e-3 * self.config.threshold, out=self.state.thresholds)
+        self._bump(res.counts, labels)
+        silent = res.counts[:, net.outputs] == 0
+        correct = int((predict(res.t_first, silent) == labels).sum())
+        return float(res.loss.mean()), correct
+
+    def _bump(self, counts, labels):
+        """Weight bumping for silent neurons (see the module docstring)."""
+        c = self.config
+        if c.bump <= 0:
+            return
+        w = self.state.weights
+        for layer, (lo, hi, allowed) in enumerate(((0, c.hidden, c.bump_fraction), (c.hidden, None, 0.0))):
+            silent = counts[:, lo:hi] == 0
+            if silent.mean() > allowed:
+                hit = silent.any(axis=0)
+                w[layer][:, hit] += c.bump
+                if layer == 1:
+                    w[2][hit] += c.bump
+                self.bumps += int(hit.sum())
+
+    # --------------------------------------------------------------- evaluation
+    def evaluate(self, split: str) -> Evaluation:
+        d = self.data[split]
+        res = self.batch(self.patterns[split], d.labels, want_grad=False)
+        silent = res.counts[:, self.config.hidden:] == 0
+        pred = predict(res.t_first, silent)
+        return Evaluation(float(res.loss.mean()), float((pred == d.labels).mean()), pred, res.t_first, silent)
+
+    # --------------------------------------------------------------- the run
+    def run(self) -> "TrainResult":
+        c = self.config
+        n = len(self.data["train"])
+        bar = Progress(c.epochs, f"train {c.task}", enabled=self.progress)
+        t0 = time.perf_counter()
+        for epoch in range(c.epochs):
+            lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
+            perm = self.rng.permutation(n)
+            losses, correct = [], 0
+            for start in range(0, n, c.batch_size):
+                loss, ok = self.step(perm[start:start + c.batch_size], lr)
+                losses.append(loss)
+                correct += ok
+            row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
+                   "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
+            if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
+                for split in ("validation", "test"):
+                    ev = self.evaluate(split)
+                    row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
+            self.history.append(row)
+            bar.update(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
+                       val=row.get("validation_accuracy"))
+        bar.close()
+        return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
+                           time.perf_counter() - t0)
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    history: list
+    state: State
+    final: dict
+    wall_time_s: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.final["test"].accuracy
+
+    def metrics(self) -> dict:
+        """The JSON-ready metrics document."""
+        evals = [r for r in self.history if "validation_accuracy" in r]
+        best = max(evals, key=lambda r: r["validation_accuracy"]) if evals else None
+        return {
+            "format": "exactsnn-train/1",
+            "config": asdict(self.config),
+            "final": {"train_accuracy": self.final["train"].accuracy, "test_accuracy": self.final["test"].accuracy,
+                      "train_loss": self.final["train"].loss, "test_loss": self.final["test"].loss,
+                      "epochs": len(self.history), "wall_time_s": self.wall_time_s,
+                      "test_silent_outputs": int(self.final["test"].silent.sum())},
+            "best_validation": None if best is None else {k: best[k] for k in (
+                "epoch", "validation_accuracy", "test_accuracy")},
+            "history": self.history,
+            **self.extra,
+        }
+
+
+def train(config: TrainConfig | None = None, progress: bool = True, **overrides) -> TrainResult:
+    """Train ``config`` (default: Yin-Yang) with ``overrides`` applied; see ``TrainConfig``."""
+    config = config_for("yinyang") if config is None else config
+    if overrides:
+        config = replace(config, **overrides)
+    return Trainer(config, progress).run()
