@@ -78,6 +78,9 @@ class SimulationResult:
         how far each neuron is from gaining a spike.
     ptab : (n_populations, n_params) float64
         Model parameter values per population; ``pop[j]`` is neuron j's population.
+    n_closed_form : int
+        Number of crossing candidates whose Newton polish started from the model's closed-form
+        spike time (0 when the model has none at these parameters, or with ``closed_form=False``).
     """
 
     model: CompiledModel
@@ -92,6 +95,7 @@ class SimulationResult:
     spike_neuron: np.ndarray
     record: tuple = field(repr=False)
     near_margin: np.ndarray = field(repr=False)
+    n_closed_form: int = 0
 
     @property
     def params(self) -> np.ndarray:
@@ -148,7 +152,7 @@ def populations_array(populations, n_neurons: int) -> tuple:
 
 
 def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES,
-             populations=None):
+             populations=None, closed_form=True):
     """Simulate one input pattern exactly.
 
     Parameters
@@ -169,6 +173,10 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         Population id of every neuron (e.g. one per layer) for heterogeneous parameters:
         neuron j uses the parameter values of population ``populations[j]``, and gradients
         with respect to model parameters come per population. Default: one population.
+    closed_form : bool
+        Start each crossing's Newton polish from the model's closed-form spike time where one
+        applies (log, quadratic or Lambert W, see ``CLOSED_FORMS`` of the generated module).
+        False always uses the generic root finder (bracket midpoint); results agree to rounding.
 
     Returns
     -------
@@ -186,7 +194,8 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     topo = Topology.of(network)
     in_times, in_src = pack_inputs(times)
     out = compiled.call("simulate_one", ptab, ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
-                        topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes))
+                        topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
+                        bool(closed_form))
     status, n_spk = int(out[0]), int(out[1])
     if status != 0:
         last = n_spk - 1
@@ -197,7 +206,7 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
               out[9][:n_arr].copy(), out[10][:n_arr].copy())
     return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
-                            out[3][:n_spk].copy(), record, out[11][:, 0].copy())
+                            out[3][:n_spk].copy(), record, out[11][:, 0].copy(), int(out[12]))
 
 
 def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarray:

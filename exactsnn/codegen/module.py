@@ -88,6 +88,68 @@ def _expsum_fn(deriv):
     return _function(deriv, "expsum_coeffs", "p", doc, _branch_blocks(deriv, emit))
 
 
+def _closed_forms(deriv):
+    """[(branch, ClosedForm, kind number)], numbered from 1 in branch order (special branches first)."""
+    out = []
+    for br in deriv.branches:
+        for cf in br.closed_forms:
+            out.append((br, cf, len(out) + 1))
+    return out
+
+
+def _closed_form_label(br, cf) -> str:
+    """``quadratic where tau_mem == 2*tau_syn`` (the branch's condition and the closed form's own)."""
+    conds = [f"{sympy.sstr(c[0])} == {sympy.sstr(c[1])}" for c in (br.condition, cf.condition) if c is not None]
+    return f"{cf.kind}" + (f" where {' and '.join(conds)}" if conds else "")
+
+
+def _closed_form_kind_fn(deriv):
+    """``closed_form_kind(p)``: which closed form applies at these parameters (0: none)."""
+    numbered = _closed_forms(deriv)
+
+    def emit(br, ind):
+        lines = []
+        for b, cf, k in numbered:
+            if b is not br:
+                continue
+            if cf.condition is None:
+                return lines + [f"{ind}return {k}"]
+            lines += [f"{ind}if {condition_text(cf.condition)}:", f"{ind}    return {k}"]
+        return lines + [f"{ind}return 0"]
+
+    doc = ("number of the closed-form crossing that applies at parameters p (0: none); see es_closed_form. "
+           "Called once per simulation and population")
+    return _function(deriv, "closed_form_kind", "p", doc, _branch_blocks(deriv, emit))
+
+
+def _closed_form_call(cf) -> str:
+    """The kernel call of one closed form, on the state tuples (constant slots lumped with theta)."""
+    theta = "theta" + "".join(f" - a[{c}]" for c in cf.const_slots)
+    i = cf.slots[0]
+    if cf.kind == "log":
+        return f"cf_log(rates[{i}], a[{i}], f0)"
+    if cf.kind == "lambert":
+        return f"cf_lambert(rates[{i}], a[{i}], b[{i}], {theta}, f0)"
+    return f"cf_quadratic(rates[{i}], a[{i}], a[{cf.slots[1]}], f0)"
+
+
+def _es_closed_form_fn(deriv):
+    """``es_closed_form(kind, rates, a, b, theta, f0)``: the closed-form crossing of the state."""
+    numbered = _closed_forms(deriv)
+    doc = ["upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form",
+           "    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and",
+           "    SymPy's solutions of it, per kind; evaluated by the stable kernels of",
+           "    exactsnn.numeric.closed_form_roots, which pick the upward root."]
+    body = []
+    for br, cf, k in numbered:
+        doc += ["", f"    {k}: {_closed_form_label(br, cf)}", f"       F(u) = {sympy.sstr(cf.equation)}"]
+        doc += [f"       u = {sympy.sstr(sol)}" for sol in cf.solutions]
+        body += [f"    if kind == {k}:", f"        return {_closed_form_call(cf)}"]
+    body.append("    return math.nan")
+    return "\n".join(["@njit(cache=True)", "def es_closed_form(kind, rates, a, b, theta, f0):",
+                      '    """' + "\n".join(doc) + '\n    """', *body, ""]) + "\n"
+
+
 def _param_loader(n):
     items = ", ".join(f"tab[i, {k}]" for k in range(n))
     return ("@njit(cache=True)\ndef p_load(tab, i):\n    \"\"\"Parameter row i (a population) as the tuple the "
@@ -127,6 +189,7 @@ def kernel_source(deriv: Derivation) -> str:
     m = deriv.model
     parts = [
         "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
+        "from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic\n"
         "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_log, iv_mul, iv_point, iv_pow, iv_powi,\n"
         "                                       iv_scale, iv_sqrt)\n\n",
         f"MODEL_NAME = {m.name!r}\n",
@@ -138,7 +201,8 @@ def kernel_source(deriv: Derivation) -> str:
         f"N_SLOTS = {max(deriv.n_slots, 1)}\n",
         f"STRATEGY = {deriv.strategy!r}\n",
         f"STRATEGY_EXPSUM = {deriv.strategy == 'expsum'}\n",
-        f"SINGULAR_SETS = {tuple(condition_text(b.condition) for b in deriv.branches if b.condition)!r}\n\n\n",
+        f"SINGULAR_SETS = {tuple(condition_text(b.condition) for b in deriv.branches if b.condition)!r}\n",
+        f"CLOSED_FORMS = {tuple(_closed_form_label(br, cf) for br, cf, _ in _closed_forms(deriv))!r}\n\n\n",
         _scalar(deriv, "psp", "psp", "s, p"),
         _scalar(deriv, "dpsp_ds", "dpsp_ds", "s, p"),
         _scalar(deriv, "reset", "reset", "s, p"),
@@ -148,6 +212,8 @@ def kernel_source(deriv: Derivation) -> str:
         _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
         _expsum_fn(deriv),
+        _closed_form_kind_fn(deriv),
+        _es_closed_form_fn(deriv),
         _tuple_helpers(max(deriv.n_slots, 1)),
         _param_loader(len(deriv.params)),
         _interval(deriv, "iv_psp", "psp"),

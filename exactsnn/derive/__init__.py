@@ -15,17 +15,20 @@ quantity evaluated at ``s = t - event``:
 
 So the derivation produces, per branch, the expressions ``psp, dpsp_ds, dpsp_dp[i], reset,
 dreset_ds, dreset_dp[i], threshold, dthreshold_dp[i]``. A branch is the generic formula, or
-the limit of it on a singular parameter set (``tau_syn == tau_mem``).
+the limit of it on a singular parameter set (``tau_syn == tau_mem``). For the ``expsum`` strategy
+each branch also lists the closed-form solutions of ``V(u) = threshold`` between events that SymPy
+finds (``closed_form``), possibly under a parameter condition (``tau_mem == 2 tau_syn``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
 from ..model import S, NeuronModel
 from . import expsum as _expsum
+from .closed_form import closed_forms
 from .singular import limit_form, singular_equalities
 
 KERNEL_EXPRS = ("psp", "dpsp_ds", "reset", "dreset_ds", "threshold")
@@ -39,11 +42,14 @@ class Branch:
     condition : (symbol, replacement) or None, meaning ``symbol == replacement``.
     exprs : dict, name -> SymPy expr (KERNEL_EXPRS) or tuple of exprs (VECTOR_EXPRS).
     expsum : (rates, (psp_a, psp_b), (reset_a, reset_b)) or None.
+    closed_forms : tuple of ``closed_form.ClosedForm``: crossings between events in closed form
+        (expsum strategy only), each possibly under a runtime parameter condition.
     """
 
     condition: tuple | None
     exprs: dict
     expsum: tuple | None
+    closed_forms: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ def derive(model: NeuronModel) -> Derivation:
     ok = all(b.expsum is not None and
              _expsum.derivative_basis_count(b.expsum[0], b.expsum[1:]) <= 2 for b in branches)
     n_slots = max((len(b.expsum[0]) for b in branches if b.expsum is not None), default=0)
+    if ok:
+        branches = [replace(b, closed_forms=closed_forms(b.expsum, b.exprs["threshold"], params)) for b in branches]
     return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots)
 
 

@@ -40,7 +40,7 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
                      max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad):
     """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,))."""
     res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                       max_spikes)
+                       max_spikes, True)
     status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev = res[0], res[1], res[2], res[3], res[4], res[5]
     n_arr, arr_time, arr_syn, arr_src, arr_prev = res[6], res[7], res[8], res[9], res[10]
     n_syn = syn_w.size

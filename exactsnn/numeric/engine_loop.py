@@ -16,10 +16,11 @@ from numba import njit
 from exactsnn.numeric.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.expsum_roots import es_candidate, es_value
+from exactsnn.numeric.expsum_roots import es_bracket, es_polish, es_value
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.kernel_stubs import (  # stamp: drop
-    N_SLOTS, STRATEGY_EXPSUM, es_load, es_shift_add, es_store, expsum_coeffs, firing_threshold, p_load,  # stamp: drop
+    N_SLOTS, STRATEGY_EXPSUM, closed_form_kind, es_closed_form, es_load, es_shift_add, es_store,  # stamp: drop
+    expsum_coeffs, firing_threshold, p_load,  # stamp: drop
 )  # stamp: drop
 
 
@@ -57,6 +58,28 @@ def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr
 
 
 @njit(cache=True)
+def es_next_crossing(cf_kind, rates, a, b, theta, t0, t_max):
+    """(status, t, margin, closed) of the state's first upward crossing after t0 (expsum strategy).
+
+    The bracket (closed-form critical point + end signs) decides whether and where a crossing
+    exists; a closed form of the model (``cf_kind != 0``, see ``es_closed_form``) supplies Newton's
+    start inside it; without one, or when its value is not inside the bracket, Newton starts at the
+    bracket's midpoint. ``closed`` tells whether the closed form was used. A potential already at
+    threshold at t0 (reached within rounding exactly at an arrival) spikes at t0.
+    """
+    f0 = es_value(rates, a, b, theta, 0.0)
+    if f0 >= 0.0:
+        return ST_OK, t0, math.inf, False
+    status, lo, hi, margin = es_bracket(rates, a, b, theta, f0, t_max - t0)
+    if status != ST_OK or math.isnan(lo):
+        return status, math.inf, margin, False
+    u = es_closed_form(cf_kind, rates, a, b, theta, f0) if cf_kind != 0 else math.nan
+    closed = lo < u <= hi
+    t = t0 + es_polish(rates, a, b, theta, lo, hi, u if closed else 0.5 * (lo + hi))
+    return ST_OK, (t if t <= t_max else math.inf), margin, closed
+
+
+@njit(cache=True)
 def _push(ht, hs, ha, hb, hn, t, seq, syn, src):
     if hn == ht.size:
         ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
@@ -67,20 +90,28 @@ def _push(ht, hs, ha, hb, hn, t, seq, syn, src):
 
 @njit(cache=True)
 def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                 max_spikes):
+                 max_spikes, closed_form):
     """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
 
+    ``closed_form``: start the crossing polish from the model's closed form where one applies
+    (False: always from the bracket's midpoint, the generic root finder).
+
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-    arr_src, arr_prev, near): arrays are over-allocated, valid up to n_spk / n_arr;
-    near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start).
+    arr_src, arr_prev, near, n_closed): arrays are over-allocated, valid up to n_spk / n_arr;
+    near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start);
+    n_closed = number of crossing candidates whose polish started from a closed form.
     """
     n_in_sp = in_times.size
     n_pop = ptab.shape[0]
     theta_pop = np.empty(n_pop)
     es_tab = np.zeros((n_pop, 5, N_SLOTS))  # per population: rates, psp_a, psp_b, reset_a, reset_b
+    cf_kind = np.zeros(n_pop, np.int64)  # per population: the closed form that applies (0: none)
+    n_closed = 0
     for i in range(n_pop):
         pi = p_load(ptab, i)
         theta_pop[i] = firing_threshold(pi)
+        if closed_form:
+            cf_kind[i] = closed_form_kind(pi)
         coeffs = expsum_coeffs(pi)
         for g in range(5):
             es_store(es_tab[i], g, coeffs[g])
@@ -207,8 +238,9 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             polished[j] = False
             theta = theta_pop[pop[j]]
             if STRATEGY_EXPSUM:
-                st, tc, margin = es_candidate(es_load(es_tab[pop[j]], 0), es_load(st_a, j), es_load(st_b, j), theta,
-                                              st_t[j], t_max)
+                st, tc, margin, closed = es_next_crossing(cf_kind[pop[j]], es_load(es_tab[pop[j]], 0), es_load(st_a, j),
+                                                          es_load(st_b, j), theta, st_t[j], t_max)
+                n_closed += closed
                 if margin < near[j, 0]:
                     near[j, 0] = margin
                     near[j, 1] = st_t[j]
@@ -219,4 +251,4 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 status = st
             tree_set(tval, tidx, j, tc)
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, near)
+            arr_prev, near, n_closed)

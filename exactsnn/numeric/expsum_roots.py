@@ -12,7 +12,10 @@ has at most two basis functions, so ``f'`` has at most one zero, in closed form:
 - two terms ``P e^{-l1 u} + Q e^{-l2 u}``:  ``u* = log(-Q / P) / (l2 - l1)`` when ``-Q/P > 0``.
 
 ``f`` is monotone on ``(0, u*]`` and ``[u*, L]``; each piece holds at most one upward crossing,
-detected by the signs at its ends. No crossing can be missed, whatever the interval length.
+detected by the signs at its ends (``es_bracket``). No crossing can be missed, whatever the interval
+length. The crossing is then polished by Newton inside its piece (``es_polish``), started at the
+piece's midpoint, or, in the simulator, at the model's closed-form root where it has one
+(``closed_form_roots``); the start changes the iteration count, not which root is found.
 
 ``rates``, ``a`` and ``b`` are tuples (one entry per slot): numba passes tuples by value, while
 every call that passes arrays costs ~100 ns here, which dominated the event loop.
@@ -82,9 +85,8 @@ def es_critical(rates, a, b):
 
 
 @njit(cache=True)
-def es_polish(rates, a, b, theta, lo, hi):
-    """Root of an increasing f on [lo, hi] with f(lo) < 0 <= f(hi): Newton kept inside the bracket."""
-    u = 0.5 * (lo + hi)
+def es_polish(rates, a, b, theta, lo, hi, u):
+    """Root of an increasing f on [lo, hi] with f(lo) < 0 <= f(hi): Newton from u, kept inside the bracket."""
     for _ in range(200):
         fu = es_value(rates, a, b, theta, u)
         if fu == 0.0:
@@ -104,19 +106,18 @@ def es_polish(rates, a, b, theta, lo, hi):
 
 
 @njit(cache=True)
-def es_first_crossing(rates, a, b, theta, length):
-    """First upward zero of f on (0, length].
+def es_bracket(rates, a, b, theta, f_lo, length):
+    """The piece of (0, length] that holds the first upward zero of f, given f_lo = f(0) < 0.
 
-    Returns (status, u, margin): u = nan when there is none; margin = theta - max f-value
-    reached at an interior sub-threshold maximum (inf when there is none), the distance
-    by which a spike was missed.
+    Returns (status, lo, hi, margin): f is increasing on [lo, hi] with f(lo) < 0 <= f(hi), or
+    lo = hi = nan when there is no upward zero; margin = theta - max f-value reached at an
+    interior sub-threshold maximum (inf when there is none), the distance by which a spike was missed.
     """
     status, ucrit = es_critical(rates, a, b)
     if status != STATUS_OK:
-        return status, math.nan, math.inf
+        return status, math.nan, math.nan, math.inf
     margin = math.inf
     lo = 0.0
-    f_lo = es_value(rates, a, b, theta, lo)
     ends = (ucrit, length) if (ucrit > 0.0 and ucrit < length) else (length, length)
     for piece in range(2):
         hi = ends[piece]
@@ -124,12 +125,24 @@ def es_first_crossing(rates, a, b, theta, length):
             break
         f_hi = es_value(rates, a, b, theta, hi)
         if f_lo < 0.0 <= f_hi:
-            return STATUS_OK, es_polish(rates, a, b, theta, lo, hi), margin
+            return STATUS_OK, lo, hi, margin
         if piece == 0 and hi < length and f_hi < 0.0 and f_hi > f_lo:
             margin = -f_hi  # sub-threshold maximum at u*
         lo = hi
         f_lo = f_hi
-    return STATUS_OK, math.nan, margin
+    return STATUS_OK, math.nan, math.nan, margin
+
+
+@njit(cache=True)
+def es_first_crossing(rates, a, b, theta, length):
+    """First upward zero of f on (0, length], by bracketing and Newton from the bracket's midpoint.
+
+    Returns (status, u, margin): u = nan when there is none; margin as in ``es_bracket``.
+    """
+    status, lo, hi, margin = es_bracket(rates, a, b, theta, es_value(rates, a, b, theta, 0.0), length)
+    if status != STATUS_OK or math.isnan(lo):
+        return status, math.nan, margin
+    return STATUS_OK, es_polish(rates, a, b, theta, lo, hi, 0.5 * (lo + hi)), margin
 
 
 @njit(cache=True)
@@ -137,12 +150,14 @@ def es_candidate(rates, a, b, theta, t0, t_max):
     """(status, t, margin): first upward crossing after the state's reference time t0, or inf.
 
     A potential already at threshold at t0 (reached within rounding exactly at an arrival)
-    spikes at t0.
+    spikes at t0. (Model-independent form; the simulator's own ``es_next_crossing`` adds the
+    model's closed form as the Newton start.)
     """
-    if es_value(rates, a, b, theta, 0.0) >= 0.0:
+    f0 = es_value(rates, a, b, theta, 0.0)
+    if f0 >= 0.0:
         return STATUS_OK, t0, math.inf
-    status, u, margin = es_first_crossing(rates, a, b, theta, t_max - t0)
-    if status != STATUS_OK or math.isnan(u):
+    status, lo, hi, margin = es_bracket(rates, a, b, theta, f0, t_max - t0)
+    if status != STATUS_OK or math.isnan(lo):
         return status, math.inf, margin
-    t = t0 + u
+    t = t0 + es_polish(rates, a, b, theta, lo, hi, 0.5 * (lo + hi))
     return STATUS_OK, (t if t <= t_max else math.inf), margin

@@ -15,5 +15,6 @@ def _never(*args):
 
 psp = dpsp_ds = reset = dreset_ds = firing_threshold = _never
 dpsp_dp = dreset_dp = dthreshold_dp = expsum_coeffs = _never
+closed_form_kind = es_closed_form = _never
 iv_psp = iv_dpsp_ds = iv_reset = iv_dreset_ds = _never
 es_load = es_store = es_shift_add = p_load = _never
