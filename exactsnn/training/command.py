@@ -87,8 +87,9 @@ def run_train(args) -> int:
     result = train_to_folder(config, out, figures=not args.no_figures, progress=not args.quiet)
     m = result.metrics()
     best = m["best_validation"]
+    best_text = "" if best is None else (f"; best validation {100 * best['validation_accuracy']:.2f}% at epoch "
+                                         f"{best['epoch']}")
     print(f"{config.task}: test accuracy {100 * m['final']['test_accuracy']:.2f}% after {len(result.history)} epochs "
-          f"(train {100 * m['final']['train_accuracy']:.2f}%; best validation {100 * best['validation_accuracy']:.2f}% "
-          f"at epoch {best['epoch']}), {m['final']['wall_time_s']:.0f} s")
+          f"(train {100 * m['final']['train_accuracy']:.2f}%{best_text}), {m['final']['wall_time_s']:.0f} s")
     print(f"metrics, weights and figures in {out}/")
     return 0

@@ -27,14 +27,15 @@ def plot_curves(result: TrainResult, path):
     plt = _pyplot()
     h = result.history
     ep = [r["epoch"] for r in h]
-    ev = [r for r in h if "validation_accuracy" in r]
+    ev = [r for r in h if "test_accuracy" in r]
+    splits = [s for s in ("validation", "test") if ev and f"{s}_accuracy" in ev[0]]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
     a.plot(ep, [r["train_loss"] for r in h], label="train")
-    a.plot([r["epoch"] for r in ev], [r["validation_loss"] for r in ev], label="validation")
-    a.set(xlabel="epoch", ylabel="TTFS cross-entropy", yscale="log", title="loss")
     b.plot(ep, [100 * r["train_accuracy"] for r in h], label="train")
-    for split in ("validation", "test"):
+    for split in splits:
+        a.plot([r["epoch"] for r in ev], [r[f"{split}_loss"] for r in ev], label=split)
         b.plot([r["epoch"] for r in ev], [100 * r[f"{split}_accuracy"] for r in ev], label=split)
+    a.set(xlabel="epoch", ylabel="TTFS cross-entropy", yscale="log", title="loss")
     b.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (a, b):
         ax.legend()
