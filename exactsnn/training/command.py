@@ -3,8 +3,9 @@
 Both write into an output folder:
 
 - ``metrics.json``: format ``exactsnn-train/1``; the config, the final train/test accuracy and
-  loss, the epoch of best validation accuracy and the test accuracy there, the wall time, and one
-  row per epoch (learning rate, losses, accuracies, silent-neuron bumps, elapsed time);
+  loss of the returned weights (``model_selection`` says which epoch's), the epoch of best
+  validation accuracy and the test accuracy there, the wall time, and one row per epoch (learning
+  rate, losses, accuracies, silent-neuron bumps, elapsed time);
 - ``weights.npz``: ``w1``, ``w2`` (and ``delays``, ``thresholds``);
 - figures (with matplotlib): ``curves.png``, ``first_spikes.png``, and for Yin-Yang ``decision_map.png``.
 """

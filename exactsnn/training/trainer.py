@@ -6,12 +6,14 @@ output neuron that fires first. Loss: the TTFS cross-entropy of Göltz et al. (2
 ``L = -log softmax(-t / tau0)[label] + gamma (exp(t_label / tau1) - 1)``, averaged over the batch.
 
 Step: minibatch exact gradients (``batch_loss_grad``: simulation + adjoint in parallel over the
-batch), Adam, a per-epoch learning-rate schedule.
+batch), Adam, a per-epoch learning-rate schedule. With a validation split (Yin-Yang) and
+``select_best``, the returned weights are those of the epoch with the best validation accuracy.
 
 Silent neurons pass no gradient (a spike that does not exist has no time to move). The remedy is
 *weight bumping* (after Göltz et al. 2021): after each step, a hidden neuron that fired for no
 sample of the batch, and an output neuron that stayed silent for a sample of its own class, get
-``bump`` added to all their incoming weights. It stops once the neuron fires. A sample whose label
+``bump`` (scaled like the learning rate by its schedule) added to all their incoming weights. It
+stops once the neuron fires. A sample whose label
 neuron is silent passes no gradient: the loss could only push the other outputs later, towards
 silence as well, which left whole batches without output spikes in our runs.
 """
@@ -62,6 +64,7 @@ class TrainConfig:
     learn_thresholds: bool = False
     learn_delays: bool = False
     output_bias: bool = True
+    select_best: bool = True
     gradient: str = "exact"
     surrogate_dt: float = 0.01
     surrogate_slope: float = 5.0
@@ -137,6 +140,9 @@ class State:
     weights: list
     delays: np.ndarray
     thresholds: np.ndarray
+
+    def copy(self) -> "State":
+        return State([w.copy() for w in self.weights], self.delays.copy(), self.thresholds.copy())
 
     def network(self) -> Network:
         """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
@@ -261,25 +267,26 @@ class Trainer:
         self.opt.step(grads, lr)
         np.maximum(self.state.delays, 0.0, out=self.state.delays)
         np.maximum(self.state.thresholds, 1e-3 * self.config.threshold, out=self.state.thresholds)
-        self._bump(res.counts, labels)
+        self._bump(res.counts, labels, lr / self.config.lr)
         silent = res.counts[:, net.outputs] == 0
         correct = int((predict(res.t_first, silent) == labels).sum())
         return float(res.loss.mean()), correct
 
-    def _bump(self, counts, labels):
-        """Weight bumping for silent neurons (see the module docstring)."""
+    def _bump(self, counts, labels, scale=1.0):
+        """Weight bumping for silent neurons (see the module docstring); ``scale`` follows the lr schedule."""
         c = self.config
         if c.bump <= 0:
             return
+        bump = c.bump * scale
         w = self.state.weights
         dead = (counts[:, :c.hidden] == 0).all(axis=0)
         out_silent = counts[np.arange(labels.size), c.hidden + labels] == 0
         label_silent = np.zeros(self.n_out, bool)
         label_silent[labels[out_silent]] = True
-        w[0][:, dead] += c.bump
-        w[1][:, label_silent] += c.bump
+        w[0][:, dead] += bump
+        w[1][:, label_silent] += bump
         if len(w) == 3:
-            w[2][label_silent] += c.bump
+            w[2][label_silent] += bump
         self.bumps += int(dead.sum() + label_silent.sum())
 
     # --------------------------------------------------------------- evaluation
@@ -296,6 +303,7 @@ class Trainer:
         n = len(self.data["train"])
         bar = Progress(c.epochs, f"train {c.task}", enabled=self.progress)
         t0 = time.perf_counter()
+        best_val, best_state = -1.0, None
         for epoch in range(c.epochs):
             lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
             perm = self.rng.permutation(n)
@@ -313,9 +321,13 @@ class Trainer:
                     ev = self.evaluate(split)
                     row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
             self.history.append(row)
+            if c.select_best and row.get("validation_accuracy", -1.0) > best_val:
+                best_val, best_state = row["validation_accuracy"], self.state.copy()
             bar.update(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
                        val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
         bar.close()
+        if best_state is not None:
+            self.state = best_state
         return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
                            time.perf_counter() - t0)
 
@@ -340,6 +352,8 @@ class TrainResult:
         return {
             "format": "exactsnn-train/1",
             "config": asdict(self.config),
+            "model_selection": ("weights of the epoch with the best validation accuracy"
+                                if self.config.select_best and best is not None else "weights after the last epoch"),
             "final": {"train_accuracy": self.final["train"].accuracy, "test_accuracy": self.final["test"].accuracy,
                       "train_loss": self.final["train"].loss, "test_loss": self.final["test"].loss,
                       "epochs": len(self.history), "wall_time_s": self.wall_time_s,
