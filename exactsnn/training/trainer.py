@@ -8,6 +8,9 @@ output neuron that fires first. Loss: the TTFS cross-entropy of Göltz et al. (2
 Step: minibatch exact gradients (``batch_loss_grad``: simulation + adjoint in parallel over the
 batch), Adam, a per-epoch learning-rate schedule. With a validation split (Yin-Yang) and
 ``select_best``, the returned weights are those of the epoch with the best validation accuracy.
+With ``ema > 0`` evaluation (and the returned weights) use the exponential moving average of the
+weights over steps (Polyak averaging), which removes most of the step-to-step noise of the
+test accuracy late in training.
 
 Silent neurons pass no gradient (a spike that does not exist has no time to move). The remedy is
 *weight bumping* (after Göltz et al. 2021): after each step, a hidden neuron that fired for no
@@ -65,6 +68,7 @@ class TrainConfig:
     learn_delays: bool = False
     output_bias: bool = True
     select_best: bool = True
+    ema: float = 0.0
     gradient: str = "exact"
     surrogate_dt: float = 0.01
     surrogate_slope: float = 5.0
@@ -89,6 +93,8 @@ class TrainConfig:
         if self.gradient == "surrogate" and (self.output_bias or self.learn_delays or self.learn_thresholds):
             raise ValueError("gradient = 'surrogate' trains layer weights only: set output_bias, learn_delays and "
                              "learn_thresholds to False")
+        if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
+            raise ValueError(f"ema = {self.ema!r} must be a number in [0, 1)")
         for name in ("lr_decay", "bump", "clip"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
@@ -106,7 +112,7 @@ class TrainConfig:
 TASK_DEFAULTS = {
     "xor": dict(hidden=20, epochs=300, batch_size=4, lr=0.01, init_hidden=(1.5, 1.0), init_output=(0.5, 0.3)),
     "iris": dict(hidden=60, epochs=300, batch_size=25, lr=0.005, init_hidden=(0.6, 0.4), init_output=(0.3, 0.2)),
-    "yinyang": dict(eval_every=2),
+    "yinyang": dict(eval_every=2, ema=0.99),
 }
 
 
@@ -196,6 +202,7 @@ class Trainer:
         self.patterns = {k: Patterns.first_spikes(d.times) for k, d in self.data.items()}
         n_in, n_out = self.data["train"].n_channels, self.data["train"].n_classes
         self.state = initial_state(config, n_in, n_out)
+        self.eval_state = self.state.copy() if config.ema > 0 else self.state
         self.n_out = n_out
         trainable = list(self.state.weights)
         if config.learn_delays:
@@ -268,9 +275,20 @@ class Trainer:
         np.maximum(self.state.delays, 0.0, out=self.state.delays)
         np.maximum(self.state.thresholds, 1e-3 * self.config.threshold, out=self.state.thresholds)
         self._bump(res.counts, labels, lr / self.config.lr)
+        self._average()
         silent = res.counts[:, net.outputs] == 0
         correct = int((predict(res.t_first, silent) == labels).sum())
         return float(res.loss.mean()), correct
+
+    def _average(self):
+        """Exponential moving average of the parameters (``ema`` per step); evaluation uses it."""
+        d = self.config.ema
+        if d <= 0:
+            return
+        cur, avg = self.state, self.eval_state
+        for a, x in zip(avg.weights + [avg.delays, avg.thresholds], cur.weights + [cur.delays, cur.thresholds]):
+            a *= d
+            a += (1.0 - d) * x
 
     def _bump(self, counts, labels, scale=1.0):
         """Weight bumping for silent neurons (see the module docstring); ``scale`` follows the lr schedule."""
@@ -291,8 +309,13 @@ class Trainer:
 
     # --------------------------------------------------------------- evaluation
     def evaluate(self, split: str) -> Evaluation:
+        """Loss and accuracy of the evaluation weights (the moving average if ``ema``) on ``split``."""
         d = self.data[split]
-        res = self.batch(self.patterns[split], d.labels, want_grad=False)
+        current, self.state = self.state, self.eval_state
+        try:
+            res = self.batch(self.patterns[split], d.labels, want_grad=False)
+        finally:
+            self.state = current
         silent = res.counts[:, self.config.hidden:] == 0
         pred = predict(res.t_first, silent)
         return Evaluation(float(res.loss.mean()), float((pred == d.labels).mean()), pred, res.t_first, silent)
@@ -322,12 +345,11 @@ class Trainer:
                     row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
             self.history.append(row)
             if c.select_best and row.get("validation_accuracy", -1.0) > best_val:
-                best_val, best_state = row["validation_accuracy"], self.state.copy()
+                best_val, best_state = row["validation_accuracy"], self.eval_state.copy()
             bar.update(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
                        val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
         bar.close()
-        if best_state is not None:
-            self.state = best_state
+        self.state = self.eval_state = best_state if best_state is not None else self.eval_state
         return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
                            time.perf_counter() - t0)
 
