@@ -7,6 +7,7 @@ shows the fast path is taken.
 """
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -19,6 +20,7 @@ from exactsnn.derive.closed_form import U, closed_forms, state_symbols
 from exactsnn.diagnostics import diagnose
 from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
 from exactsnn.numeric.expsum_roots import es_bracket, es_polish, es_slope, es_value
+from exactsnn.numeric import lambertw as lw
 from exactsnn.numeric.lambertw import NEG_INV_E_HI
 from exactsnn.reference import reference_solve
 
@@ -107,7 +109,7 @@ def _upward_root_mp(cf, symbols):
 @pytest.mark.parametrize("kind", ["log", "quadratic", "lambert"])
 def test_sympy_solutions_match_float64_kernels(kind, rng):
     """SymPy's closed form (50 digits, upward root) vs the stable float64 kernel, within 4 ulps of u
-    plus the root's conditioning eps * sum|terms| / f'(u)."""
+    plus the root's conditioning eps * sum|terms| / f'(u) (Lambert: plus ``_lambert_slack``)."""
     ts, tm, th = _taus()
     z = sympy.Integer(0)
     if kind == "log":
@@ -145,11 +147,18 @@ def test_sympy_solutions_match_float64_kernels(kind, rng):
         checked += 1
         r = float(ref)
         cond = EPS * (theta + sum(abs(x) for x in a) + abs(b[0] * r)) / es_slope(rates, a, b, r)
-        assert abs(got - r) <= 4 * np.spacing(r) + 4 * cond, (tau, theta, a, b, got, r)
+        slack = _lambert_slack(rates[0], a[0], b[0]) if kind == "lambert" else 0.0
+        assert abs(got - r) <= 4 * np.spacing(r) + 4 * cond + slack, (tau, theta, a, b, got, r)
     assert rejected > 20  # states without a crossing were met, and got NaN
 
 
 # ---------------------------------------------------------------- kernel tier
+
+def _lambert_slack(l, a, b):
+    """Extra absolute error of the Lambert form ``u = -(w + l a/b) / l``: ``W0`` on [-1/e, 0] is accurate
+    to 1e-15 absolute (``w0_nonpositive``), and the sum cancels on the W_{-1} branch (~eps |a/b|)."""
+    return (1e-15 + 4 * EPS * abs(l * a / b)) / l
+
 
 def _random_state(kind, rng):
     theta = 1.0
@@ -175,8 +184,7 @@ def _closed(kind, rates, a, b, theta, f0):
 @pytest.mark.parametrize("kind", ["log", "quadratic", "lambert_w0", "lambert_wm1"])
 def test_kernels_land_in_the_bracket_at_the_polished_root(kind, rng):
     """On random states with a crossing, the closed form always lies in the bracket of the first
-    upward crossing, within the root's conditioning of the polished value (for Lambert W plus
-    eps |a/b|: u is formed as -(w + l a/b) / l, which cancels on the W_{-1} branch)."""
+    upward crossing, within the root's conditioning of the polished value (Lambert: ``_lambert_slack``)."""
     found = 0
     for _ in range(3000):
         rates, a, b, theta = _random_state(kind, rng)
@@ -191,8 +199,8 @@ def test_kernels_land_in_the_bracket_at_the_polished_root(kind, rng):
         assert lo < u <= hi, (rates, a, b, theta, lo, hi, u)
         root = es_polish(rates, a, b, theta, lo, hi, 0.5 * (lo + hi))
         terms = abs(theta) + sum(abs(x) for x in a) + sum(abs(x * root) for x in b)
-        shift = abs(a[0] / b[0]) if kind.startswith("lambert") else 0.0  # u = -(w + l a/b) / l
-        tol = 2 * np.spacing(root) + 4 * EPS * (terms / es_slope(rates, a, b, root) + shift)
+        slack = _lambert_slack(rates[0], a[0], b[0]) if kind.startswith("lambert") else 0.0
+        tol = 2 * np.spacing(root) + 4 * EPS * terms / es_slope(rates, a, b, root) + slack
         assert abs(u - root) <= tol, (rates, a, b, theta, u, root)
     assert found > 100
 
@@ -214,6 +222,54 @@ def test_kernels_edge_cases():
     assert cf_lambert(1.0, 0.0, 1.0, theta * (1 + 4 * EPS), -theta) == pytest.approx(1.0, abs=1e-7)
     assert math.isnan(cf_lambert(1.0, 0.0, 1.0, theta * 1.01, -theta))
     assert -theta == NEG_INV_E_HI  # the touching case above is exactly the float nearest -1/e
+
+
+def _branch_series(n):
+    """Exact c_0..c_n of q = W(x) + 1 = sum c_k p^k, p = +-sqrt(2 (e x + 1)): differentiating
+    1 + (q - 1) e^q = p^2 / 2 gives q q' (p^2/2 - 1) = p (q - 1), a recurrence for s = q q'."""
+    c = [Fraction(0), Fraction(1)]
+    s = {-1: Fraction(0), 0: Fraction(0), 1: Fraction(1)}
+    for k in range(2, n + 1):
+        s[k] = s[k - 2] / 2 - c[k - 1]
+        rest = sum((c[i] * c[k + 1 - i] for i in range(2, k)), Fraction(0))
+        c.append((2 * s[k] / (k + 1) - rest) / 2)
+    return c
+
+
+def _pade(t, m, n):
+    """[m/n] Pade approximant (P, Q), Q[0] = 1, of the series t, in exact arithmetic."""
+    rows = [[t[k - j] if k >= j else Fraction(0) for j in range(1, n + 1)] + [-t[k]] for k in range(m + 1, m + n + 1)]
+    for col in range(n):
+        piv = next(r for r in range(col, n) if rows[r][col] != 0)
+        rows[col], rows[piv] = rows[piv], rows[col]
+        for r in range(n):
+            if r != col and rows[r][col] != 0:
+                f = rows[r][col] / rows[col][col]
+                rows[r] = [x - f * y for x, y in zip(rows[r], rows[col])]
+    q = [Fraction(1)] + [rows[i][n] / rows[i][i] for i in range(n)]
+    return [sum((q[j] * t[k - j] for j in range(min(k, n) + 1)), Fraction(0)) for k in range(m + 1)], q
+
+
+def test_w0_nonpositive_pade_coefficients_and_accuracy():
+    """The shipped Pade coefficients are the exact [10/10] approximant of the branch series (which
+    starts 1, -1/3, 11/72, -43/540 as in lambertw.BRANCH_SERIES), and W0 on [-1/e, 0] is accurate to
+    1e-15 absolute against mpmath at 40 digits; outside the interval the status says so."""
+    c = _branch_series(20)
+    assert c[1:5] == [1, Fraction(-1, 3), Fraction(11, 72), Fraction(-43, 540)]
+    p_exact, q_exact = _pade([c[0] - 1] + c[1:], 10, 10)
+    assert tuple(float(x) for x in p_exact) == lw.PADE_P and tuple(float(x) for x in q_exact) == lw.PADE_Q
+    xs = np.concatenate([np.linspace(-1 / math.e, 0.0, 800), -np.logspace(-300, math.log10(0.36), 200),
+                         [math.nextafter(-1 / math.e, 0.0), -0.0, 0.0]])
+    worst = 0.0
+    with mpmath.workdps(40):
+        for x in xs:
+            w, status = lw.w0_nonpositive(float(x))
+            assert status == lw.STATUS_OK
+            worst = max(worst, float(abs(mpmath.mpf(w) - mpmath.lambertw(mpmath.mpf(float(x)), 0).real)))
+    assert worst <= 1e-15, worst
+    assert lw.w0_nonpositive(-1 / math.e) == (-1.0, lw.STATUS_OK)
+    for bad in (-0.37, 1e-300, 2.0, math.nan):
+        assert lw.w0_nonpositive(bad)[1] == lw.STATUS_DOMAIN
 
 
 # ---------------------------------------------------------------- end-to-end tier

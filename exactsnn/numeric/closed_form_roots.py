@@ -27,7 +27,7 @@ import math
 
 from numba import njit
 
-from exactsnn.numeric.lambertw import NEG_INV_E_HI, STATUS_OK, w0_status, wm1_status
+from exactsnn.numeric.lambertw import NEG_INV_E_HI, STATUS_OK, w0_nonpositive, w0_status, wm1_status
 
 #: Closed-form kinds (the generated ``closed_form_kind`` returns an index into the model's own list).
 KIND_LOG = 1
@@ -89,8 +89,10 @@ def cf_lambert(l, a, b, theta_eff, f0):
     With ``r = l a / b`` and ``w = -l (u + a / b)`` the equation is ``w e^w = X``,
     ``X = -(theta_eff l / b) e^{-r}``, so ``u = -(w + r) / l``. ``f'(u) = b (1 + w) e^{-l u}``: the upward
     root is on ``W0`` (``w >= -1``) when ``b > 0`` and on ``W_{-1}`` (``w <= -1``) when ``b < 0``.
-    ``b == 0`` is the log form. Forming ``u`` costs an absolute error of about ``eps |a / b|``; it
-    does not cancel in the usual spiking case ``theta_eff > 0``, ``b > 0``, ``a < 0`` (after a reset).
+    ``b == 0`` is the log form. In the spiking case (``theta_eff > 0 < b``, so ``-1/e <= X < 0``) ``W0``
+    is the non-iterative ``w0_nonpositive`` (absolute error below 1e-15, which is what ``u`` needs).
+    Forming ``u`` costs an absolute error of about ``eps |a / b|``; it does not cancel in the usual
+    case ``a < 0`` (after a reset).
     """
     if not l > 0.0:
         return math.nan
@@ -101,7 +103,7 @@ def cf_lambert(l, a, b, theta_eff, f0):
     if not math.isfinite(x):
         return math.nan
     if b > 0.0:
-        w, status = w0_status(x)
+        w, status = w0_nonpositive(x) if x <= 0.0 else w0_status(x)
     else:
         w, status = wm1_status(x)
     if status != STATUS_OK:

@@ -86,7 +86,11 @@ def es_critical(rates, a, b):
 
 @njit(cache=True)
 def es_polish(rates, a, b, theta, lo, hi, u):
-    """Root of an increasing f on [lo, hi] with f(lo) < 0 <= f(hi): Newton from u, kept inside the bracket."""
+    """Root of an increasing f on [lo, hi] with f(lo) < 0 <= f(hi): Newton from u, kept inside the bracket.
+
+    Stops when a step is zero or at most 4 ulps of u (quadratic convergence: the error left after
+    such a step is at rounding level), or when the bracket is 2 ulps wide.
+    """
     for _ in range(200):
         fu = es_value(rates, a, b, theta, u)
         if fu == 0.0:
@@ -99,7 +103,7 @@ def es_polish(rates, a, b, theta, lo, hi, u):
         nxt = u - fu / d if d > 0.0 else 0.5 * (lo + hi)
         if not (lo < nxt < hi):
             nxt = 0.5 * (lo + hi)
-        if nxt == u or hi - lo <= 2.0 * 2.220446049250313e-16 * max(abs(lo), abs(hi)):
+        if abs(nxt - u) <= 8.881784197001252e-16 * abs(u) or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
             return nxt
         u = nxt
     return u

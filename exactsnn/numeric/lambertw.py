@@ -39,6 +39,16 @@ BRANCH_SERIES = np.array([1.0, -0.3333333333333333, 0.1527777777777778, -0.07962
                           -0.009616892024299432, 0.006014543252956118, -0.0038112980348919993])
 # g(q) = q^2 sum_k G_SERIES[k] q^k, G_SERIES[k] = (k + 1) / (k + 2)!, to |q| <= 0.9 within 1e-18.
 G_SERIES = np.array([(k + 1) / math.factorial(k + 2) for k in range(22)])
+# W0 on [-1/e, 0] as the [10/10] Pade approximant P(p) / Q(p) of the branch series of W = q - 1 in
+# p = sqrt(2 (e x + 1)) in [0, sqrt 2], computed in exact rational arithmetic from the 21 first series
+# coefficients (the test recomputes them). Q has positive coefficients (no cancellation, poles at p < -1.4);
+# the absolute error in float64 is below 1e-15 on the whole interval.
+PADE_P = (-1.0, -2.5183965221741933, -2.0893434791852004, -0.13885510596345274, 0.8701058967362778,
+          0.6270201327195157, 0.20593292360144214, 0.035761704241177965, 0.0031708638191591853,
+          0.00012188778141343986, 1.2881736070427088e-06)
+PADE_Q = (1.0, 3.5183965221741933, 5.27440666802606, 4.3932407110425595, 2.2229024306668004,
+          0.7016145603009865, 0.13649673819513514, 0.015575884826805718, 0.0009392152818945693,
+          2.411145987609921e-05, 1.500707975507968e-07)
 
 
 @njit(cache=True)
@@ -166,6 +176,26 @@ def wm1_status(x):
     l1 = math.log(-x)
     l2 = math.log(-l1)
     return _fritsch(x, l1 - l2 + l2 / l1), STATUS_OK
+
+
+@njit(cache=True)
+def w0_nonpositive(x):
+    """``W0(x)`` for ``-1/e <= x <= 0`` without iteration, to an absolute error below ``1e-15``.
+
+    Returns ``(w, status)`` like ``w0_status``. ``P(p) / Q(p)`` with ``p = sqrt(2 (e x + 1))`` (see
+    ``PADE_P``): about a fifth of the cost of ``w0_status``, for callers that need ``w`` to absolute
+    rather than relative accuracy (near ``x = 0``, where ``W0(x) ~ x``, the relative error grows).
+    """
+    if not (x >= NEG_INV_E_HI and x <= 0.0):
+        return math.nan, STATUS_DOMAIN
+    r = _branch_distance(x)
+    p = math.sqrt(2.0 * r) if r > 0.0 else 0.0
+    num = PADE_P[10]
+    den = PADE_Q[10]
+    for k in range(9, -1, -1):
+        num = num * p + PADE_P[k]
+        den = den * p + PADE_Q[k]
+    return num / den, STATUS_OK
 
 
 @njit(cache=True)
