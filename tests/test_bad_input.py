@@ -119,10 +119,3 @@ def test_case_file_that_is_not_json(tmp_path):
     p.write_text("{not json")
     with pytest.raises(CaseFormatError, match="not valid JSON"):
         load_case(str(p))
-
-
-def test_unhandled_singular_parameter_set_is_a_model_error_not_a_numba_traceback():
-    """lif_dual_exp has branches for each pair of equal time constants, not for all three equal."""
-    with pytest.raises(ModelError, match=r"tau_rise=1.0, tau_decay=1.0, tau_mem=1.0.*singular set"):
-        simulate("lif_dual_exp", Network.feedforward([[[3.0]]]), [[0.0]], 5.0,
-                 params={"tau_rise": 1.0, "tau_decay": 1.0, "tau_mem": 1.0})

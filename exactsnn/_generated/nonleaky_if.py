@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'f715403bd163656be21aed00664d87bcab606569eaefa3d93ec0e04c047eb8e6'
-INPUT_HASH = '8f1174e350944dda0d1babb3a8ebd9d7028f295ed79b26b2a44a8551619b5cbe'
+INPUT_HASH = '542fb696ed1ba5686351ead07a808b576aa3c587c2ad8e10c1ff516dc5294357'
 
 import math
 

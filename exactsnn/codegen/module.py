@@ -24,15 +24,26 @@ FORMAT_VERSION = "1"
 
 
 def _branch_blocks(deriv: Derivation, emit):
-    """Lines for every branch: ``if cond:`` + emit(branch, indent) ..., then the generic body."""
+    """Lines for every branch: ``if cond:`` + its nested branches + emit(branch, indent) ..., then the
+    generic body."""
+    return _blocks(deriv.branches, emit, "    ")
+
+
+def _blocks(branches, emit, ind):
     lines = []
-    for br in deriv.branches:
+    for br in branches:
         if br.condition is None:
-            lines += emit(br, "    ")
+            lines += emit(br, ind)
         else:
-            lines.append(f"    if {condition_text(br.condition)}:")
-            lines += emit(br, "        ")
+            lines.append(f"{ind}if {condition_text(br.condition)}:")
+            lines += _blocks(br.sub_branches, emit, ind + "    ")
+            lines += emit(br, ind + "    ")
     return lines
+
+
+def _chain_text(chain, join=" and ") -> str:
+    """``tau_decay == tau_mem and tau_mem == tau_rise`` (SymPy's string form, for labels)."""
+    return join.join(f"{sympy.sstr(sym)} == {sympy.sstr(sol)}" for sym, sol in chain)
 
 
 def _scalar(deriv, name, key, args):
@@ -89,27 +100,29 @@ def _expsum_fn(deriv):
 
 
 def _closed_forms(deriv):
-    """[(branch, ClosedForm, kind number)], numbered from 1 in branch order (special branches first)."""
+    """[(chain, branch, ClosedForm, kind number)], numbered from 1 in the order branches are tested."""
     out = []
-    for br in deriv.branches:
+    for chain, br in deriv.walk():
         for cf in br.closed_forms:
-            out.append((br, cf, len(out) + 1))
+            out.append((chain, br, cf, len(out) + 1))
     return out
 
 
-def _closed_form_label(br, cf) -> str:
-    """``quadratic where tau_mem == 2*tau_syn`` (the branch's condition and the closed form's own)."""
-    conds = [f"{sympy.sstr(c[0])} == {sympy.sstr(c[1])}" for c in (br.condition, cf.condition) if c is not None]
-    return f"{cf.kind}" + (f" where {' and '.join(conds)}" if conds else "")
+def _closed_form_label(chain, cf) -> str:
+    """``quadratic where tau_mem == 2*tau_syn`` (the branch's conditions and the closed form's own)."""
+    conds = chain + ((cf.condition,) if cf.condition is not None else ())
+    return f"{cf.kind}" + (f" where {_chain_text(conds)}" if conds else "")
 
 
 def _closed_form_kind_fn(deriv):
     """``closed_form_kind(p)``: which closed form applies at these parameters (0: none)."""
     numbered = _closed_forms(deriv)
+    if not numbered:
+        return _function(deriv, "closed_form_kind", "p", "no closed-form crossing: always 0", ["    return 0"])
 
     def emit(br, ind):
         lines = []
-        for b, cf, k in numbered:
+        for _, b, cf, k in numbered:
             if b is not br:
                 continue
             if cf.condition is None:
@@ -141,8 +154,8 @@ def _es_closed_form_fn(deriv):
            "    SymPy's solutions of it, per kind; evaluated by the stable kernels of",
            "    exactsnn.numeric.closed_form_roots, which pick the upward root."]
     body = []
-    for br, cf, k in numbered:
-        doc += ["", f"    {k}: {_closed_form_label(br, cf)}", f"       F(u) = {sympy.sstr(cf.equation)}"]
+    for chain, _, cf, k in numbered:
+        doc += ["", f"    {k}: {_closed_form_label(chain, cf)}", f"       F(u) = {sympy.sstr(cf.equation)}"]
         doc += [f"       u = {sympy.sstr(sol)}" for sol in cf.solutions]
         body += [f"    if kind == {k}:", f"        return {_closed_form_call(cf)}"]
     body.append("    return math.nan")
@@ -201,8 +214,8 @@ def kernel_source(deriv: Derivation) -> str:
         f"N_SLOTS = {max(deriv.n_slots, 1)}\n",
         f"STRATEGY = {deriv.strategy!r}\n",
         f"STRATEGY_EXPSUM = {deriv.strategy == 'expsum'}\n",
-        f"SINGULAR_SETS = {tuple(condition_text(b.condition) for b in deriv.branches if b.condition)!r}\n",
-        f"CLOSED_FORMS = {tuple(_closed_form_label(br, cf) for br, cf, _ in _closed_forms(deriv))!r}\n\n\n",
+        f"SINGULAR_SETS = {tuple(_chain_text(chain) for chain, _ in deriv.walk() if chain)!r}\n",
+        f"CLOSED_FORMS = {tuple(_closed_form_label(chain, cf) for chain, _, cf, _ in _closed_forms(deriv))!r}\n\n\n",
         _scalar(deriv, "psp", "psp", "s, p"),
         _scalar(deriv, "dpsp_ds", "dpsp_ds", "s, p"),
         _scalar(deriv, "reset", "reset", "s, p"),

@@ -15,7 +15,10 @@ quantity evaluated at ``s = t - event``:
 
 So the derivation produces, per branch, the expressions ``psp, dpsp_ds, dpsp_dp[i], reset,
 dreset_ds, dreset_dp[i], threshold, dthreshold_dp[i]``. A branch is the generic formula, or
-the limit of it on a singular parameter set (``tau_syn == tau_mem``). For the ``expsum`` strategy
+the limit of it on a singular parameter set (``tau_syn == tau_mem``). The limit forms may be singular
+themselves on a smaller set (three equal time constants of ``lif_dual_exp``): each special branch
+carries its own nested branches, found by the same search on its limit forms, down to a branch
+without singular sets. For the ``expsum`` strategy
 each branch also lists the closed-form solutions of ``V(u) = threshold`` between events that SymPy
 finds (``closed_form``), possibly under a parameter condition (``tau_mem == 2 tau_syn``).
 """
@@ -39,24 +42,30 @@ VECTOR_EXPRS = ("dpsp_dp", "dreset_dp", "dthreshold_dp")
 class Branch:
     """Derived expressions valid where ``condition`` holds (None: generic branch).
 
-    condition : (symbol, replacement) or None, meaning ``symbol == replacement``.
+    condition : (symbol, replacement) or None, meaning ``symbol == replacement`` (inside the
+        conditions of the enclosing branches, for a nested branch).
     exprs : dict, name -> SymPy expr (KERNEL_EXPRS) or tuple of exprs (VECTOR_EXPRS).
     expsum : (rates, (psp_a, psp_b), (reset_a, reset_b)) or None.
     closed_forms : tuple of ``closed_form.ClosedForm``: crossings between events in closed form
         (expsum strategy only), each possibly under a runtime parameter condition.
+    sub_branches : tuple of Branch: limits on the singular sets of these expressions (a deeper
+        singular set, e.g. all three time constants equal inside ``tau_decay == tau_mem``); they
+        are tested before this branch's own expressions are used.
     """
 
     condition: tuple | None
     exprs: dict
     expsum: tuple | None
     closed_forms: tuple = ()
+    sub_branches: tuple = ()
 
 
 @dataclass(frozen=True)
 class Derivation:
     """All derived quantities of a model, ready for printing.
 
-    branches : special branches first (their conditions are tested in order), generic last.
+    branches : special branches first (their conditions are tested in order, each one's nested
+        branches inside it), generic last. ``walk()`` lists them all with their condition chains.
     strategy : "expsum" when every branch is an exponential sum whose derivative has at most
         two basis functions (one critical point per interval, closed form); else "interval".
     n_slots : number of exponential-rate slots the numeric state needs (expsum strategy).
@@ -68,25 +77,68 @@ class Derivation:
     strategy: str
     n_slots: int
 
+    def walk(self):
+        """[(chain, branch)] for every branch, nested ones included, in the order the generated
+        code tests them (deepest first); ``chain`` is the tuple of conditions that select it."""
+        return _walk(self.branches, ())
+
+
+def _walk(branches, chain):
+    out = []
+    for br in branches:
+        here = chain if br.condition is None else chain + (br.condition,)
+        out += _walk(br.sub_branches, here) + [(here, br)]
+    return out
+
 
 def derive(model: NeuronModel) -> Derivation:
     """Derive every partial the IFT needs, with singular branches and the crossing strategy."""
     params = tuple(model.symbols[n] for n in model.param_names)
     generic = _generic_exprs(model, params)
-    flat = [e for v in generic.values() for e in (v if isinstance(v, tuple) else (v,))]
-    conditions = singular_equalities(flat, params)
-    branches = []
-    for sym, sol in conditions:
-        exprs = {k: (tuple(limit_form(e, sym, sol) for e in v) if isinstance(v, tuple)
-                     else limit_form(v, sym, sol)) for k, v in generic.items()}
-        branches.append(Branch((sym, sol), exprs, _expsum_of(exprs)))
-    branches.append(Branch(None, generic, _expsum_of(generic)))
+    branches = _special_branches(generic, params, (), ()) + [Branch(None, generic, _expsum_of(generic))]
+    every = [br for _, br in _walk(branches, ())]
     ok = all(b.expsum is not None and
-             _expsum.derivative_basis_count(b.expsum[0], b.expsum[1:]) <= 2 for b in branches)
-    n_slots = max((len(b.expsum[0]) for b in branches if b.expsum is not None), default=0)
+             _expsum.derivative_basis_count(b.expsum[0], b.expsum[1:]) <= 2 for b in every)
+    n_slots = max((len(b.expsum[0]) for b in every if b.expsum is not None), default=0)
     if ok:
-        branches = [replace(b, closed_forms=closed_forms(b.expsum, b.exprs["threshold"], params)) for b in branches]
+        branches = [_with_closed_forms(b, params) for b in branches]
     return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots)
+
+
+def _special_branches(exprs, params, chain, earlier) -> list:
+    """Limit branches on the singular sets of ``exprs`` (which hold where ``chain`` holds), each
+    with its own nested branches.
+
+    A set on which a condition tested earlier at run time holds (``earlier``: the siblings before
+    this branch and before each of its ancestors) is left out: that branch catches it first. So
+    ``tau_rise == tau_decay == tau_mem`` is nested once, in the first pairwise branch.
+    """
+    flat = [e for v in exprs.values() for e in (v if isinstance(v, tuple) else (v,))]
+    conditions = [c for c in singular_equalities(flat, params) if not _holds(c, chain)]
+    out = []
+    for k, (sym, sol) in enumerate(conditions):
+        here = chain + ((sym, sol),)
+        if any(_holds(c, here) for c in earlier + tuple(conditions[:k])):
+            continue
+        limited = {name: (tuple(limit_form(e, sym, sol) for e in v) if isinstance(v, tuple)
+                          else limit_form(v, sym, sol)) for name, v in exprs.items()}
+        nested = _special_branches(limited, params, here, earlier + tuple(conditions[:k]))
+        out.append(Branch((sym, sol), limited, _expsum_of(limited), sub_branches=tuple(nested)))
+    return out
+
+
+def _holds(condition, chain) -> bool:
+    """``symbol == value`` holds identically on the set where every equality of ``chain`` holds."""
+    sym, sol = condition
+    gap = sym - sol
+    for other, value in chain:
+        gap = gap.subs(other, value)
+    return sympy.simplify(gap) == 0
+
+
+def _with_closed_forms(br, params):
+    subs = tuple(_with_closed_forms(b, params) for b in br.sub_branches)
+    return replace(br, sub_branches=subs, closed_forms=closed_forms(br.expsum, br.exprs["threshold"], params))
 
 
 def _generic_exprs(model, params) -> dict:
@@ -115,9 +167,9 @@ def _expsum_of(exprs):
 def implicit_partials_text(deriv: Derivation) -> dict:
     """The IFT partials of ``F = V - threshold`` as formulas per branch (for ``exactsnn derive``)."""
     out = {}
-    for br in deriv.branches:
+    for chain, br in deriv.walk():
         e = br.exprs
-        label = "generic" if br.condition is None else f"{br.condition[0]} = {br.condition[1]}"
+        label = ", ".join(f"{a} = {b}" for a, b in chain) or "generic"
         out[label] = {
             "psp(s)": e["psp"], "reset(s)": e["reset"], "threshold": e["threshold"],
             "dV/dw (= psp)": e["psp"], "psp'(s)": e["dpsp_ds"], "reset'(s)": e["dreset_ds"],
