@@ -199,3 +199,14 @@ def test_surrogate_training_requires_plain_layers():
     cfg = config_for("xor", gradient="surrogate", output_bias=False, epochs=2, surrogate_dt=0.05)
     r = train(cfg, progress=False)
     assert len(r.history) == 2 and len(r.state.weights) == 2
+
+
+def test_with_synapses_appends_a_block_and_rejects_bad_synapses():
+    from exactsnn.errors import NetworkError
+
+    net = Network.feedforward([np.ones((2, 3)), np.ones((3, 1))]).with_synapses("bias_output", [1], [3], [0.5])
+    assert net.n_synapses == 10 and net.unflatten(np.arange(10.0))["bias_output"].tolist() == [9.0]
+    with pytest.raises(NetworkError, match="post = \\[7\\]"):
+        net.with_synapses("extra", [0], [7], [1.0])
+    with pytest.raises(NetworkError, match="already used"):
+        net.with_synapses("bias_output", [0], [3], [1.0])
