@@ -210,3 +210,12 @@ def test_with_synapses_appends_a_block_and_rejects_bad_synapses():
         net.with_synapses("extra", [0], [7], [1.0])
     with pytest.raises(NetworkError, match="already used"):
         net.with_synapses("bias_output", [0], [3], [1.0])
+
+
+def test_evaluation_follows_training_on_both_gradient_paths():
+    """The evaluated (moving-average) weights must move with training for exact and surrogate steps."""
+    for kw in ({}, dict(gradient="surrogate", output_bias=False, surrogate_dt=0.05)):
+        t = Trainer(config_for("yinyang", train_size=100, ema=0.5, **kw), progress=False)
+        before = [w.copy() for w in t.eval_state.weights]
+        t.step(np.arange(50), 0.002)
+        assert all(not np.array_equal(a, b) for a, b in zip(before, t.eval_state.weights)), kw

@@ -241,6 +241,7 @@ class Trainer:
         res = surrogate_batch_loss_grad(self.state.weights, self.data["train"].times[idx], labels, c.params, c.t_max,
                                         c.surrogate_dt, c.surrogate_slope, c.loss)
         self.opt.step([g / idx.size for g in res.grad_weights], lr)
+        self._average()
         correct = int((predict(res.t_first, res.t_first >= c.t_max) == labels).sum())
         return float(res.loss.mean()), correct
 
