@@ -113,3 +113,40 @@ def test_three_equal_time_constants_agree_with_reference(name):
             if row.size:
                 worst_row = max(worst_row, np.max(np.abs(ours[k] - row)) / max(np.max(np.abs(row)), 1e-300))
     assert worst_t <= 1e-11 and worst_row <= 1e-8, (worst_t, worst_row)
+
+
+def _singular_points(name):
+    """Parameter vectors on every pairwise and triple set of a model's time constants, with the equal
+    constants small (0.05) and the others large (2.0), and the other way round."""
+    mod = load_builtin(name).module
+    taus = [n for n in mod.PARAM_NAMES if n.startswith("tau")]
+    defaults = dict(zip(mod.PARAM_NAMES, mod.PARAM_DEFAULTS))
+    for k in range(len(taus)):
+        for j in range(k + 1, len(taus) + 1):
+            equal = taus[k:j] if j - k > 1 else None
+            for small, big in ((0.05, 2.0), (2.0, 0.05)):
+                if equal is None:
+                    continue
+                vals = {**defaults, **{t: (small if t in equal else big) for t in taus}}
+                yield tuple(float(vals[n]) for n in mod.PARAM_NAMES)
+    if len(taus) == 3:  # the pair (first, last)
+        for small, big in ((0.05, 2.0), (2.0, 0.05)):
+            vals = {**defaults, taus[0]: small, taus[2]: small, taus[1]: big}
+            yield tuple(float(vals[n]) for n in mod.PARAM_NAMES)
+
+
+@pytest.mark.parametrize("name", ["lif", "lif_dual_exp", "lif_two_synapse", "adaptive_threshold"])
+def test_singular_branch_kernels_stay_finite_far_from_the_event(name):
+    """The limit forms are printed with each term's exponentials combined: exp(s/tau_r) exp(-s/tau_r - s/tau_m)
+    would overflow to inf * 0 = NaN for s > 709 tau_r (it did, at s > 71 for tau_rise = 0.1)."""
+    mod = load_builtin(name).module
+    points = list(_singular_points(name))
+    assert points
+    for p in points:
+        for s in (30.0, 100.0, 1e3, 1e5):
+            for kernel in (mod.psp, mod.dpsp_ds, mod.reset, mod.dreset_ds):
+                assert np.isfinite(kernel(s, p)), (kernel, p, s)
+            for vec in (mod.dpsp_dp, mod.dreset_dp):
+                out = np.zeros(len(p))
+                vec(s, p, out)
+                assert np.all(np.isfinite(out)), (vec, p, s)

@@ -9,7 +9,7 @@ strategy   = interval
 """
 
 MODEL_HASH = '4bbf0982a7f4101850a0793fddafe5677dd63b753655830e110dc8c82116c553'
-INPUT_HASH = '6060a5b56a11ddf6dfad0717f5cfdec1e72dcd966e278fa7c85281c06784a7b6'
+INPUT_HASH = 'fb456c78a278199100a47b5c2b1effb70cb3cd585a91475bf9dcf8fa6bdd2b06'
 
 import math
 

@@ -13,6 +13,7 @@ from sympy.codegen.cfunctions import expm1
 from sympy.codegen.rewriting import optimize, optims_c99
 from sympy.printing.pycode import PythonCodePrinter
 
+from ..derive.singular import combine_exponentials
 from ..model import S
 
 
@@ -41,12 +42,16 @@ def stable(expr):
     Besides SymPy's C99 rewrites (``exp(x) - 1 -> expm1(x)``), a difference of two
     exponentials with opposite coefficients, ``c exp(u) - c exp(v)``, becomes
     ``c exp(v) expm1(u - v)``: the LIF kernel ``(exp(-s/tau_syn) - exp(-s/tau_mem)) / (...)``
-    otherwise loses ``log10(1 / (s |1/tau_syn - 1/tau_mem|))`` digits at small ``s``.
+    otherwise loses ``log10(1 / (s |1/tau_syn - 1/tau_mem|))`` digits at small ``s``. Exponentials
+    are kept combined per term (``derive.singular.combine_exponentials``), so no factor
+    ``exp(+s/tau)`` can overflow against a small ``exp(-2 s/tau)``.
     """
     try:
         expr = optimize(expr, optims_c99)
     except Exception:  # an optimisation that does not apply is not an error
         pass
+    # the expm1 search factors exp(-s/a) exp(-s/b) out of sums, leaving exp(+s/a) inside: recombine
+    expr = combine_exponentials(expr)
     expr = expr.replace(lambda e: e.is_Add, _exp_difference)
     return expr.replace(lambda e: e.is_Add and not e.has(S) and e.free_symbols, _exact_difference)
 

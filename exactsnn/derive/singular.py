@@ -48,9 +48,29 @@ def limit_form(expr, sym, value):
     direct = _safe_subs(expr, sym, value)
     if direct is not None:
         return direct
-    lim = sympy.limit(expr, sym, value)
-    # combine exp(s/tau) * exp(-2 s/tau) into exp(-s/tau): the split form overflows for large s
-    return sympy.powsimp(sympy.simplify(lim), combine="exp")
+    return combine_exponentials(sympy.simplify(sympy.limit(expr, sym, value)))
+
+
+def combine_exponentials(expr):
+    """Every exponential of a term in one piece: ``exp(a) (x exp(b) + y) -> x exp(a + b) + y exp(a)``,
+    then ``exp(s/tau) exp(-2 s/tau) -> exp(-s/tau)``.
+
+    SymPy's limits come out as ``exp(-s/tau_r - s/tau_m) (c1 exp(s/tau_r) + ...)``; evaluated as
+    written, ``exp(s/tau_r)`` overflows for ``s > 709 tau_r`` and the kernel is NaN (``inf * 0``).
+    """
+    def distribute(mul):
+        exps = [f for f in mul.args if isinstance(f, sympy.exp)]
+        sums = [f for f in mul.args if f.is_Add and f.has(sympy.exp)]
+        if not exps or not sums:
+            return mul
+        rest = [f for f in mul.args if f not in exps and f is not sums[0]]
+        return sympy.Mul(*rest) * sympy.Add(*[sympy.Mul(t, *exps) for t in sums[0].args])
+
+    previous = None
+    while expr != previous:  # an exponential pushed into a term may meet a sum there: repeat
+        previous = expr
+        expr = sympy.powsimp(expr.replace(lambda e: e.is_Mul, distribute), combine="exp")
+    return expr
 
 
 def _safe_subs(expr, sym, value):
@@ -61,4 +81,4 @@ def _safe_subs(expr, sym, value):
     _, den = sympy.fraction(sympy.together(expr))
     if sympy.simplify(den.subs(sym, value)) == 0:
         return None
-    return sympy.powsimp(sympy.simplify(sub), combine="exp")
+    return combine_exponentials(sympy.simplify(sub))
