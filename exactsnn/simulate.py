@@ -20,14 +20,14 @@ from .network import Network, validate_inputs, validate_t_max
 DEFAULT_MAX_SPIKES = 100_000
 
 _STATUS_TEXT = {
-    1: "the network emitted more than max_spikes={max_spikes} spikes; raise max_spikes or check for "
-       "runaway excitation",
+    1: "the network emitted more than max_spikes={max_spikes} spikes (the next: neuron {neuron} at "
+       "t={time!r}); raise max_spikes or check for runaway excitation",
     2: "neuron {neuron} is still at or above threshold right after its spike at t={time!r}: the reset must "
        "bring V below threshold (reset(0+) > 0)",
     3: "the exponential-sum crossing finder met a potential with more than one critical point "
        "(internal error: the derivation should have chosen the interval strategy)",
-    4: "interval root isolation exceeded its box budget near t={time!r} for neuron {neuron} (a near-tangent "
-       "crossing); perturb the parameters slightly",
+    4: "interval root isolation exceeded its box budget for neuron {neuron}, searching for its next crossing "
+       "from t={time!r} (a near-tangent crossing); perturb the parameters slightly",
 }
 
 
@@ -75,7 +75,9 @@ class SimulationResult:
         Input spikes, channel-major; their ids index the gradient's ``inputs`` block.
     near_margin : (n_neurons,) float64
         Smallest ``threshold - V`` at a sub-threshold local maximum (inf if none was seen):
-        how far each neuron is from gaining a spike.
+        how far each neuron is from gaining a spike. Exact for the exponential-sum strategy; for
+        the interval strategy a lower bound, within 20 % of the margin when that is below
+        ``1e-5 * threshold`` (refined enclosures, ``engine_sim.interval_search``).
     ptab : (n_populations, n_params) float64
         Model parameter values per population; ``pop[j]`` is neuron j's population.
     n_closed_form : int
@@ -198,10 +200,8 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
                         bool(closed_form))
     status, n_spk = int(out[0]), int(out[1])
     if status != 0:
-        last = n_spk - 1
         raise SimulationError(_STATUS_TEXT.get(status, "engine status {status}").format(
-            max_spikes=max_spikes, neuron=int(out[3][last]) if last >= 0 else "?",
-            time=float(out[2][last]) if last >= 0 else "?", status=status))
+            max_spikes=max_spikes, neuron=int(out[13]), time=float(out[14]), status=status))
     n_arr = int(out[6])
     record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
               out[9][:n_arr].copy(), out[10][:n_arr].copy())

@@ -90,3 +90,50 @@ def test_strategy_choice():
                          {"tau": 1.5, "tau_r": 0.8, "theta": 1.0})
     # V' has three basis functions (s e^{-s/tau}, e^{-s/tau}, e^{-s/tau_r}): more than one critical point possible
     assert derive(alpha).strategy == "interval"
+
+
+def _mp(x):
+    """A SymPy number as an mpf at the working precision (exactly, for a rational)."""
+    import mpmath
+    if x.is_Rational:
+        return mpmath.mpf(int(x.p)) / int(x.q)
+    return mpmath.mpf(str(x))
+
+
+def _divided_difference(rates, s):
+    """f[rates] of f(lam) = exp(-lam s) from its definition, in mpmath (50 digits absorb the cancellation)."""
+    import mpmath
+    with mpmath.workdps(50):
+        return sum(mpmath.exp(-r * s) / mpmath.fprod([r - q for q in rates if q is not r]) for r in rates)
+
+
+@pytest.mark.parametrize("name,kernel", [("lif", "psp"), ("adaptive_threshold", "psp"), ("lif_dual_exp", "psp"),
+                                         ("lif_two_synapse", "psp")])
+def test_newton_form_of_a_cancelling_kernel_reconstructs_it(name, kernel):
+    """sum_k c_k f[l_k..l_n] equals the plain exponential sum at rational points (50 digits), and its
+    coefficients are regular: none of them divides by a difference of time constants."""
+    import mpmath
+    from exactsnn.derive.expsum import newton_form
+    from exactsnn.derive.singular import singular_equalities
+
+    model = models.get(name)
+    params = [model.symbols[p.name] for p in model.params]
+    for expr in (getattr(model, kernel), sympy.diff(getattr(model, kernel), S)):
+        form = newton_form(expr, params)
+        assert form is not None and len(form.rates) >= 2
+        assert singular_equalities(list(form.coeffs), params) == []
+        for seed in range(3):
+            pt = _rational_point(params, seed)
+            for s in (sympy.Rational(1, 3), sympy.Rational(7, 2)):
+                with mpmath.workdps(50):
+                    rates = [_mp(r.subs(pt)) for r in form.rates]
+                    value = sum(_mp(c.subs(pt)) * _divided_difference(rates[k:], _mp(s))
+                                for k, c in enumerate(form.coeffs))
+                    want = _mp(expr.subs(pt).subs(S, s).evalf(60))
+                    assert abs(value - want) <= mpmath.mpf(10) ** -40 * max(abs(want), 1), (seed, s)
+
+
+def test_newton_form_is_not_used_where_nothing_cancels():
+    model = models.get("adaptive_threshold")  # reset = beta exp(-s/tau_adapt) + threshold exp(-s/tau_mem)
+    from exactsnn.derive.expsum import newton_form
+    assert newton_form(model.reset, [model.symbols[p.name] for p in model.params]) is None

@@ -1,12 +1,13 @@
 """End-to-end tier for the simulator: spike times vs independent closed forms (mpmath)."""
 
 import math
+import re
 
 import mpmath
 import numpy as np
 import pytest
 
-from exactsnn import Loss, Network, batch_loss_grad, loss_grad, membrane_potential, simulate
+from exactsnn import Loss, Network, batch_loss_grad, diagnose, loss_grad, membrane_potential, simulate
 from exactsnn.errors import SimulationError
 
 from closed_forms import alpha_first_time, lif_double_tau_times, nonleaky_times
@@ -104,8 +105,12 @@ def test_recurrent_network_with_self_connection_runs_and_is_causal():
 
 def test_runaway_recurrent_network_hits_spike_budget_with_clear_error():
     net = Network.recurrent([[5.0]], [[5.0]], outputs=[0])
-    with pytest.raises(SimulationError, match="max_spikes"):
+    with pytest.raises(SimulationError, match="max_spikes") as err:
         simulate("lif", net, [[0.0]], 1e4, max_spikes=500)
+    # the message names where the run stopped: the 501st spike (neuron 0), the last one up to that time
+    stop = float(re.search(r"neuron 0 at t=([0-9.e+-]+)\)", str(err.value)).group(1))
+    r = simulate("lif", net, [[0.0]], stop * (1 + 1e-12), max_spikes=1000)
+    assert r.n_spikes == 501 and r.spike_time[-1] == pytest.approx(stop, rel=1e-13)
 
 
 def test_batch_is_identical_to_serial(rng):
@@ -122,3 +127,26 @@ def test_batch_is_identical_to_serial(rng):
         np.testing.assert_array_equal(batch.grad.delays[b], g.delays)
         np.testing.assert_array_equal(batch.grad.model[b], g.model)
         np.testing.assert_array_equal(batch.grad.inputs[b, :g.inputs.size], g.inputs)
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-6, 1e-9])
+def test_interval_strategy_reports_how_close_a_neuron_came_to_spiking(gap):
+    """One input of weight (1 - gap) * theta / max psp: V peaks ``gap * theta`` below threshold. lif (the
+    exponential-sum strategy) finds the maximum in closed form; adaptive_threshold with the same psp
+    (interval strategy) bounds it by refined enclosures: its near_margin is in [0.8, 1] x the true margin
+    when that is below 1e-5 theta, and a lower bound above (it used to be inf: never computed)."""
+    tau_syn, tau_mem = 0.5, 1.0
+    peak = 0.25  # psp max at s = ln 2 for these constants: exp(-ln 2) - exp(-2 ln 2)
+    net = Network.feedforward([np.array([[(1.0 - gap) / peak]])])
+    params = {"tau_syn": tau_syn, "tau_mem": tau_mem}
+    exact = simulate("lif", net, [[0.0]], 5.0, params=params)
+    interval = simulate("adaptive_threshold", net, [[0.0]], 5.0, params=params)
+    assert exact.n_spikes == interval.n_spikes == 0
+    assert exact.near_margin[0] == pytest.approx(gap, rel=1e-6)
+    m = interval.near_margin[0]
+    if gap < 1e-5:
+        assert 0.8 * gap <= m <= gap * (1 + 1e-6), m
+    else:
+        assert 1e-5 * 0.8 <= m <= gap * (1 + 1e-6), m
+    flagged = [f for f in diagnose(interval, margin_tol=1e-6).flags if f[0] == -1]
+    assert bool(flagged) == (gap <= 1e-6), flagged

@@ -7,12 +7,20 @@
 so the result encloses the expression's range over the interval (the natural interval
 extension; every primitive rounds outward). Only elementary functions whose enclosure is
 implemented are accepted: + - * /, integer and real powers, exp, log, sqrt.
+
+A pure exponential sum whose coefficients blow up on a singular parameter set (the generic
+LIF kernel near ``tau_syn == tau_mem``) is printed in Newton form instead
+(``derive.expsum.newton_form``): point coefficients times enclosures of divided differences of
+``exp(-lam s)`` (``iv_expdd2``, ``iv_expdd3``), whose width does not grow as rates meet. The
+natural extension of the plain sum is ``1 / |tau_syn - tau_mem|`` times wider than the kernel's
+range, and root isolation on it ran out of boxes within ~1e-4 of the set.
 """
 
 from __future__ import annotations
 
 import sympy
 
+from ..derive.expsum import newton_form
 from ..errors import ModelError
 from ..model import S
 from .printer import print_expr
@@ -80,8 +88,33 @@ class IntervalPrinter:
         return self.visit(sympy.exp(exp * sympy.log(base)))
 
 
-def interval_lines(expr, indent="    "):
-    """(lines, (lo_name, hi_name)) computing an enclosure of ``expr`` over ``[s_lo, s_hi]``."""
+def interval_lines(expr, indent="    ", params=()):
+    """(lines, (lo_name, hi_name)) computing an enclosure of ``expr`` over ``[s_lo, s_hi]``.
+
+    ``params`` (the model's parameter symbols) enables the Newton form for sums that cancel near a
+    singular set of them.
+    """
     pr = IntervalPrinter(indent)
-    result = pr.visit(sympy.sympify(expr))
-    return pr.lines, result
+    expr = sympy.sympify(expr)
+    newton = newton_form(expr, params) if params else None
+    if newton is not None and len(newton.rates) <= 3:
+        return pr.lines, _newton(pr, newton)
+    return pr.lines, pr.visit(expr)
+
+
+def _newton(pr, form):
+    """sum_k coeffs[k] * f[rates[k:]], each divided difference enclosed by iv_expdd*."""
+    rates = [print_expr(r) for r in form.rates]
+    acc = None
+    for k, coeff in enumerate(form.coeffs):
+        if coeff == 0:
+            continue
+        tail = rates[k:]
+        if len(tail) == 1:
+            arg = pr._emit(f"iv_scale(-({tail[0]}), s_lo, s_hi)")
+            dd = pr._emit("iv_exp(%s, %s)" % arg)
+        else:
+            dd = pr._emit(f"iv_expdd{len(tail)}({', '.join(tail)}, s_lo, s_hi)")
+        term = pr._emit(f"iv_mul(%s, %s, {dd[0]}, {dd[1]})" % pr.visit(coeff))
+        acc = term if acc is None else pr._emit(f"iv_add({acc[0]}, {acc[1]}, {term[0]}, {term[1]})")
+    return acc if acc is not None else pr._emit("iv_point(0.0)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import sympy
 
 from ..derive import Derivation
+from ..derive.expsum import newton_expr
 from ..errors import ModelError
 from ..model import S
 from .interval_printer import interval_lines
@@ -46,12 +47,44 @@ def _chain_text(chain, join=" and ") -> str:
     return join.join(f"{sympy.sstr(sym)} == {sympy.sstr(sol)}" for sym, sol in chain)
 
 
+def _newton_kernels(deriv) -> dict:
+    """Kernel key -> its Newton form (and derivatives), for the kernels whose exponential sum cancels.
+
+    ``psp = sum_k c_k f[l_k..l_n]`` (``derive.expsum.newton_expr``) is one formula valid on and off
+    every singular set of its rates, accurate to a few ulps however close they are; the plain sum
+    loses ``log10(1/gap)`` digits and its tau-derivatives twice that. Kernels printed from it need no
+    branches. The derivatives come from ``ExpDD.fdiff`` and equal those of the generic formula.
+    """
+    cached = _NEWTON.get(id(deriv))
+    if cached is not None and cached[0] is deriv:
+        return cached[1]
+    generic = deriv.branches[-1].exprs
+    out = {}
+    for kernel in ("psp", "reset"):
+        form = newton_expr(generic[kernel], deriv.params)
+        if form is None:
+            continue
+        out[kernel] = form
+        out[f"d{kernel}_ds"] = sympy.diff(form, S)
+        out[f"d{kernel}_dp"] = tuple(sympy.diff(form, p) for p in deriv.params)
+    _NEWTON[id(deriv)] = (deriv, out)
+    return out
+
+
+_NEWTON = {}
+
+
 def _scalar(deriv, name, key, args):
     def emit(br, ind):
         body, (res,) = cse_lines([br.exprs[key]], indent=ind)
         return body + [f"{ind}return {res}"]
 
     formula = print_expr(deriv.branches[-1].exprs[key])
+    newton = _newton_kernels(deriv).get(key)
+    if newton is not None:
+        body, (res,) = cse_lines([newton], indent="    ")
+        return _function(deriv, name, args, f"{key} = {formula}\n\n    in Newton form: {print_expr(newton)}",
+                         body + [f"    return {res}"])
     return _function(deriv, name, args, f"{key} = {formula}", _branch_blocks(deriv, emit))
 
 
@@ -61,13 +94,25 @@ def _vector(deriv, name, key, args):
         return body + [f"{ind}out[{i}] = {r}" for i, r in enumerate(results)] + [f"{ind}return"]
 
     names = ", ".join(str(p) for p in deriv.params)
-    return _function(deriv, name, args, f"d({key[1:-3]})/d({names}) into out", _branch_blocks(deriv, emit))
+    doc = f"d({key[1:-3]})/d({names}) into out"
+    newton = _newton_kernels(deriv).get(key)
+    if newton is not None:
+        body, results = cse_lines(list(newton), indent="    ")
+        return _function(deriv, name, args, doc + " (Newton form)",
+                         body + [f"    out[{i}] = {r}" for i, r in enumerate(results)] + ["    return"])
+    return _function(deriv, name, args, doc, _branch_blocks(deriv, emit))
 
 
 def _interval(deriv, name, key):
+    newton = _newton_kernels(deriv).get(key)
+    if newton is not None:  # divided differences stay narrow on and near every singular set: no branches
+        body, (lo, hi) = interval_lines(deriv.branches[-1].exprs[key], indent="    ", params=deriv.params)
+        return _function(deriv, name, "s_lo, s_hi, p", f"enclosure of {key} over s in [s_lo, s_hi] (Newton form)",
+                         body + [f"    return {lo}, {hi}"])
+
     def emit(br, ind):
         try:
-            body, (lo, hi) = interval_lines(br.exprs[key], indent=ind)
+            body, (lo, hi) = interval_lines(br.exprs[key], indent=ind, params=deriv.params)
         except ModelError:
             return [f"{ind}return -math.inf, math.inf  # no enclosure available for this expression"]
         return body + [f"{ind}return {lo}, {hi}"]
@@ -203,8 +248,9 @@ def kernel_source(deriv: Derivation) -> str:
     parts = [
         "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
         "from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic\n"
-        "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_log, iv_mul, iv_point, iv_pow, iv_powi,\n"
-        "                                       iv_scale, iv_sqrt)\n\n",
+        "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4\n"
+        "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,\n"
+        "                                       iv_pow, iv_powi, iv_scale, iv_sqrt)\n\n",
         f"MODEL_NAME = {m.name!r}\n",
         f"PARAM_NAMES = {tuple(m.param_names)!r}\n",
         f"PARAM_DEFAULTS = {tuple(float(p.default) for p in m.params)!r}\n",

@@ -32,6 +32,10 @@ class KernelPrinter(PythonCodePrinter):
     def _print_Pi(self, expr):
         return "math.pi"
 
+    def _print_ExpDD(self, expr):
+        """``expdd3(s, a, b, c)``: a divided difference of exp(-lam s) (numeric/expdd.py)."""
+        return f"expdd{len(expr.args) - 1}(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
 
 _PRINTER = KernelPrinter({"standard": "python3"})
 

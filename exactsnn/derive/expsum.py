@@ -137,3 +137,91 @@ def derivative_basis_count(rates, coeff_pairs) -> int:
         else:
             count += (1 if has_a or has_b else 0) + (1 if has_b else 0)
     return count
+
+
+@dataclass(frozen=True)
+class NewtonForm:
+    """``k(s) = sum_k coeffs[k] * f[rates[k], ..., rates[-1]]`` with ``f(lam) = exp(-lam s)``.
+
+    ``f[l_k, ..., l_n]`` is the divided difference of ``lam -> exp(-lam s)`` over the tail of the
+    rates. By the Hermite-Genocchi formula it equals ``(-s)**m / m! * exp(-xi s)`` for some ``xi``
+    between the smallest and largest of its ``m + 1`` rates, so it stays bounded as rates meet,
+    while the coefficients ``a_r`` of the plain exponential sum grow like ``1 / (l_r - l_q)``.
+    """
+
+    rates: tuple
+    coeffs: tuple
+
+
+def newton_form(expr, params):
+    """The pure exponential sum ``expr = sum_r a_r exp(-l_r s)`` in Newton (divided-difference) form,
+    when that removes the singular denominators of the ``a_r``; otherwise None.
+
+    With ``v_r = a_r prod_{q != r} (l_r - l_q)``, ``sum_r a_r f(l_r)`` is the divided difference
+    ``(v f)[l_1, ..., l_n]`` of the product of ``f`` with any ``v`` interpolating the ``v_r``, and
+    Leibniz's rule for divided differences gives
+
+        (v f)[l_1..l_n] = sum_k v[l_1..l_k] f[l_k..l_n].
+
+    The ``v[l_1..l_k]`` are computed symbolically and kept only if none of them has a denominator
+    that can vanish (``singular_equalities`` finds none). Sums with ``s``-polynomial terms or a
+    single rate are returned as None: they have no cancellation of this kind.
+    """
+    from .singular import singular_equalities
+
+    es = decompose(expr)
+    if es is None or len(es.rates) < 2 or any(b != 0 for b in es.b):
+        return None
+    if not singular_equalities(list(es.a), params):
+        return None  # the plain sum has no near-cancellation
+    lam = es.rates
+    n = len(lam)
+    table = [sympy.cancel(es.a[r] * sympy.Mul(*[lam[r] - lam[q] for q in range(n) if q != r]))
+             for r in range(n)]
+    coeffs = [table[0]]
+    for k in range(1, n):
+        table = [sympy.cancel((table[i + 1] - table[i]) / (lam[i + k] - lam[i])) for i in range(n - k)]
+        coeffs.append(table[0])
+    if singular_equalities(coeffs, params):
+        return None
+    return NewtonForm(tuple(lam), tuple(sympy.factor(c) for c in coeffs))
+
+
+class ExpDD(sympy.Function):
+    """``ExpDD(s, x_0, ..., x_k)``: the divided difference ``f[x_0..x_k]`` of ``f(lam) = exp(-lam s)``.
+
+    Symmetric in the nodes and smooth in them, equal nodes included (Hermite-Genocchi). Its derivatives
+    are divided differences again, so SymPy's ``diff`` of a Newton form needs no limits:
+
+        d/ds   f[x_0..x_k] = -(x_0 f[x_0..x_k] + f[x_1..x_k])   (Leibniz, for -lam exp(-lam s))
+        d/dx_j f[x_0..x_k] = f[x_0..x_k, x_j]                    (a repeated node)
+
+    Printed as ``expdd{k+1}(s, x_0, ...)`` (numeric/expdd.py).
+    """
+
+    def fdiff(self, argindex=1):
+        s, *nodes = self.args
+        if argindex == 1:
+            tail = ExpDD(s, *nodes[1:]) if len(nodes) > 1 else sympy.Integer(0)
+            return -(nodes[0] * self + tail)
+        return ExpDD(s, *nodes, nodes[argindex - 2])
+
+    def _eval_evalf(self, prec):
+        """Numeric value from the definition (distinct nodes) at a precision that absorbs the cancellation."""
+        s, *nodes = self.args
+        if len(set(nodes)) < len(nodes):
+            return None
+        terms = [sympy.exp(-x * s) / sympy.Mul(*[x - q for q in nodes if q is not x]) for x in nodes]
+        return sympy.Add(*terms).evalf(prec)
+
+
+def newton_expr(expr, params, max_nodes=4):
+    """``expr`` as ``sum_k c_k ExpDD(s, l_k, .., l_n)`` (``newton_form``), or None.
+
+    None also when the kernel's derivatives would need more than ``max_nodes`` nodes (the rates plus
+    one repeated node), the largest divided difference numeric/expdd.py provides.
+    """
+    form = newton_form(expr, params)
+    if form is None or len(form.rates) + 1 > max_nodes:
+        return None
+    return sympy.Add(*[c * ExpDD(S, *form.rates[k:]) for k, c in enumerate(form.coeffs) if c != 0])

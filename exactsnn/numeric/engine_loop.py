@@ -45,10 +45,11 @@ def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr
     f0, _ = potential(t0, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev)
     if f0 >= 0.0:
         return ST_OK, t0
-    status, lo, hi, graze = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
-                                            last_spk, spk_time, spk_prev, stack)
-    if graze > 0:
-        near[j, 0] = 0.0
+    status, lo, hi, graze, top_below = interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn,
+                                                       arr_prev, syn_w, last_spk, spk_time, spk_prev, stack)
+    margin = 0.0 if graze > 0 else -top_below
+    if margin < near[j, 0]:
+        near[j, 0] = margin
         near[j, 1] = t0
     if status != ST_OK or math.isnan(lo):
         return status, math.inf
@@ -97,9 +98,10 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     (False: always from the bracket's midpoint, the generic root finder).
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-    arr_src, arr_prev, near, n_closed): arrays are over-allocated, valid up to n_spk / n_arr;
+    arr_src, arr_prev, near, n_closed, fail_j, fail_t): arrays are over-allocated, valid up to n_spk / n_arr;
     near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start);
-    n_closed = number of crossing candidates whose polish started from a closed form.
+    n_closed = number of crossing candidates whose polish started from a closed form;
+    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise).
     """
     n_in_sp = in_times.size
     n_pop = ptab.shape[0]
@@ -152,6 +154,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     n_spk = 0
     n_arr = 0
     status = ST_OK
+    fail_j, fail_t = -1, math.nan  # where the run stopped, when status != ST_OK
     while status == ST_OK:
         t_in = ia_time[ia] if ia < n_ia else math.inf
         t_arr = min(t_in, ht[0] if hn > 0 else math.inf)
@@ -169,7 +172,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 tree_set(tval, tidx, j, t_pol if t_pol <= t_max else math.inf)
                 continue
             if n_spk >= max_spikes:
-                status = ST_SPIKE_BUDGET
+                status, fail_j, fail_t = ST_SPIKE_BUDGET, j, t_spk
                 break
             if n_spk == spk_time.size:
                 spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
@@ -190,7 +193,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
                                   spk_time, spk_prev)
             if f0 >= 0.0:
-                status = ST_ABOVE_AFTER_RESET
+                status, fail_j, fail_t = ST_ABOVE_AFTER_RESET, j, t_spk
                 break
             st_t[j] = t_spk
             src = n_in + j
@@ -248,7 +251,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 st, tc = _interval_candidate(j, p_load(ptab, pop[j]), theta, t_max, st_t[j], arr_head, arr_time, arr_syn, arr_prev,
                                              syn_w, last_spk, spk_time, spk_prev, stack, near)
             if st != ST_OK:
-                status = st
+                status, fail_j, fail_t = st, j, st_t[j]  # the search from st_t[j] on failed
             tree_set(tval, tidx, j, tc)
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, near, n_closed)
+            arr_prev, near, n_closed, fail_j, fail_t)

@@ -43,6 +43,9 @@ ST_UNSUPPORTED = 3
 ST_BOX_BUDGET = 4
 
 MAX_BOXES = 200000
+#: interval strategy: sub-threshold maxima closer than MARGIN_REFINE * theta get their margin to within 20 %
+MARGIN_REFINE = 1e-5
+MAX_REFINE = 4096
 
 
 @njit(cache=True)
@@ -129,9 +132,14 @@ def interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_pre
                     spk_prev, stack):
     """First upward crossing on (t0, t_max] by bisection on interval enclosures.
 
-    Returns (status, lo, hi, grazing): a bracket with F(lo) < 0 <= F(hi) and F increasing on
-    it, or lo = nan. ``grazing`` counts boxes that shrank to float resolution undecided (a
-    tangency within rounding of the threshold).
+    Returns (status, lo, hi, grazing, top_below): a bracket with F(lo) < 0 <= F(hi) and F increasing
+    on it, or lo = nan. ``grazing`` counts boxes that shrank to float resolution undecided (a
+    tangency within rounding of the threshold). ``top_below`` is an upper bound of F at the
+    sub-threshold local maxima before the crossing (-inf if none): boxes that may hold one
+    (dF/dt changes sign) and come within ``MARGIN_REFINE * theta`` of threshold are bisected until
+    their enclosure is narrow next to their distance from threshold (at most ``MAX_REFINE`` extra
+    boxes), so ``-top_below`` is between 0.8 and 1 times the true margin below that scale, and a
+    lower bound of it above.
     """
     top = 0
     stack[0, 0] = t0
@@ -139,6 +147,9 @@ def interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_pre
     top = 1
     boxes = 0
     grazing = 0
+    refine = MAX_REFINE
+    top_below = -math.inf
+    delta = MARGIN_REFINE * abs(theta)
     width_tol = 8.0 * 2.220446049250313e-16 * max(abs(t_max), 1.0)
     while top > 0:
         top -= 1
@@ -146,27 +157,41 @@ def interval_search(t0, t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_pre
         hi = stack[top, 1]
         boxes += 1
         if boxes > MAX_BOXES:
-            return ST_BOX_BUDGET, math.nan, math.nan, grazing
+            return ST_BOX_BUDGET, math.nan, math.nan, grazing, top_below
         fl, fh, dl, dh = enclose(lo, hi, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
                                  spk_time, spk_prev)
-        if fh < 0.0 or dh < 0.0:
-            continue  # below threshold throughout, or decreasing: no upward crossing here
+        if dh < 0.0:
+            continue  # decreasing: no upward crossing, no interior maximum
+        if fh < 0.0:  # below threshold throughout
+            if dl <= 0.0:  # may hold a local maximum
+                if (fh >= -delta and fh - fl > -0.25 * fh and hi - lo > width_tol and refine > 0
+                        and top + 2 <= stack.shape[0]):
+                    refine -= 1
+                    mid = 0.5 * (lo + hi)
+                    stack[top, 0] = mid
+                    stack[top, 1] = hi
+                    stack[top + 1, 0] = lo
+                    stack[top + 1, 1] = mid
+                    top += 2
+                    continue
+                top_below = max(top_below, fh)
+            continue
         if dl > 0.0 or hi - lo <= width_tol:
             f_lo, _ = potential(lo, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
                                 spk_time, spk_prev)
             f_hi, _ = potential(hi, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
                                 spk_time, spk_prev)
             if f_lo < 0.0 <= f_hi:
-                return ST_OK, lo, hi, grazing
+                return ST_OK, lo, hi, grazing, top_below
             if dl <= 0.0:
                 grazing += 1
             continue
         if top + 2 > stack.shape[0]:
-            return ST_BOX_BUDGET, math.nan, math.nan, grazing
+            return ST_BOX_BUDGET, math.nan, math.nan, grazing, top_below
         mid = 0.5 * (lo + hi)
         stack[top, 0] = mid
         stack[top, 1] = hi
         stack[top + 1, 0] = lo
         stack[top + 1, 1] = mid
         top += 2
-    return ST_OK, math.nan, math.nan, grazing
+    return ST_OK, math.nan, math.nan, grazing, top_below
