@@ -182,9 +182,9 @@ def test_divided_difference_enclosures_contain_the_truth_and_stay_narrow_as_rate
 
 
 def test_second_divided_difference_of_exp_is_accurate_to_the_widening_it_gets(rng):
-    """_phi2(x, y) = h[0, x, y] for h = exp(-t) is widened by 64 ulps in iv_expdd3; measured worst 17 ulps
-    (20000 points, y in [1e-12, 300]) against the three-term definition at 80 digits."""
-    from exactsnn.numeric.interval import _phi2
+    """G_2(x, y) = h[0, x, y] for h = exp(-t) (numeric/expdd.py) is widened by 64 ulps in iv_expdd3; measured
+    worst 2.4 ulps (4000 points, y in [1e-12, 300]) against the three-term definition at 80 digits."""
+    from exactsnn.numeric.expdd import _g2 as _phi2
 
     worst = 0.0
     with mpmath.workdps(80):
@@ -199,7 +199,7 @@ def test_second_divided_difference_of_exp_is_accurate_to_the_widening_it_gets(rn
             else:
                 want = 1 / (X * Y) + mpmath.exp(-X) / (X * (X - Y)) + mpmath.exp(-Y) / (Y * (Y - X))
             worst = max(worst, float(abs(_phi2(x, y) - want) / want) / 2.220446049250313e-16)
-    print(f"_phi2: worst {worst:.3g} ulps")
+    print(f"G_2: worst {worst:.3g} ulps")
     assert worst <= 32.0
 
 
@@ -256,3 +256,37 @@ def test_kernels_and_their_parameter_derivatives_keep_full_accuracy_near_singula
                     worst = max(worst, max(float(abs(g[col] - r) / scale) for g, r in zip(got["dp"], column)))
     print(f"{name} near {moved}: worst {worst:.2g} relative")
     assert worst <= 2e-14
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_divided_differences_of_exp_are_accurate_for_any_gap(k, rng):
+    """expdd2/3/4 (numeric/expdd.py) against the definition sum_r exp(-x_r s) / prod_q (x_r - x_q) at 100
+    digits, rates 1e-12 .. 1 apart (one far rate in every 7th case), s in [1e-3, 100]; all rates equal
+    against (-s)**(k-1) / (k-1)! exp(-x s). The error is measured in ulps times (1 + x_min s): exp(-x s)
+    inherits |x s| ulps from the rounding of its argument. Measured worst: 1.3, 2.2, 20 (expdd4 nests two
+    levels of the G_k recursion just above max y = 1, each losing a few ulps)."""
+    from exactsnn.numeric.expdd import expdd2, expdd3, expdd4
+
+    fn = {2: expdd2, 3: expdd3, 4: expdd4}[k]
+    worst = 0.0
+    with mpmath.workdps(100):
+        for trial in range(1500):
+            base = rng.uniform(0.1, 10.0)
+            s = 10 ** rng.uniform(-3, 2)
+            if trial % 50 == 0:
+                xs = [base] * k
+                want = (-mpmath.mpf(s)) ** (k - 1) / mpmath.factorial(k - 1) * mpmath.exp(-mpmath.mpf(base) * s)
+            else:
+                gap = 10 ** rng.uniform(-12, -0.05)
+                xs = [base * (1 + gap * rng.uniform(-1, 1)) for _ in range(k)]
+                if trial % 7 == 0:
+                    xs[0] = base * 5
+                if len(set(xs)) < k:
+                    continue
+                want = _mp_divided_difference(xs, s)
+            if abs(want) < 1e-290:
+                continue
+            got = fn(s, *xs)
+            worst = max(worst, float(abs((got - want) / want)) / 2.220446049250313e-16 / (1 + min(xs) * s))
+    print(f"expdd{k}: worst {worst:.2g} ulps x (1 + x_min s)")
+    assert worst <= 32.0

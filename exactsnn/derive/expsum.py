@@ -209,9 +209,10 @@ class ExpDD(sympy.Function):
     def _eval_evalf(self, prec):
         """Numeric value from the definition (distinct nodes) at a precision that absorbs the cancellation."""
         s, *nodes = self.args
-        if len(set(nodes)) < len(nodes):
-            return None
-        terms = [sympy.exp(-x * s) / sympy.Mul(*[x - q for q in nodes if q is not x]) for x in nodes]
+        if any(sympy.simplify(a - b) == 0 for i, a in enumerate(nodes) for b in nodes[i + 1:]):
+            return None  # confluent: no definition to evaluate (equal nodes may be written differently)
+        terms = [sympy.exp(-x * s) / sympy.Mul(*[x - q for j, q in enumerate(nodes) if j != i])
+                 for i, x in enumerate(nodes)]
         return sympy.Add(*terms).evalf(prec)
 
 

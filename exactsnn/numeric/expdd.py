@@ -20,16 +20,21 @@ is below 1, and otherwise by the recursion
 
     G_k(y_1..y_k) = (G_{k-1}(y_1..y_{k-1}) - exp(-y_1) G_{k-1}(y_2 - y_1, .., y_k - y_1)) / y_k,
 
-which divides by ``y_k >= 1`` and so loses at most ~``log10(k)`` digits. No allocation: the numba hot
-loop calls these per event.
+whose subtraction magnifies the relative error of its inputs by at most ~4.4 (G_2) and ~6.6 (G_3) for
+``y_k >= 1`` (proofs/divided_differences.md, Lemma 4); nested for four nodes, at most ~29 in theory.
+Measured worst over random nodes, in ulps times ``1 + m s``: 1.3, 2.2 and 20 for two, three and four
+nodes (tests/test_codegen.py). No allocation: the numba hot loop calls these per event.
 """
 
 import math
 
 from numba import njit
 
-#: Taylor terms of G_k for max(y) < 1: the first omitted term is below 1 / 30! * C(30 + k, k) < 1e-26.
+#: Taylor terms of G_k for max(y) < 1, at most: the first omitted term is below 1 / 30! * C(30 + k, k) < 1e-26.
+#: The sum stops earlier once a term no longer changes it (the terms shrink: |h_n| / (n + k)! with max y < 1),
+#: after 2-6 terms when the rates are close, the case this form is for.
 _TERMS = 30
+_NEGLIGIBLE = 1e-17
 
 
 @njit(cache=True)
@@ -51,7 +56,10 @@ def _g2(a, b):
                 h2 = b * h2 + pa
                 fact *= n + 2
                 sign = -sign
-            total += sign * h2 / fact
+            term = h2 / fact
+            total += sign * term
+            if term <= _NEGLIGIBLE * total:
+                break
         return total
     return (_g1(a) - math.exp(-a) * _g1(b - a)) / b
 
@@ -68,7 +76,10 @@ def _g3(a, b, c):
                 h3 = c * h3 + h2
                 fact *= n + 3
                 sign = -sign
-            total += sign * h3 / fact
+            term = h3 / fact
+            total += sign * term
+            if term <= _NEGLIGIBLE * total:
+                break
         return total
     return (_g2(a, b) - math.exp(-a) * _g2(b - a, c - a)) / c
 

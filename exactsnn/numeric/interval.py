@@ -9,6 +9,8 @@ import math
 
 from numba import njit
 
+from .expdd import _g1, _g2
+
 _REL = 4.0 * 2.220446049250313e-16
 _ABS = 1e-300
 
@@ -93,14 +95,6 @@ def iv_pow(al, ah, el, eh):
 
 
 @njit(cache=True)
-def _tail(d, s):
-    """(1 - exp(-d s)) / d for d >= 0, s >= 0 (s at d == 0): positive and increasing in s."""
-    if d == 0.0:
-        return s
-    return -math.expm1(-d * s) / d
-
-
-@njit(cache=True)
 def iv_expdd2(a, b, s_lo, s_hi):
     """Enclosure of the divided difference f[a, b] of ``f(lam) = exp(-lam s)`` over s in [s_lo, s_hi].
 
@@ -113,35 +107,9 @@ def iv_expdd2(a, b, s_lo, s_hi):
     d = abs(b - a)
     xl, xh = iv_scale(-m, s_lo, s_hi)
     el, eh = iv_exp(xl, xh)
-    gl, gh = _out(_tail(d, s_lo), _tail(d, s_hi))
+    gl, gh = _out(s_lo * _g1(d * s_lo), s_hi * _g1(d * s_hi))  # (1 - exp(-d s)) / d, increasing in s
     pl, ph = iv_mul(el, eh, gl, gh)
     return -ph, -pl
-
-
-@njit(cache=True)
-def _phi2(x, y):
-    """Phi(x, y) = h[0, x, y], the second divided difference of h(t) = exp(-t), for 0 <= x <= y.
-
-    Phi = int over the simplex u, v >= 0, u + v <= 1 of exp(-u x - v y): positive and decreasing in
-    both arguments. For y < 0.1 its Taylor series sum_m (-1)^m h_m(x, y) / (m + 2)! (h_m the complete
-    homogeneous polynomial of degree m in x, y; 20 terms leave < 1e-35); above, the recursion
-    ``(phi(x) - exp(-x) phi(y - x)) / y`` with ``phi(z) = (1 - exp(-z)) / z`` loses at most ~25 ulps.
-    """
-    if y < 0.1:
-        total = 0.0
-        hm = 1.0
-        xm = 1.0
-        fact = 2.0
-        sign = 1.0
-        for m in range(20):
-            if m > 0:
-                xm *= x
-                hm = y * hm + xm
-                fact *= m + 2
-                sign = -sign
-            total += sign * hm / fact
-        return total
-    return (_tail(x, 1.0) - math.exp(-x) * _tail(y - x, 1.0)) / y
 
 
 @njit(cache=True)
@@ -149,7 +117,8 @@ def iv_expdd3(a, b, c, s_lo, s_hi):
     """Enclosure of the divided difference f[a, b, c] of ``f(lam) = exp(-lam s)`` over s in [s_lo, s_hi].
 
     With the rates sorted (m <= b' <= c') and shifted, f[a, b, c] = s**2 exp(-m s) Phi((b' - m) s, (c' - m) s)
-    (``_phi2``): three factors monotone in s, each evaluated without cancellation, whatever the gaps
+    (``expdd._g2``, accurate to a few ulps): three factors monotone in s, each evaluated without
+    cancellation, whatever the gaps
     (Hermite-Genocchi alone, s**2 / 2 exp(-xi s) for xi between the rates, does not shrink with the box).
     """
     m = min(a, min(b, c))
@@ -159,7 +128,7 @@ def iv_expdd3(a, b, c, s_lo, s_hi):
     ql, qh = iv_powi(s_lo, s_hi, 2)
     el, eh = iv_scale(-m, s_lo, s_hi)
     el, eh = iv_exp(el, eh)
-    pl = _phi2(x * s_hi, y * s_hi) * (1.0 - 64.0 * 2.220446049250313e-16)
-    ph = _phi2(x * s_lo, y * s_lo) * (1.0 + 64.0 * 2.220446049250313e-16)
+    pl = _g2(x * s_hi, y * s_hi) * (1.0 - 64.0 * 2.220446049250313e-16)
+    ph = _g2(x * s_lo, y * s_lo) * (1.0 + 64.0 * 2.220446049250313e-16)
     ql, qh = iv_mul(ql, qh, el, eh)
     return iv_mul(ql, qh, pl, ph)
