@@ -16,6 +16,7 @@ import sympy
 
 from . import models
 from .derive import derive, implicit_partials_text
+from .derive.expsum import newton_expr
 from .errors import ModelError
 from .model import kernel_model
 
@@ -56,4 +57,21 @@ def formulas_text(model, latex: bool = False) -> str:
         for name, expr in table.items():
             shown = sympy.latex(expr) if latex else sympy.sstr(expr)
             lines.append(f"  {name} = {shown}")
+    newton = _newton_lines(deriv, latex)
+    if newton:
+        lines += ["", "evaluated numerically in Newton form, on every branch (ExpDD(s, x_0, .., x_k) is the divided "
+                      "difference f[x_0..x_k] of lam -> exp(-lam s) over the rates, continuous where rates meet; "
+                      "its derivatives are divided differences again):", *newton]
     return "\n".join(lines)
+
+
+def _newton_lines(deriv, latex):
+    """``psp(s) = -ExpDD(s, 1/tau_mem, 1/tau_syn)`` for each kernel the code generator rewrites."""
+    out = []
+    params = deriv.params
+    for kernel in ("psp", "reset"):
+        form = newton_expr(deriv.branches[-1].exprs[kernel], params)
+        if form is not None:
+            shown = sympy.latex(form) if latex else sympy.sstr(form)
+            out.append(f"  {kernel}(s) = {shown}")
+    return out

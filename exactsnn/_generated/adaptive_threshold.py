@@ -9,7 +9,7 @@ strategy   = interval
 """
 
 MODEL_HASH = '93f535c296158792150758d98c33e9c62d190b5d7e89e7f5c25650dbff1fd301'
-INPUT_HASH = 'c79b49909ef447f4a1678b1a2ccd4c7fbf239c8384e3e0b8b8708bc3ac465dde'
+INPUT_HASH = '2912e3d1ea80779eec66eb0b86d515a46ac65b892f1c5de0d71b69d8af8c325a'
 
 import math
 

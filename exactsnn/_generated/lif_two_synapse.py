@@ -9,7 +9,7 @@ strategy   = interval
 """
 
 MODEL_HASH = '646f23b5ff1cd7909722209ebd18f0a2203202e1d5a9f447c2e7d6268e17c2e8'
-INPUT_HASH = '9ae111eb4e02fb43681ed2a6c5f86e567c20ecfca74fdbe7e760b87593d2f318'
+INPUT_HASH = '8d3f060a43fb79c88fbfa6cdb5b2d7a047278f98b91523c45bbd4a0026d01f1e'
 
 import math
 

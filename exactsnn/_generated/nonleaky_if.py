@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'a0067523ae11c2fcc2af3384a9b19c710f28bbe67413c6c444f3415c1ee4ca01'
-INPUT_HASH = '0ca881983123754f39c5b871f700e52b9b88f0741a16d01fca7e0ea3c84b1200'
+INPUT_HASH = '88e7c3acba5c7b41bfa3ec40f8ba505bdbc3cbde55731b22a7d5619b731da3b2'
 
 import math
 

@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'bb59aa04cd6ca07ae08f151c0e6c33a4438b88b224a86b4163568d3f309b5e69'
-INPUT_HASH = 'df99483d580f9189b9b73cc717fc7fdf8bc8e0ee38080f89e2616832b9761df5'
+INPUT_HASH = '88e1ff02491913babdeb7b0c9bcf5ccea47e19cbc45d7189ab57d9ef3c93de18'
 
 import math
 

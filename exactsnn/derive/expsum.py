@@ -206,6 +206,10 @@ class ExpDD(sympy.Function):
             return -(nodes[0] * self + tail)
         return ExpDD(s, *nodes, nodes[argindex - 2])
 
+    def _latex(self, printer):
+        s, *nodes = self.args
+        return r"f_{%s}\left[%s\right]" % (printer._print(s), ", ".join(printer._print(x) for x in nodes))
+
     def _eval_evalf(self, prec):
         """Numeric value from the definition (distinct nodes) at a precision that absorbs the cancellation."""
         s, *nodes = self.args
