@@ -9,7 +9,7 @@ strategy   = interval
 """
 
 MODEL_HASH = '93f535c296158792150758d98c33e9c62d190b5d7e89e7f5c25650dbff1fd301'
-INPUT_HASH = '2912e3d1ea80779eec66eb0b86d515a46ac65b892f1c5de0d71b69d8af8c325a'
+INPUT_HASH = '92f1e7f870bae2bccadc7a3de70eaf4835520a562bec1c160299ec68c5dcbd28'
 
 import math
 

@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'b3228131d3dbc83ebbd682064f56d58776d831900b8465353a7feef992048c13'
-INPUT_HASH = 'aae26aacfecaa429607aca9fae140b0a204824001a9d6f13dbe195cdf64a6965'
+INPUT_HASH = 'b1e0ce4284f0f2fb6ed9854c2f81ebe9bedf3a08ac8a6e33bfd08de558f78d57'
 
 import math
 

@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'a0067523ae11c2fcc2af3384a9b19c710f28bbe67413c6c444f3415c1ee4ca01'
-INPUT_HASH = '88e7c3acba5c7b41bfa3ec40f8ba505bdbc3cbde55731b22a7d5619b731da3b2'
+INPUT_HASH = 'c4a445a8775dd6731a31c9608a8db0d58178883370a4d18c9366d11e7f64157a'
 
 import math
 

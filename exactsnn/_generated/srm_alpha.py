@@ -9,7 +9,7 @@ strategy   = expsum
 """
 
 MODEL_HASH = 'bb59aa04cd6ca07ae08f151c0e6c33a4438b88b224a86b4163568d3f309b5e69'
-INPUT_HASH = '88e1ff02491913babdeb7b0c9bcf5ccea47e19cbc45d7189ab57d9ef3c93de18'
+INPUT_HASH = '5215f9788c6a8b9f273d467660964cfa761191d11bfb963372c9c2690fcd6b93'
 
 import math
 

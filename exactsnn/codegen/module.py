@@ -13,7 +13,7 @@ from pathlib import Path
 import sympy
 
 from ..derive import Derivation
-from ..derive.expsum import newton_expr
+from ..derive.expsum import newton_expr, newton_form
 from ..errors import ModelError
 from ..model import S
 from .interval_printer import interval_lines
@@ -104,9 +104,11 @@ def _vector(deriv, name, key, args):
 
 
 def _interval(deriv, name, key):
+    generic = deriv.branches[-1].exprs[key]
     newton = _newton_kernels(deriv).get(key)
-    if newton is not None:  # divided differences stay narrow on and near every singular set: no branches
-        body, (lo, hi) = interval_lines(deriv.branches[-1].exprs[key], indent="    ", params=deriv.params)
+    # branch-free only if the generic expression itself has a Newton form (else it divides by zero on the set)
+    if newton is not None and newton_form(generic, deriv.params) is not None:
+        body, (lo, hi) = interval_lines(generic, indent="    ", params=deriv.params)
         return _function(deriv, name, "s_lo, s_hi, p", f"enclosure of {key} over s in [s_lo, s_hi] (Newton form)",
                          body + [f"    return {lo}, {hi}"])
 
