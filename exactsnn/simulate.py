@@ -3,7 +3,7 @@
     V_i(t) = sum_j W_ji sum_f psp(t - t_j^f - d_ji) - sum_k reset(t - t_i^k)
 
 Spikes are the upward crossings of ``V_i = threshold`` on ``[0, t_max]``, found to float64
-accuracy with a method that cannot miss one (see ``exactsnn/numeric/engine_sim.py``). The
+accuracy with a method that cannot miss one (see ``exactsnn/numeric/templates/engine_sim.py``). The
 result carries the causal record that ``exactsnn.grad`` needs.
 """
 

@@ -21,6 +21,7 @@ from .printer import condition_text, cse_lines, print_expr, unpack_params
 
 TEMPLATES = ("engine_sim.py", "engine_loop.py", "engine_grad.py", "engine_batch.py")
 NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
+TEMPLATE_DIR = NUMERIC_DIR / "templates"
 FORMAT_VERSION = "1"
 
 
@@ -294,9 +295,9 @@ def _floats(values) -> str:
 def template_source() -> str:
     chunks = []
     for name in TEMPLATES:
-        text = (NUMERIC_DIR / name).read_text()
+        text = (TEMPLATE_DIR / name).read_text()
         kept = [ln for ln in text.splitlines() if not ln.rstrip().endswith("# stamp: drop")]
-        chunks.append(f"# {'=' * 20} stamped from exactsnn/numeric/{name} {'=' * 20}\n" + "\n".join(kept) + "\n")
+        chunks.append(f"# {'=' * 20} stamped from exactsnn/numeric/templates/{name} {'=' * 20}\n" + "\n".join(kept) + "\n")
     return "\n\n".join(chunks)
 
 
@@ -312,7 +313,7 @@ def input_hash(model) -> str:
              sympy.srepr(model.threshold), repr([(p.name, p.default, p.lower, p.upper) for p in model.params]),
              (root / "model.py").read_text()]
     for sub in SOURCE_DIRS:
-        parts += [f.read_text() for f in sorted((root / sub).glob("*.py"))]
+        parts += [f.read_text() for f in sorted((root / sub).rglob("*.py"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -334,7 +335,7 @@ def module_source(deriv: Derivation) -> tuple:
     templates = template_source()
     # numba's cache only checks the generated file itself, so its hash (and hence its bytes) must
     # change whenever any numeric code it calls changes, or a stale compiled engine would be loaded.
-    helpers = "".join((NUMERIC_DIR / n).read_text() for n in sorted(p.name for p in NUMERIC_DIR.glob("*.py")))
+    helpers = "".join(f.read_text() for f in sorted(NUMERIC_DIR.rglob("*.py")))
     digest = hashlib.sha256(f"{FORMAT_VERSION}\n{kernels}\n{templates}\n{helpers}".encode()).hexdigest()
     m = deriv.model
     header = (

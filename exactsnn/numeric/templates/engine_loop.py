@@ -13,12 +13,12 @@ import math
 import numpy as np
 from numba import njit
 
-from exactsnn.numeric.engine_sim import (  # stamp: drop
+from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.expsum_roots import es_bracket, es_polish, es_value
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.kernel_stubs import (  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_SLOTS, STRATEGY_EXPSUM, closed_form_kind, es_closed_form, es_load, es_shift_add, es_store,  # stamp: drop
     expsum_coeffs, firing_threshold, p_load,  # stamp: drop
 )  # stamp: drop

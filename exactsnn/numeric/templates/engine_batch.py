@@ -10,9 +10,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.engine_grad import adjoint_core  # stamp: drop
-from exactsnn.numeric.engine_loop import simulate_one  # stamp: drop
-from exactsnn.numeric.kernel_stubs import N_PARAMS  # stamp: drop
+from exactsnn.numeric.templates.engine_grad import adjoint_core  # stamp: drop
+from exactsnn.numeric.templates.engine_loop import simulate_one  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import N_PARAMS  # stamp: drop
 from exactsnn.numeric.losses_nb import loss_and_grad
 
 

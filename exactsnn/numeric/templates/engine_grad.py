@@ -19,7 +19,7 @@ parameter row ``ptab[pop[j]]``.
 import numpy as np
 from numba import njit
 
-from exactsnn.numeric.kernel_stubs import (  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, p_load, psp,  # stamp: drop
 )  # stamp: drop
 

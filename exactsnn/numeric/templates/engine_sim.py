@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from exactsnn.numeric.interval import iv_add, iv_scale
-from exactsnn.numeric.kernel_stubs import (  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_SLOTS, STRATEGY_EXPSUM, dpsp_ds, dreset_ds, expsum_coeffs, iv_dpsp_ds, iv_dreset_ds,  # stamp: drop
     iv_psp, iv_reset, psp, reset,  # stamp: drop
 )  # stamp: drop
