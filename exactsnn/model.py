@@ -13,8 +13,12 @@ This module is symbolic: it imports SymPy. The numeric path never imports it.
 
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
 import keyword
 import math
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -25,9 +29,46 @@ from .errors import ModelError
 #: The time-since-event variable of every kernel.
 S = sympy.Symbol("s", positive=True)
 
-# Names that generated code uses itself; a parameter may not shadow them.
-_RESERVED = {"s", "p", "math", "np", "numba", "njit", "prange", "t", "w", "out", "status", "psp", "reset",
-             "dpsp_ds", "dreset_ds", "firing_threshold", "potential", "enclose"}
+# Names of the generated kernels' own arguments and imports; reserved_names() adds the rest.
+_RESERVED = {"s", "p", "math", "np", "numba", "njit", "prange", "t", "w", "out", "status",
+             # module metadata that codegen/module.py prints
+             "MODEL_NAME", "MODEL_HASH", "INPUT_HASH", "PARAM_NAMES", "PARAM_DEFAULTS", "PARAM_LOWER",
+             "PARAM_UPPER", "SINGULAR_SETS", "CLOSED_FORMS", "STRATEGY"}
+#: Seconds that validating one model's formulas may take (SymPy's limit at s = 0+).
+VALIDATION_SECONDS = 30.0
+_NUMERIC_DIR = Path(__file__).resolve().parent / "numeric"
+
+
+@functools.cache
+def reserved_names() -> frozenset:
+    """Names no parameter may take: in a generated module a parameter is a local variable of every
+    kernel, so it would shadow a module-level name that kernel calls (``expdd2``, ``iv_add``, ``psp``).
+
+    Derived from the sources, not listed by hand: every name bound at the top level of the numeric
+    layer and of the engine templates (``numeric/templates/kernel_stubs.py`` declares each printed
+    kernel), Python's builtins and keywords, and the names a formula gives a meaning (``exp``, ``pi``).
+    A test checks that it covers every top-level name of a generated module.
+    """
+    from .formula import reserved_formula_names
+
+    names = set(_RESERVED) | set(dir(builtins)) | set(keyword.kwlist) | reserved_formula_names()
+    for path in sorted(_NUMERIC_DIR.rglob("*.py")):
+        names |= top_level_names(path.read_text())
+    return frozenset(names)
+
+
+def top_level_names(source: str) -> set:
+    """Names bound at the top level of a Python source: functions, classes, assignments, imports."""
+    out = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out.update(n.id for tgt in targets for n in ast.walk(tgt) if isinstance(n, ast.Name))
+    return out
 
 
 @dataclass(frozen=True)
@@ -55,9 +96,10 @@ class Param:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name):
             raise ModelError(f"parameter name {self.name!r} is not a valid identifier")
-        if self.name in _RESERVED or self.name.startswith("_"):
+        if self.name.startswith("_") or self.name in reserved_names():
             raise ModelError(
-                f"parameter name {self.name!r} is reserved; choose another (reserved: {sorted(_RESERVED)})"
+                f"parameter name {self.name!r} is reserved (a name of the generated code, a Python builtin or a "
+                f"formula function/constant such as exp, pi); choose another, e.g. {self.name.strip('_')}_"
             )
         self.check(self.default, what=f"default of parameter {self.name!r}")
 
@@ -126,7 +168,7 @@ class NeuronModel:
         syms = {p.name: p.symbol for p in params}
         object.__setattr__(self, "_symbols", syms)
         for label in ("psp", "reset", "threshold"):
-            expr = sympy.sympify(getattr(self, label))
+            expr = _as_expression(getattr(self, label), {**syms, "s": S}, f"model {self.name!r}: {label}")
             expr = _canonical_symbols(expr, syms)
             object.__setattr__(self, label, expr)
             allowed = set(syms.values()) | ({S} if label != "threshold" else set())
@@ -138,11 +180,17 @@ class NeuronModel:
                 )
             if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
                 raise ModelError(f"model {self.name!r}: {label} = {expr} is not finite")
+            _check_supported(expr, f"model {self.name!r}: {label} = {expr}")
         self._check_psp_at_zero()
 
     def _check_psp_at_zero(self):
-        at0 = sympy.limit(self.psp, S, 0, "+")
-        at0 = sympy.simplify(at0)
+        from .time_bound import time_bound
+
+        with time_bound(VALIDATION_SECONDS, f"model {self.name!r}: checking psp(0+) = 0"):
+            at0 = sympy.simplify(sympy.limit(self.psp, S, 0, "+"))
+        if isinstance(at0, sympy.Limit) or at0.has(sympy.Limit):
+            raise ModelError(f"model {self.name!r}: psp(0+) of {self.psp} cannot be decided symbolically; "
+                             "psp must be built from + - * / ** exp log sqrt and tend to 0 as s -> 0+")
         if at0 != 0:
             # Not provably zero symbolically: decide with the default values.
             val = at0.subs(self.defaults_sym())
@@ -183,6 +231,33 @@ class NeuronModel:
         return self.psp, self.reset, self.threshold
 
 
+def _as_expression(value, symbols: dict, label: str):
+    """A SymPy expression from an expression, a finite number or a formula string (parsed without eval).
+
+    ``sympy.sympify`` is not used: on a string, or on an object it does not know, it runs ``eval``.
+    """
+    if isinstance(value, sympy.Expr):
+        return value
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        from .formula import parse_formula as _parse
+
+        return _parse(value, symbols, label)
+    raise ModelError(f"{label} must be a SymPy expression, a number or a formula string, got {type(value).__name__}")
+
+
+def _check_supported(expr, label):
+    """Refuse what the code generator cannot print or enclose: functions other than exp and log (sqrt
+    and powers are ``Pow``), imaginary numbers, and anything that is not a plain expression."""
+    bad = {type(f).__name__ for f in expr.atoms(sympy.Function) if not isinstance(f, (sympy.exp, sympy.log))}
+    bad |= {type(x).__name__ for x in sympy.preorder_traversal(expr)
+            if isinstance(x, (sympy.Piecewise, sympy.core.relational.Relational, sympy.logic.boolalg.BooleanFunction,
+                              sympy.logic.boolalg.BooleanAtom, sympy.Derivative,
+                              sympy.Integral, sympy.Sum))}
+    if bad or expr.has(sympy.I):
+        raise ModelError(f"{label} uses {sorted(bad) or ['I (imaginary unit)']}, which exactsnn cannot compile "
+                         "or enclose; supported are numbers, parameters, s, + - * / **, exp, log and sqrt")
+
+
 def _canonical_symbols(expr, syms: dict):
     """Replace symbols by name with the model's own symbols (with assumptions)."""
     repl = {}
@@ -195,28 +270,15 @@ def _canonical_symbols(expr, syms: dict):
 
 
 def parse_formula(text, params, label: str):
-    """Parse a user's formula string once, at the edge, into a SymPy expression.
+    """Parse a user's formula string once, at the edge, into a SymPy expression (no ``eval``).
 
-    Raises ``ModelError`` naming the formula when it does not parse.
+    ``params`` are the model's ``Param`` objects; the formula may use their names and ``s``.
+    Raises ``ModelError`` naming the formula when it does not parse or uses anything not allowed
+    (see ``exactsnn.formula``).
     """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if not math.isfinite(text):
-            raise ModelError(f"{label} = {text!r} must be finite")
-        return sympy.nsimplify(text) if float(text).is_integer() else sympy.Float(text)
-    if not isinstance(text, str) or not text.strip():
-        raise ModelError(f"{label} must be a formula string, got {text!r}")
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+    from .formula import parse_formula as _parse
 
-    local = {p.name: p.symbol for p in params}
-    local["s"] = S
-    local.update({"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "E": sympy.E, "pi": sympy.pi})
-    try:
-        expr = parse_expr(text, local_dict=local, transformations=standard_transformations, evaluate=True)
-    except Exception as exc:  # SymPy raises many types here
-        raise ModelError(f"{label} = {text!r} does not parse: {exc}") from None
-    if not isinstance(expr, sympy.Expr):
-        raise ModelError(f"{label} = {text!r} is not an expression")
-    return expr
+    return _parse(text, {**{p.name: p.symbol for p in params}, "s": S}, label)
 
 
 def kernel_model(psp: str, reset: str, threshold, params: Mapping[str, float], name: str = "kernel"):

@@ -69,7 +69,7 @@ def test_bad_networks(build, match):
 @pytest.mark.parametrize("args,match", [
     (("exp(-s/tau)", "theta", "theta", {"tau": 1.0, "theta": 1.0}), r"psp\(0\+\) = 1 must be 0"),
     (("s*exp(-s/tau", "theta", "theta", {"tau": 1.0, "theta": 1.0}), r"psp = 's\*exp\(-s/tau' does not parse"),
-    (("s*exp(-s/tau)", "theta*exp(-s/q)", "theta", {"tau": 1.0, "theta": 1.0}), r"unknown symbols \['q'\]"),
+    (("s*exp(-s/tau)", "theta*exp(-s/q)", "theta", {"tau": 1.0, "theta": 1.0}), r"unknown name 'q'"),
     (("s*exp(-s/tau)", "theta", "theta", {"tau": float("inf"), "theta": 1.0}), r"'tau' = inf must be finite"),
     (("s*exp(-s/tau)", "theta", "theta", {"s": 1.0}), r"reserved"),
 ])

@@ -164,7 +164,7 @@ def test_json_and_toml_documents():
     ({"equations": {"I": "-I/tau_syn", "V": "-V/tau_mem + I + 1"}}, r"must be linear and homogeneous"),
     ({"equations": {"I": "-I/tau_syn"}}, r"exactly one per state"),
     ({"equations": ["dI/dt = -I/tau_syn", "V' = I"]}, r"must read 'dX/dt = right-hand side'"),
-    ({"equations": {"I": "-I/tau_x", "V": "-V/tau_mem + I"}}, r"unknown names \['tau_x'\]"),
+    ({"equations": {"I": "-I/tau_x", "V": "-V/tau_mem + I"}}, r"unknown name 'tau_x'"),
     ({"jump": "V += w"}, r"changes the membrane 'V' directly"),
     ({"jump": "I += w**2"}, r"must be proportional to the weight w"),
     ({"jump": "Q += w"}, r"names 'Q', which is not a state"),

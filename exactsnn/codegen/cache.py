@@ -5,10 +5,20 @@ Files live in ``$EXACTSNN_CACHE_DIR`` (default ``~/.cache/exactsnn``), named
 kernels and the engine templates), so a stale file is never reused. Writing is atomic
 (temporary file + ``os.replace``), so concurrent processes compiling the same model are safe:
 both write identical bytes and either rename wins. numba's on-disk cache sits beside the file.
+
+Trust model. A cached module is Python that is imported, so the cache directory is trusted like
+code: whoever can write it can run code in every process that compiles a model. exactsnn creates it
+readable and writable by its owner only (``0700``, files ``0600``); do not point
+``EXACTSNN_CACHE_DIR`` at a directory other users can write. Against corruption and against code
+appended to a cached file, each module has a sidecar ``<file>.sha256`` holding the SHA-256 of the
+whole file: the loader hashes the bytes it is about to import, compares, and compiles exactly those
+bytes (never re-reading the file, never a stale ``.pyc``). A mismatch regenerates the module.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -27,7 +37,7 @@ GENERATED_DIR = Path(__file__).resolve().parent.parent / "_generated"
 def cache_dir() -> Path:
     root = os.environ.get("EXACTSNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "exactsnn")
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -46,28 +56,65 @@ def compile_model(model: NeuronModel) -> CompiledModel:
         compiled = load_builtin(model.name)
     else:
         path = cache_dir() / f"{model.name}_{key[:20]}.py"
-        if read_input_hash(path) != key:
+        source = _verified_source(path)
+        if source is None or read_input_hash(path) != key:
             source, _ = module_source(derive(model))
             _atomic_write(path, source)
-        compiled = CompiledModel(_import_path(f"exactsnn_model_{model.name}_{key[:20]}", path))
+            _atomic_write(_sidecar(path), _sha256(source))
+        compiled = CompiledModel(_import_source(f"exactsnn_model_{model.name}_{key[:20]}", path, source))
     _BY_HASH[key] = compiled
     return compiled
 
 
 def _atomic_write(path: Path, text: str):
+    """Write ``text`` to ``path`` atomically, readable by the owner only (mkstemp's 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, path)
 
 
-def _import_path(name: str, path: Path):
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _verified_source(path: Path) -> str | None:
+    """The module's text if its SHA-256 matches the sidecar's, else None (missing, corrupt or edited)."""
+    try:
+        source = path.read_bytes().decode()
+        recorded = _sidecar(path).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return source if _sha256(source) == recorded else None
+
+
+class _VerifiedLoader(importlib.machinery.SourceFileLoader):
+    """Imports exactly the verified text: no re-read of the file, no bytecode cache."""
+
+    def __init__(self, fullname, path, source):
+        super().__init__(fullname, str(path))
+        self._source = source
+
+    def get_code(self, fullname):
+        return compile(self._source, self.path, "exec", dont_inherit=True)
+
+
+def _import_source(name: str, path: Path, source: str):
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
+    loader = _VerifiedLoader(name, path, source)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
 
 

@@ -95,7 +95,7 @@ def interval_lines(expr, indent="    ", params=()):
     singular set of them.
     """
     pr = IntervalPrinter(indent)
-    expr = sympy.sympify(expr)
+    expr = sympy.sympify(expr, strict=True)
     newton = newton_form(expr, params) if params else None
     if newton is not None and len(newton.rates) <= 3:
         return pr.lines, _newton(pr, newton)

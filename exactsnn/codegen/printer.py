@@ -32,6 +32,11 @@ class KernelPrinter(PythonCodePrinter):
     def _print_Pi(self, expr):
         return "math.pi"
 
+    def _print_exp2(self, expr):
+        """SymPy's C99 rewrite turns ``2**x`` into ``exp2(x)``, which ``math`` lacks before 3.11 and numba
+        does not type: print the power."""
+        return f"(2.0 ** ({self._print(expr.args[0])}))"
+
     def _print_ExpDD(self, expr):
         """``expdd3(s, a, b, c)``: a divided difference of exp(-lam s) (numeric/expdd.py)."""
         return f"expdd{len(expr.args) - 1}(" + ", ".join(self._print(a) for a in expr.args) + ")"
@@ -125,7 +130,7 @@ def cse_lines(exprs, indent: str = "    ", prefix: str = "_c"):
     Returns (lines, results): ``lines`` assign ``_c0, _c1, ...``; ``results[i]`` is the
     printed form of ``exprs[i]`` in terms of them.
     """
-    exprs = [stable(sympy.sympify(e)) for e in exprs]
+    exprs = [stable(sympy.sympify(e, strict=True)) for e in exprs]
     repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix))
     lines = [f"{indent}{sym} = {print_expr(val)}" for sym, val in repl]
     return lines, [print_expr(r) for r in reduced]
@@ -143,4 +148,4 @@ def condition_text(condition) -> str:
 
 
 def uses_s(exprs) -> bool:
-    return any(sympy.sympify(e).has(S) for e in exprs)
+    return any(sympy.sympify(e, strict=True).has(S) for e in exprs)

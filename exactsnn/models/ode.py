@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 from ..errors import ModelError
+from ..formula import parse_formula
 from ..model import S, NeuronModel, Param
 
 _W = sympy.Symbol("w", real=True)
@@ -337,14 +337,8 @@ def _parse(text, scope, label):
     """Parse one formula (number, SymPy expression or string) in the names of ``scope``."""
     if isinstance(text, sympy.Expr):
         expr = text.xreplace({x: scope[x.name] for x in text.free_symbols if x.name in scope})
-    elif isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text):
-        expr = sympy.nsimplify(text) if float(text).is_integer() else sympy.Float(text)
-    elif isinstance(text, str) and text.strip():
-        local = {**scope, "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "E": sympy.E, "pi": sympy.pi}
-        try:
-            expr = parse_expr(text, local_dict=local, transformations=standard_transformations)
-        except Exception as exc:  # SymPy raises many types here
-            raise ModelError(f"{label} = {text!r} does not parse: {exc}") from None
+    elif isinstance(text, (str, int, float)) and not isinstance(text, bool):
+        expr = parse_formula(text, scope, label)
     else:
         raise ModelError(f"{label} must be a formula string or a number, got {text!r}")
     if not isinstance(expr, sympy.Expr):

@@ -67,7 +67,7 @@ def compile_kernel(expr, s, params):
 
 
 def _prepare(expr):
-    expr = sympy.sympify(expr)
+    expr = sympy.sympify(expr, strict=True)
     if expr.has(sympy.sinh, sympy.cosh, sympy.tanh):
         expr = expr.rewrite(sympy.exp)
     return expr
