@@ -7,33 +7,53 @@ kernels for them, simulates networks exactly (event-driven, no time grid), and c
 gradients by forward propagation (Lee, Haghighatshoar & Karbasi 2023, with the own-reset
 term their code omits) and by the adjoint.
 
-The numeric path (simulate, gradients, built-in models) never imports SymPy; ``NeuronModel``,
-``kernel_model`` and ``compile_model`` do, and are loaded on first use. ``verify`` and ``compare``
-(checks against the mpmath reference) import mpmath here and SymPy only when called. They are bound
-eagerly because their modules share their names: a lazily bound function would be replaced by the
-submodule as soon as ``exactsnn.verify`` or ``exactsnn.compare`` is imported.
+The runtime names (simulate, gradients, losses, networks, built-in models) are imported here and
+never load SymPy. The symbolic names (``NeuronModel``, ``kernel_model``, ``linear_ode_model``,
+``compile_model``, ``check_model``) and the verification names (``verify``, ``compare``: mpmath) are
+loaded on first use; ``dir(exactsnn)`` lists both. Every name lives in a module of another name, so
+``import exactsnn.verification`` and ``exactsnn.verify`` never shadow each other.
 """
 
-from .compiled import CompiledModel, load_builtin
-from .diagnostics import Diagnostics, DegenerateSpikeWarning, diagnose
-from .errors import (CaseFormatError, DegenerateSpikeError, ExactSNNError, InputSpikeError, ModelError,
-                     NetworkError, SimulationError)
-from .grad import Gradients, Jacobian, adjoint, forward_propagation
-from .losses import Loss, batch_loss_grad, loss_grad, loss_value_and_dt
-from .network import Network
-from .simulate import SimulationResult, membrane_potential, simulate
-from .verify import verify  # noqa: E402  (function, replaces the submodule attribute)
-from .compare import compare  # noqa: E402
+from .compiled import CompiledModel as CompiledModel
+from .compiled import load_builtin as load_builtin
+from .diagnostics import DegenerateSpikeWarning as DegenerateSpikeWarning
+from .diagnostics import Diagnostics as Diagnostics
+from .diagnostics import diagnose as diagnose
+from .errors import CaseFormatError as CaseFormatError
+from .errors import DegenerateSpikeError as DegenerateSpikeError
+from .errors import ExactSNNError as ExactSNNError
+from .errors import InputSpikeError as InputSpikeError
+from .errors import InvalidInputError as InvalidInputError
+from .errors import ModelError as ModelError
+from .errors import NetworkError as NetworkError
+from .errors import SimulationError as SimulationError
+from .grad import Gradients as Gradients
+from .grad import Jacobian as Jacobian
+from .grad import adjoint as adjoint
+from .grad import forward_propagation as forward_propagation
+from .losses import Loss as Loss
+from .losses import Patterns as Patterns
+from .losses import batch_loss_grad as batch_loss_grad
+from .losses import loss_grad as loss_grad
+from .losses import loss_value_and_dt as loss_value_and_dt
+from .network import Network as Network
+from .simulate import SimulationResult as SimulationResult
+from .simulate import membrane_potential as membrane_potential
+from .simulate import simulate as simulate
 
 __version__ = "0.1.0"
 
+#: Public names loaded on first use: name -> (module, attribute).
 _LAZY = {
     "NeuronModel": ("exactsnn.model", "NeuronModel"),
     "Param": ("exactsnn.model", "Param"),
     "kernel_model": ("exactsnn.model", "kernel_model"),
+    "linear_ode_model": ("exactsnn.models.ode", "linear_ode_model"),
     "compile_model": ("exactsnn.codegen.cache", "compile_model"),
-    "check_model": ("exactsnn.check", "check_model"),
-    "load_case": ("exactsnn.case", "load_case"),
+    "check_model": ("exactsnn.verification", "check_model"),
+    "verify": ("exactsnn.verification", "verify"),
+    "compare": ("exactsnn.verification", "compare"),
+    "load_case": ("exactsnn.io", "load_case"),
 }
 
 
@@ -42,12 +62,20 @@ def __getattr__(name):
         from importlib import import_module
 
         mod, attr = _LAZY[name]
-        return getattr(import_module(mod), attr)
+        value = getattr(import_module(mod), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'exactsnn' has no attribute {name!r}")
 
 
-__all__ = ["simulate", "forward_propagation", "adjoint", "Network", "Loss", "loss_grad", "loss_value_and_dt",
-           "batch_loss_grad", "membrane_potential", "diagnose", "load_builtin", "CompiledModel", "Gradients",
-           "Jacobian", "SimulationResult", "Diagnostics", "DegenerateSpikeWarning", *sorted(_LAZY),
-           "ExactSNNError", "ModelError", "NetworkError", "InputSpikeError", "CaseFormatError", "SimulationError",
-           "DegenerateSpikeError", "verify", "compare"]
+__all__ = sorted([
+    "simulate", "membrane_potential", "SimulationResult", "forward_propagation", "adjoint", "Gradients",
+    "Jacobian", "Network", "Loss", "Patterns", "loss_grad", "loss_value_and_dt", "batch_loss_grad", "diagnose",
+    "Diagnostics", "DegenerateSpikeWarning", "load_builtin", "CompiledModel", "ExactSNNError", "InvalidInputError",
+    "ModelError", "NetworkError", "InputSpikeError", "CaseFormatError", "SimulationError", "DegenerateSpikeError",
+    *_LAZY,
+])
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -23,7 +23,7 @@ import argparse
 import sys
 import warnings
 
-from .errors import DegenerateSpikeError, ExactSNNError, SimulationError
+from .errors import DegenerateSpikeError, InvalidInputError, SimulationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,8 +66,7 @@ def _digits(text) -> int:
 
 
 def _add_checks(sub):
-    from .compare import ATOL, ATOL_TIME, RTOL
-    from .verify import GRAD_RTOL, TIME_TOL
+    from .verification import ATOL, ATOL_TIME, GRAD_RTOL, RTOL, TIME_TOL
 
     ver = sub.add_parser("verify", help="compare the float64 engine with the high-precision reference on a case",
                          description="Per spike and per parameter errors of the float64 spike times and "
@@ -107,7 +106,7 @@ def _add_derive(sub):
 
 
 def _derive(args) -> int:
-    from .formulas import formulas_text, load_model_spec
+    from .io.model_files import formulas_text, load_model_spec
 
     print(formulas_text(load_model_spec(args.model), latex=args.latex))
     return 0
@@ -135,7 +134,7 @@ def main(argv=None) -> int:
     except SimulationError as exc:
         print(f"exactsnn: simulation failed: {exc}", file=sys.stderr)
         return 1
-    except ExactSNNError as exc:
+    except InvalidInputError as exc:
         print(f"exactsnn: invalid input: {exc}", file=sys.stderr)
         return 2
 
@@ -154,7 +153,7 @@ def _demo(args) -> int:
 
 
 def _case_command(args) -> int:
-    from .case import dumps, load_case, result_document
+    from .io.case import dumps, load_case, result_document
     from .diagnostics import check_spikes
     from .grad import adjoint, forward_propagation
     from .losses import loss_value_and_dt
@@ -181,7 +180,7 @@ def _case_command(args) -> int:
 def _verify(args) -> int:
     import json
 
-    from .verify import verify
+    from .verification import verify
 
     report = verify(args.case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol)
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
@@ -191,7 +190,7 @@ def _verify(args) -> int:
 def _validate(args) -> int:
     import json
 
-    from .compare import compare
+    from .verification import compare
 
     try:
         report = compare(args.case, args.claimed, rtol=args.rtol, atol_time=args.atol_time, atol=args.atol,

@@ -7,7 +7,7 @@ import pytest
 
 from exactsnn import (CaseFormatError, InputSpikeError, Loss, ModelError, Network, NetworkError, adjoint,
                       batch_loss_grad, simulate)
-from exactsnn.case import load_case
+from exactsnn.io.case import load_case
 from exactsnn.model import kernel_model
 
 NET = Network.feedforward([[[2.0, 1.0]], [[1.0], [1.0]]])

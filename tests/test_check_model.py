@@ -1,7 +1,7 @@
 """check_model: the battery passes on a correct model and fails on a wrong derivation."""
 
 from exactsnn import models
-from exactsnn.check import check_model
+from exactsnn.verification import check_model
 
 
 def test_check_model_passes_on_lif():
@@ -12,7 +12,7 @@ def test_check_model_passes_on_lif():
 
 
 def test_check_model_reports_failure_when_the_kernel_tier_is_broken(monkeypatch):
-    import exactsnn.check as check
+    import exactsnn.verification._check as check
 
     monkeypatch.setattr(check, "_kernel_ulps", lambda *a, **k: {"psp": 1e6})
     report = check_model(models.get("lif"), n_networks=1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from exactsnn import Loss, forward_propagation, loss_grad, simulate
-from exactsnn.case import load_case
+from exactsnn.io.case import load_case
 
 FF = {"format": "exactsnn-case/1",
       "model": {"name": "lif", "tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0},

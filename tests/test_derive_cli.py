@@ -6,7 +6,7 @@ import sys
 
 import sympy
 
-from exactsnn.formulas import formulas_text, load_model_spec
+from exactsnn.io.model_files import formulas_text, load_model_spec
 from exactsnn.model import S
 
 

@@ -15,11 +15,11 @@ import pytest
 from mpmath import mp
 
 from exactsnn import compare, forward_propagation, loss_value_and_dt, simulate
-from exactsnn.case import dumps, load_case, result_document
+from exactsnn.io.case import dumps, load_case, result_document
 from exactsnn.cli import main
 from exactsnn.errors import CaseFormatError
 from exactsnn.reference import reference_solve
-from exactsnn.verify import ground_truth, symbolic_model
+from exactsnn.verification import ground_truth, symbolic_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMES = sorted(p.name[:-len(".case.json")] for p in FIXTURES.glob("*.case.json"))

@@ -8,13 +8,13 @@ import pytest
 from mpmath import mp
 
 from exactsnn import Loss, Network, diagnose, forward_propagation, simulate, verify
-from exactsnn.case import load_case
+from exactsnn.io.case import load_case
 from exactsnn.cli import main
 from exactsnn.compiled import load_builtin
 from exactsnn.diagnostics import WELL_VDOT_TOL, conditioning
 from exactsnn.errors import ModelError, NetworkError
 from exactsnn.reference import reference_solve
-from exactsnn.verify import ground_truth, symbolic_model
+from exactsnn.verification import ground_truth, symbolic_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LIF = {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}

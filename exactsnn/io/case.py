@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CaseFormatError, ExactSNNError
-from .losses import Loss
-from .network import Network, validate_inputs, validate_t_max
+from ..errors import CaseFormatError
+from ..losses import Loss
+from ..network import Network, validate_inputs, validate_t_max
 
 CASE_FORMAT = "exactsnn-case/1"
 RESULT_FORMAT = "exactsnn-result/1"
@@ -61,14 +61,14 @@ def load_case(source) -> Case:
         _check_params(model, params)
     except CaseFormatError:
         raise
-    except ValueError as exc:  # ExactSNNError and the Loss checks
+    except ValueError as exc:  # input errors (InvalidInputError) and the Loss checks
         raise CaseFormatError(str(exc)) from None
     return Case(model, params, network, [x.tolist() for x in inputs], t_max, loss, doc)
 
 
 def _check_params(model, params):
     if isinstance(model, str):
-        from .compiled import load_builtin
+        from ..compiled import load_builtin
 
         load_builtin(model).param_vector(params)
     else:
@@ -113,7 +113,7 @@ def parse_model(spec) -> tuple:
         if extra or missing:
             raise CaseFormatError(f"model 'kernel' needs keys {sorted(KERNEL_KEYS - {'name'})}; "
                                   f"missing {sorted(missing)}, unknown {sorted(extra)}")
-        from .model import kernel_model  # symbolic: only for kernel models
+        from ..model import kernel_model  # symbolic: only for kernel models
 
         model = kernel_model(spec["psp"], spec["reset"], spec["threshold"], spec["params"])
         return model, dict(spec["params"])

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import sympy
 
-from . import models
-from .derive import derive, implicit_partials_text
-from .derive.expsum import newton_expr
-from .errors import ModelError
-from .model import kernel_model
+from .. import models
+from ..derive import derive, implicit_partials_text
+from ..derive.expsum import newton_expr
+from ..errors import ModelError
+from ..model import kernel_model
 
 
 def load_model_spec(spec: str):
@@ -35,7 +35,7 @@ def load_model_spec(spec: str):
     if not isinstance(doc, dict):
         raise ModelError(f"{spec}: a model file must hold an object/table")
     if "states" in doc:
-        from .models.ode import ode_model_from_dict
+        from ..models.ode import ode_model_from_dict
 
         return ode_model_from_dict(doc)
     missing = {"psp", "reset", "threshold", "params"} - set(doc)

@@ -15,13 +15,13 @@ import mpmath
 import numpy as np
 import sympy
 
-from .codegen.cache import compile_model
-from .derive import derive
-from .grad import forward_propagation
-from .model import S, NeuronModel
-from .network import Network
-from .reference import reference_solve
-from .simulate import simulate
+from ..codegen.cache import compile_model
+from ..derive import derive
+from ..grad import forward_propagation
+from ..model import S, NeuronModel
+from ..network import Network
+from ..reference import reference_solve
+from ..simulate import simulate
 
 KERNELS = ("psp", "dpsp_ds", "reset", "dreset_ds")
 

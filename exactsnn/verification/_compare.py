@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from mpmath import mp
 
-from .errors import CaseFormatError
-from .verify import as_case, ground_truth, spike_label
+from ..errors import CaseFormatError
+from ._verify import as_case, ground_truth, spike_label
 
 RTOL = 1e-6
 ATOL_TIME = 1e-9
@@ -333,7 +333,7 @@ def compare(case, claimed, *, rtol: float = RTOL, atol_time: float = ATOL_TIME, 
     dps : int
         Digits of the reference.
     truth : GroundTruth, optional
-        Reference answers already computed for this case (``exactsnn.verify.ground_truth``).
+        Reference answers already computed for this case (``exactsnn.verification.ground_truth``).
 
     Returns
     -------

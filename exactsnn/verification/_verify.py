@@ -16,8 +16,7 @@ of that block in that row, ``max_{q' in B} |dt*_k/dq'|``; for the loss gradient 
 entry of the block, ``max_{q' in B} |dL*/dq'|``. An all-zero exact block gives relative error 0 when
 the float64 entry is exactly 0 and inf otherwise.
 
-``exactsnn.verify`` is the function (bound in ``exactsnn/__init__``); import this module's other names
-with ``from exactsnn.verify import ground_truth`` (``import exactsnn.verify as m`` gives the function).
+Public names are re-exported by ``exactsnn.verification`` (``verify`` also as ``exactsnn.verify``).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from mpmath import mp
 
-from .errors import ModelError, NetworkError
+from ..errors import ModelError, NetworkError
 
 #: Defaults of the verdict ``VerifyReport.ok``: absolute spike-time error, row-relative gradient error.
 TIME_TOL = 1e-11
@@ -40,9 +39,9 @@ REPORT_FORMAT = "exactsnn-verify/1"
 # ----------------------------------------------------------------------------- the case and its truth
 def as_case(case, network=None, inputs=None, t_max=None, params=None, loss=None):
     """A ``Case`` from a Case, a case file/dict/JSON string, or parts ``(model, network, inputs, t_max)``."""
-    from .case import Case, load_case
-    from .losses import Loss
-    from .network import Network, validate_inputs, validate_t_max
+    from ..io.case import Case, load_case
+    from ..losses import Loss
+    from ..network import Network, validate_inputs, validate_t_max
 
     if network is None:
         if any(x is not None for x in (inputs, t_max, params, loss)):
@@ -63,14 +62,14 @@ def as_case(case, network=None, inputs=None, t_max=None, params=None, loss=None)
 
 def symbolic_model(model):
     """The SymPy ``NeuronModel`` the reference needs: a built-in by name, or the model itself."""
-    from .compiled import BUILTIN_NAMES, CompiledModel
-    from .model import NeuronModel
+    from ..compiled import BUILTIN_NAMES, CompiledModel
+    from ..model import NeuronModel
 
     if isinstance(model, NeuronModel):
         return model
     name = model.name if isinstance(model, CompiledModel) else model
     if isinstance(name, str) and name in BUILTIN_NAMES:
-        from .models import get
+        from ..models import get
 
         return get(name)
     raise ModelError(f"model = {model!r}: the reference needs the symbolic model; pass a built-in name "
@@ -102,7 +101,7 @@ class GroundTruth:
 
 def ground_truth(case, dps: int = 50) -> GroundTruth:
     """Run the reference solver on ``case`` and, when it has a loss, the loss and its gradient."""
-    from .reference import reference_solve
+    from ..reference import reference_solve
 
     case = as_case(case)
     ref = reference_solve(symbolic_model(case.model), case.params, case.network, case.inputs, case.t_max, dps=dps)
@@ -383,8 +382,8 @@ def verify(case, network=None, inputs=None, t_max=None, params=None, loss=None, 
     ``max_{q' in block} |x*_q'|`` of their row (Jacobian) or block (loss gradient). The float64
     Jacobian is forward propagation with the own-reset term; the loss gradient is the adjoint.
     """
-    from .diagnostics import conditioning, diagnose
-    from .simulate import simulate
+    from ..diagnostics import conditioning, diagnose
+    from ..simulate import simulate
 
     case = as_case(case, network, inputs, t_max, params, loss)
     truth = ground_truth(case, dps) if truth is None else truth
@@ -408,7 +407,7 @@ def _engine_row(jac, k, perm) -> np.ndarray:
 
 
 def _spike_checks(case, res, truth, diag, cond):
-    from .grad import forward_propagation
+    from ..grad import forward_propagation
 
     ref, net = truth.ref, case.network
     jac = forward_propagation(res, policy="flag")
@@ -445,8 +444,8 @@ def _spike_checks(case, res, truth, diag, cond):
 
 
 def _param_checks(case, res, truth, jac_perm, abs_j, rel_j):
-    from .grad import adjoint
-    from .losses import loss_value_and_dt
+    from ..grad import adjoint
+    from ..losses import loss_value_and_dt
 
     jac, perm = jac_perm
     ref = truth.ref
