@@ -1,13 +1,12 @@
 """CompiledModel: a model's generated numeric module, as the numeric path sees it.
 
-Loading a built-in model imports only its generated file (``exactsnn/_generated/NAME.py``):
-no SymPy. A user's ``NeuronModel`` is compiled by ``exactsnn.codegen.cache.compile_model``,
-which returns the same kind of object.
+Loading a built-in model reads its shipped kernel module (``exactsnn/_generated/NAME.py``) and has
+``exactsnn.stamp`` append the engine templates: no SymPy. A user's ``NeuronModel`` is compiled by
+``exactsnn.codegen.cache.compile_model``, which returns the same kind of object.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 from types import ModuleType
@@ -15,8 +14,10 @@ from types import ModuleType
 import numpy as np
 
 from .errors import ModelError
+from .param_check import check_names, param_value
 
-#: Built-in models whose generated code ships in exactsnn/_generated.
+#: The built-in models: the one registry of their names. Each has a kernel module in exactsnn/_generated
+#: and a symbolic definition in exactsnn/models/<name>.py.
 BUILTIN_NAMES = ("lif", "nonleaky_if", "srm_alpha", "lif_dual_exp", "lif_two_synapse", "adaptive_threshold")
 
 
@@ -52,23 +53,10 @@ class CompiledModel:
         if isinstance(params, (np.ndarray, tuple)):
             params = dict(zip(self.param_names, np.asarray(params, float).tolist()))
         values = dict(params or {})
-        unknown = set(values) - set(self.param_names)
-        if unknown:
-            raise ModelError(
-                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
-            )
-        out = np.empty(len(self.param_names))
-        for i, name in enumerate(self.param_names):
-            raw = values.get(name, self.module.PARAM_DEFAULTS[i])
-            try:
-                v = float(raw)
-            except (TypeError, ValueError):
-                raise ModelError(f"parameter {name!r} must be a number, got {raw!r}") from None
-            lo, hi = self.module.PARAM_LOWER[i], self.module.PARAM_UPPER[i]
-            if not math.isfinite(v) or not (lo < v < hi):
-                raise ModelError(f"parameter {name!r} = {raw!r} is outside the allowed range ({lo}, {hi})")
-            out[i] = v
-        return tuple(out.tolist())
+        check_names(self.name, values, self.param_names)
+        m = self.module
+        return tuple(param_value(values.get(name, m.PARAM_DEFAULTS[i]), m.PARAM_LOWER[i], m.PARAM_UPPER[i],
+                                 f"parameter {name!r}") for i, name in enumerate(self.param_names))
 
 
     def param_table(self, params=None, n_pop: int = 1) -> np.ndarray:
@@ -77,11 +65,7 @@ class CompiledModel:
         ``params[name]`` is a number (shared by all populations) or a sequence of ``n_pop`` numbers.
         """
         values = dict(params or {})
-        unknown = set(values) - set(self.param_names)
-        if unknown:
-            raise ModelError(
-                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
-            )
+        check_names(self.name, values, self.param_names)
         tab = np.empty((n_pop, len(self.param_names)))
         for c in range(n_pop):
             row = {}
@@ -117,24 +101,12 @@ _LOADED = {}
 
 
 def load_builtin(name: str) -> CompiledModel:
-    """The shipped generated module of a built-in model (no SymPy import)."""
+    """The numeric module of a built-in model: its shipped kernels, stamped (no SymPy import)."""
     if name not in BUILTIN_NAMES:
         raise ModelError(f"unknown model name {name!r}; built-in models are {list(BUILTIN_NAMES)}")
     if name not in _LOADED:
-        _LOADED[name] = CompiledModel(importlib.import_module(f"exactsnn._generated.{name}"))
+        from .stamp import PACKAGE_DIR, load_model_module
+
+        kernels = (PACKAGE_DIR / "_generated" / f"{name}.py").read_text()
+        _LOADED[name] = CompiledModel(load_model_module(name, kernels))
     return _LOADED[name]
-
-
-def resolve(model) -> CompiledModel:
-    """A CompiledModel from a built-in name, a CompiledModel or a NeuronModel."""
-    if isinstance(model, CompiledModel):
-        return model
-    if isinstance(model, str):
-        return load_builtin(model)
-    from .model import NeuronModel  # symbolic: imported only for user models
-
-    if isinstance(model, NeuronModel):
-        from .codegen.cache import compile_model
-
-        return compile_model(model)
-    raise ModelError(f"model must be a built-in name, a NeuronModel or a CompiledModel, got {type(model).__name__}")

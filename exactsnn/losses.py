@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compiled import resolve
+from .resolve import resolve
 from .diagnostics import check_spikes
 from .grad import Gradients, adjoint
 from .network import Network, validate_inputs, validate_t_max

@@ -25,6 +25,7 @@ from typing import Mapping
 import sympy
 
 from .errors import ModelError
+from .param_check import check_names, param_value
 
 #: The time-since-event variable of every kernel.
 S = sympy.Symbol("s", positive=True)
@@ -112,14 +113,7 @@ class Param:
 
     def check(self, value, what=None) -> float:
         """Return ``value`` as float, or raise ``ModelError`` naming it."""
-        what = what or f"parameter {self.name!r}"
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ModelError(f"{what} must be a number, got {value!r}") from None
-        if not math.isfinite(v) or not (self.lower < v < self.upper):
-            raise ModelError(f"{what} = {value!r} is outside the allowed range ({self.lower}, {self.upper})")
-        return v
+        return param_value(value, self.lower, self.upper, what or f"parameter {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -219,11 +213,7 @@ class NeuronModel:
     def param_values(self, values: Mapping[str, float] | None = None) -> tuple:
         """Validated parameter values in model order; missing ones take defaults."""
         values = dict(values or {})
-        unknown = set(values) - set(self.param_names)
-        if unknown:
-            raise ModelError(
-                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {list(self.param_names)}"
-            )
+        check_names(self.name, values, self.param_names)
         return tuple(p.check(values.get(p.name, p.default)) for p in self.params)
 
     def potential_terms(self):

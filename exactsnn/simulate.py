@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compiled import CompiledModel, resolve
+from .compiled import CompiledModel
+from .resolve import resolve
 from .errors import SimulationError
 from .network import Network, validate_inputs, validate_t_max
 

@@ -1,7 +1,8 @@
-"""Write a model's generated numeric module: kernels + the stamped engine templates.
+"""Print a model's kernel module: the model-specific part of its numeric module.
 
-The module is plain Python that numba compiles with ``cache=True`` (no fastmath). Its header
-names the model and the content hash; each kernel's docstring gives its formula.
+The module is plain Python that numba compiles with ``cache=True`` (no fastmath). Its header names
+the model, its formulas and the input hash; each kernel's docstring gives its formula. The engine
+templates are appended at load time by ``exactsnn.stamp`` (no SymPy needed there).
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from ..model import S
 from .interval_printer import interval_lines
 from .printer import condition_text, cse_lines, print_expr, unpack_params
 
-TEMPLATES = ("engine_sim.py", "engine_loop.py", "engine_grad.py", "engine_batch.py")
-NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
-TEMPLATE_DIR = NUMERIC_DIR / "templates"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 def _branch_blocks(deriv: Derivation, emit):
@@ -32,14 +30,20 @@ def _branch_blocks(deriv: Derivation, emit):
 
 
 def _blocks(branches, emit, ind):
+    """The branches in order; a special branch that would print the same lines as the generic one at its
+    level (and has no nested branches) is dropped: its ``if`` would only repeat the code after it."""
+    generic = [emit(br, ind) for br in branches if br.condition is None]
     lines = []
     for br in branches:
         if br.condition is None:
             lines += emit(br, ind)
-        else:
-            lines.append(f"{ind}if {condition_text(br.condition)}:")
-            lines += _blocks(br.sub_branches, emit, ind + "    ")
-            lines += emit(br, ind + "    ")
+            continue
+        body = emit(br, ind + "    ")
+        if not br.sub_branches and generic and [ln[4:] for ln in body] == generic[0]:
+            continue
+        lines.append(f"{ind}if {condition_text(br.condition)}:")
+        lines += _blocks(br.sub_branches, emit, ind + "    ")
+        lines += body
     return lines
 
 
@@ -292,55 +296,41 @@ def _floats(values) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def template_source() -> str:
-    chunks = []
-    for name in TEMPLATES:
-        text = (TEMPLATE_DIR / name).read_text()
-        kept = [ln for ln in text.splitlines() if not ln.rstrip().endswith("# stamp: drop")]
-        chunks.append(f"# {'=' * 20} stamped from exactsnn/numeric/templates/{name} {'=' * 20}\n" + "\n".join(kept) + "\n")
-    return "\n\n".join(chunks)
-
-
-SOURCE_DIRS = ("derive", "codegen", "numeric")
+KERNEL_SOURCES = ("model.py", "formula.py")
+SOURCE_DIRS = ("derive", "codegen")
 
 
 def input_hash(model) -> str:
-    """Hash of everything that determines a model's generated module: the model's expressions and
-    parameters, and the source of the derivation, printing and numeric layers. Checking it needs
-    no derivation, so a cached or shipped module is validated in milliseconds."""
-    root = NUMERIC_DIR.parent
-    parts = [FORMAT_VERSION, model.name, sympy.srepr(model.psp), sympy.srepr(model.reset),
-             sympy.srepr(model.threshold), repr([(p.name, p.default, p.lower, p.upper) for p in model.params]),
-             (root / "model.py").read_text()]
+    """Hash of everything that determines a model's printed kernels: the model's expressions and
+    parameters, the sources of the model, derivation and printing layers, and SymPy's version.
+    Checking it needs no derivation, so a cached or shipped kernel file is validated in milliseconds.
+    (The engine templates and numeric helpers are covered separately, by ``exactsnn.stamp``.)"""
+    root = Path(__file__).resolve().parent.parent
+    parts = [FORMAT_VERSION, f"sympy {sympy.__version__}", model.name, sympy.srepr(model.psp),
+             sympy.srepr(model.reset), sympy.srepr(model.threshold),
+             repr([(p.name, p.default, p.lower, p.upper) for p in model.params])]
+    parts += [(root / name).read_text() for name in KERNEL_SOURCES]
     for sub in SOURCE_DIRS:
         parts += [f.read_text() for f in sorted((root / sub).rglob("*.py"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def read_input_hash(path) -> str | None:
-    """The INPUT_HASH recorded in a generated file (None if absent)."""
-    try:
-        with open(path) as fh:
-            for line in fh:
-                if line.startswith("INPUT_HASH = "):
-                    return line.split("=", 1)[1].strip().strip("'\"")
-    except OSError:
-        return None
+def read_input_hash(text: str | None) -> str | None:
+    """The INPUT_HASH recorded in a kernel module's text (None if absent)."""
+    for line in (text or "").splitlines():
+        if line.startswith("INPUT_HASH = "):
+            return line.split("=", 1)[1].strip().strip("'\"")
     return None
 
 
-def module_source(deriv: Derivation) -> tuple:
-    """(source, content hash) of the complete generated module."""
-    kernels = kernel_source(deriv)
-    templates = template_source()
-    # numba's cache only checks the generated file itself, so its hash (and hence its bytes) must
-    # change whenever any numeric code it calls changes, or a stale compiled engine would be loaded.
-    helpers = "".join(f.read_text() for f in sorted(NUMERIC_DIR.rglob("*.py")))
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{kernels}\n{templates}\n{helpers}".encode()).hexdigest()
+def kernels_module_source(deriv: Derivation) -> str:
+    """A model's kernel module: header (model, formulas, input hash) and the printed kernels.
+
+    ``exactsnn.stamp`` appends the engine templates when the model is loaded.
+    """
     m = deriv.model
     header = (
         f'"""Generated by exactsnn from model {m.name!r}. Do not edit: regenerate instead.\n\n'
-        f"content hash: {digest}\n"
         f"psp(s)     = {sympy.sstr(m.psp)}\n"
         f"reset(s)   = {sympy.sstr(m.reset)}\n"
         f"threshold  = {sympy.sstr(m.threshold)}\n"
@@ -348,5 +338,4 @@ def module_source(deriv: Derivation) -> tuple:
         f"strategy   = {deriv.strategy}\n"
         '"""\n\n'
     )
-    return (header + f"MODEL_HASH = {digest!r}\nINPUT_HASH = {input_hash(m)!r}\n\n" + kernels + "\n\n" + templates,
-            digest)
+    return header + f"INPUT_HASH = {input_hash(m)!r}\n\n" + kernel_source(deriv)

@@ -1,16 +1,20 @@
 """Print derived SymPy expressions as numba-compilable Python (float64 scalars).
 
-One expression tree is printed several ways: scalar kernels here, interval enclosures in
-``interval_printer``, mpmath code for the reference. Exponentials minus one are rewritten to
-``expm1`` and ``log(1 + x)`` to ``log1p`` where SymPy's C99 optimisations find them, because
-that cancellation is where float64 loses digits.
+One expression tree is printed two ways: scalar kernels here, interval enclosures in
+``interval_printer``. (The reference evaluates the model's own SymPy expressions with mpmath,
+``exactsnn.reference.expressions``; it never sees these rewrites.)
+
+Before printing, :data:`STABLE` rewrites each expression where float64 would lose digits: SymPy's
+C99 optimisations (``exp(x) - 1 -> expm1(x)``, ``log(1 + x) -> log1p(x)``, ``2**x -> exp2(x)``) and
+three of our own, each a named SymPy ``Optimization`` with its docstring example, composed in order by
+``sympy.codegen.rewriting.optimize``. A rewrite that raises is a bug and is not swallowed.
 """
 
 from __future__ import annotations
 
 import sympy
 from sympy.codegen.cfunctions import expm1
-from sympy.codegen.rewriting import optimize, optims_c99
+from sympy.codegen.rewriting import Optimization, ReplaceOptim, optimize, optims_c99
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..derive.singular import combine_exponentials
@@ -21,7 +25,8 @@ class KernelPrinter(PythonCodePrinter):
     """``math.*`` calls, plain float literals (numba folds them), no ``mpmath``."""
 
     def _print_Rational(self, expr):
-        return f"({float(expr.p)!r}/{float(expr.q)!r})"
+        """``0.5``, ``0.3333333333333333``: the correctly rounded double (SymPy rounds p/q exactly once)."""
+        return repr(float(expr))
 
     def _print_Float(self, expr):
         return repr(float(expr))
@@ -45,8 +50,44 @@ class KernelPrinter(PythonCodePrinter):
 _PRINTER = KernelPrinter({"standard": "python3"})
 
 
+class FunctionOptim(Optimization):
+    """An ``Optimization`` that applies a function to the whole expression."""
+
+    def __init__(self, func, **kwargs):
+        super().__init__(**kwargs)
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __call__(self, expr):
+        return self.func(expr)
+
+
+#: ``exp(-s/a) * exp(-s/b) -> exp(-s/a - s/b)`` per term, so no factor ``exp(+s/a)`` overflows against a
+#: small ``exp(-2 s/a)`` (the C99 ``expm1`` search factors exponentials out of sums and leaves such pairs).
+combine_exponentials_opt = FunctionOptim(combine_exponentials)
+
+
+def _is_add(e):
+    return e.is_Add
+
+
+def _is_parameter_sum(e):
+    return e.is_Add and not e.has(S) and bool(e.free_symbols)
+
+
+#: ``c exp(u) - c exp(v) -> c sign(u - v) e^max(u, v) (-expm1(-|u - v|))`` where ``u - v`` vanishes on a
+#: singular parameter set (see ``_exp_difference``).
+exp_difference_opt = ReplaceOptim(_is_add, lambda add: _exp_difference(add))
+
+#: ``1/a - 1/b -> (b - a)/(a b)`` where the sum vanishes at ``a == b`` (see ``_exact_difference``).
+exact_difference_opt = ReplaceOptim(_is_parameter_sum, lambda add: _exact_difference(add))
+
+#: The rewrites applied before printing, in order.
+STABLE = (*optims_c99, combine_exponentials_opt, exp_difference_opt, exact_difference_opt)
+
+
 def stable(expr):
-    """Rewrite ``expr`` with expm1/log1p where they avoid cancellation.
+    """Rewrite ``expr`` with :data:`STABLE` where it avoids cancellation or overflow.
 
     Besides SymPy's C99 rewrites (``exp(x) - 1 -> expm1(x)``), a difference of two
     exponentials with opposite coefficients, ``c exp(u) - c exp(v)``, becomes
@@ -54,15 +95,14 @@ def stable(expr):
     otherwise loses ``log10(1 / (s |1/tau_syn - 1/tau_mem|))`` digits at small ``s``. Exponentials
     are kept combined per term (``derive.singular.combine_exponentials``), so no factor
     ``exp(+s/tau)`` can overflow against a small ``exp(-2 s/tau)``.
+
+    Examples
+    --------
+    >>> a, b = sympy.symbols("a b", positive=True)
+    >>> stable(1/a - 1/b)
+    -(a - b)/(a*b)
     """
-    try:
-        expr = optimize(expr, optims_c99)
-    except Exception:  # an optimisation that does not apply is not an error
-        pass
-    # the expm1 search factors exp(-s/a) exp(-s/b) out of sums, leaving exp(+s/a) inside: recombine
-    expr = combine_exponentials(expr)
-    expr = expr.replace(lambda e: e.is_Add, _exp_difference)
-    return expr.replace(lambda e: e.is_Add and not e.has(S) and e.free_symbols, _exact_difference)
+    return optimize(expr, STABLE)
 
 
 def _exact_difference(add):
@@ -145,7 +185,3 @@ def condition_text(condition) -> str:
     """``tau_mem == tau_syn`` for a branch condition (symbol, replacement)."""
     sym, sol = condition
     return f"{print_expr(sym)} == {print_expr(sol)}"
-
-
-def uses_s(exprs) -> bool:
-    return any(sympy.sympify(e, strict=True).has(S) for e in exprs)

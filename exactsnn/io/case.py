@@ -35,10 +35,6 @@ class Case:
     loss: Loss | None
     document: dict
 
-    @property
-    def model_param_names(self) -> tuple:
-        return tuple(self.params)
-
 
 def load_case(source) -> Case:
     """Parse a case from a path, a JSON string or a dict."""

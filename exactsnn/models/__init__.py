@@ -8,16 +8,12 @@ kernels from ``exactsnn._generated`` by name instead.
 from functools import lru_cache
 from importlib import import_module
 
+from ..compiled import BUILTIN_NAMES
 from ..errors import ModelError
 
-BUILTINS = {
-    "lif": "lif",
-    "nonleaky_if": "nonleaky_if",
-    "srm_alpha": "srm_alpha",
-    "lif_dual_exp": "lif_dual_exp",
-    "lif_two_synapse": "lif_two_synapse",
-    "adaptive_threshold": "adaptive_threshold",
-}
+#: Name -> module of this package that builds it: the one list of built-in names is
+#: ``exactsnn.compiled.BUILTIN_NAMES`` (the numeric path needs it without SymPy); each has a module here.
+BUILTINS = {name: name for name in BUILTIN_NAMES}
 
 
 def get(name: str):
