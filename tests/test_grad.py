@@ -3,12 +3,13 @@
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from exactsnn import DegenerateSpikeError, Network, adjoint, diagnose, forward_propagation, simulate
 
 from closed_forms import lif_double_tau_times, nonleaky_times
+from example_tally import TALLY
 
 MODELS = [("lif", {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}),
           ("lif", {"tau_syn": 0.8, "tau_mem": 0.8, "threshold": 1.0}),
@@ -28,22 +29,32 @@ def _random_network(seed, recurrent):
     return Network.feedforward([w1, w2], [rng.uniform(0, 0.3, (3, 6)), rng.uniform(0, 0.3, (6, 2))]), rng
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), recurrent=st.booleans(), which=st.integers(0, len(MODELS) - 1))
 @example(seed=1, recurrent=False, which=1)  # tau_syn == tau_mem
 @example(seed=2, recurrent=True, which=3)  # non-leaky, recurrent
-def test_forward_propagation_equals_adjoint(seed, recurrent, which):
+def _forward_propagation_equals_adjoint(seed, recurrent, which):
+    TALLY.generated("grad: fp equals adjoint")
     name, params = MODELS[which]
     net, rng = _random_network(seed, recurrent)
     inputs = [sorted(rng.uniform(0, 1.0, rng.integers(0, 3)).tolist()) for _ in range(net.n_inputs)]
     r = simulate(name, net, inputs, 5.0, params=params, max_spikes=2000)
-    if r.n_spikes == 0:
-        return
+    assume(r.n_spikes > 0)  # nothing to compare in a silent network
     dl_dt = rng.normal(size=r.n_spikes)
     fp = forward_propagation(r, policy="flag").contract(dl_dt).flat()
     adj = adjoint(r, dl_dt, policy="flag").flat()
     scale = np.max(np.abs(adj))
     assert np.max(np.abs(fp - adj)) <= 1e-12 * scale
+    TALLY.checked("grad: fp equals adjoint")
+
+
+def test_forward_propagation_equals_adjoint():
+    """FP contracted with random dL/dt equals the adjoint. Minimum share of examples with spikes: 80%
+    (measured: 27 of 28, 96%)."""
+    TALLY.reset("grad: fp equals adjoint")
+    _forward_propagation_equals_adjoint()
+    TALLY.require("grad: fp equals adjoint", 0.8)
 
 
 def _single(w, t0, d, params, name="lif", t_max=30.0):
@@ -101,17 +112,27 @@ def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
             np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=1e-9)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, derandomize=True, database=None, deadline=None)
 @given(seed=st.integers(0, 1000), shift=st.floats(0.05, 3.0))
-def test_uniform_input_shift_moves_spikes_and_keeps_weight_gradients(seed, shift):
+def _uniform_input_shift(seed, shift):
+    TALLY.generated("grad: input shift")
     net, rng = _random_network(seed, recurrent=False)
     inputs = [sorted(rng.uniform(0, 1.0, 2).tolist()) for _ in range(3)]
     r0 = simulate("lif", net, inputs, 8.0)
     r1 = simulate("lif", net, [[t + shift for t in c] for c in inputs], 8.0 + shift)
     assert r0.n_spikes == r1.n_spikes
+    assume(r0.n_spikes > 0)
     np.testing.assert_allclose(r1.spike_time - r0.spike_time, shift, atol=1e-12)
     j0, j1 = forward_propagation(r0, policy="flag"), forward_propagation(r1, policy="flag")
     np.testing.assert_allclose(j1.d.weights, j0.d.weights, atol=1e-9 * max(1.0, np.abs(j0.d.weights).max()))
+    TALLY.checked("grad: input shift")
+
+
+def test_uniform_input_shift_moves_spikes_and_keeps_weight_gradients():
+    """Minimum share of examples with spikes: 80% (measured: 10 of 10)."""
+    TALLY.reset("grad: input shift")
+    _uniform_input_shift()
+    TALLY.require("grad: input shift", 0.8)
 
 
 def test_input_time_gradients_sum_to_one_per_spike():
