@@ -71,15 +71,18 @@ def test_two_spike_neuron_needs_the_own_reset_term():
         ref = [float(mpmath.diff(lambda x: lif_double_tau_times(x, t0, mpmath.mpf(tm), 1, 30)[k], mpmath.mpf(w)))
                for k in range(2)]
     jac = forward_propagation(r)
-    np.testing.assert_allclose(jac.d.weights[:2, 0], ref, rtol=1e-11)
+    np.testing.assert_allclose(jac.d.weights[:2, 0], ref, rtol=6e-15)  # measured 6.0e-16
     wrong = forward_propagation(r, _own_reset=False).d.weights[:2, 0]
-    assert abs(wrong[0] - ref[0]) < 1e-11 * abs(ref[0])  # the first spike has no earlier spike
+    assert abs(wrong[0] - ref[0]) < 6e-15 * abs(ref[0])  # the first spike has no earlier spike
     assert abs(wrong[1] - ref[1]) > 1e-2 * abs(ref[1])  # the second one is wrong without the term
 
 
 @pytest.mark.parametrize("w", [3.5, 12.0])
 def test_nonleaky_all_parameter_derivatives_match_closed_form(w):
-    """dt_k / d(weight, delay, input time, tau_syn, threshold) for every spike k."""
+    """dt_k / d(weight, delay, input time, tau_syn, threshold) for every spike k.
+
+    Tolerances about 10x the worst errors measured over both weights and every spike: time 1.8e-15 (abs),
+    d/dw 1.4e-15, d/d(delay, input) 1.1e-16, d/dtau 1.9e-15, d/dtheta 2.0e-15 (relative)."""
     t0, d, tau, theta = 0.3, 0.2, 0.7, 1.1
     r = _single(w, t0, d, {"tau_syn": tau, "threshold": theta}, name="nonleaky_if", t_max=60.0)
     jac = forward_propagation(r)
@@ -89,18 +92,19 @@ def test_nonleaky_all_parameter_derivatives_match_closed_form(w):
             a.update(kw)
             return nonleaky_times(a["w"], a["t0"], a["tau"], a["theta"], 1e9)[k]
         for k in range(r.n_spikes):
-            assert abs(r.spike_time[k] - float(t(k))) < 1e-12
-            np.testing.assert_allclose(jac.d.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=1e-10)
+            assert abs(r.spike_time[k] - float(t(k))) < 2e-14
+            np.testing.assert_allclose(jac.d.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=2e-14)
             dt0 = float(mpmath.diff(lambda x: t(k, t0=x), t0 + d))
-            np.testing.assert_allclose([jac.d.delays[k, 0], jac.d.inputs[k, 0]], [dt0, dt0], rtol=1e-10)
-            np.testing.assert_allclose(jac.d.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)), rtol=1e-9)
+            np.testing.assert_allclose([jac.d.delays[k, 0], jac.d.inputs[k, 0]], [dt0, dt0], rtol=2e-15)
+            np.testing.assert_allclose(jac.d.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)), rtol=2e-14)
             np.testing.assert_allclose(jac.d.model[k, 1], float(mpmath.diff(lambda x: t(k, theta=x), theta)),
-                                       rtol=1e-9)
+                                       rtol=2e-14)
 
 
 def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
     """tau_mem = 2 tau_syn closed form: d/d tau_mem along (tau_syn, tau_mem) = (tm/2, tm) is
-    dt/dtau_syn / 2 + dt/dtau_mem; d/d threshold direct."""
+    dt/dtau_syn / 2 + dt/dtau_mem; d/d threshold direct. Measured worst relative errors over the 4 spikes:
+    4.6e-15 (along) and 3.1e-15 (threshold)."""
     w, t0, tm = 9.0, 0.25, 1.2
     r = _single(w, t0, 0.0, {"tau_syn": tm / 2, "tau_mem": tm, "threshold": 1.0})
     jac = forward_propagation(r)
@@ -108,8 +112,8 @@ def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
         for k in range(r.n_spikes):
             along = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, x, 1, 1e9)[k], mpmath.mpf(tm)))
             dth = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, mpmath.mpf(tm), x, 1e9)[k], 1))
-            np.testing.assert_allclose(0.5 * jac.d.model[k, 0] + jac.d.model[k, 1], along, rtol=1e-9)
-            np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=1e-9)
+            np.testing.assert_allclose(0.5 * jac.d.model[k, 0] + jac.d.model[k, 1], along, rtol=5e-14)
+            np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=5e-14)
 
 
 @settings(max_examples=10, derandomize=True, database=None, deadline=None)
