@@ -3,12 +3,13 @@
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from exactsnn import DegenerateSpikeError, Network, adjoint, diagnose, forward_propagation, simulate
 
 from closed_forms import lif_double_tau_times, nonleaky_times
+from example_tally import TALLY
 
 MODELS = [("lif", {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}),
           ("lif", {"tau_syn": 0.8, "tau_mem": 0.8, "threshold": 1.0}),
@@ -28,22 +29,32 @@ def _random_network(seed, recurrent):
     return Network.feedforward([w1, w2], [rng.uniform(0, 0.3, (3, 6)), rng.uniform(0, 0.3, (6, 2))]), rng
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), recurrent=st.booleans(), which=st.integers(0, len(MODELS) - 1))
 @example(seed=1, recurrent=False, which=1)  # tau_syn == tau_mem
 @example(seed=2, recurrent=True, which=3)  # non-leaky, recurrent
-def test_forward_propagation_equals_adjoint(seed, recurrent, which):
+def _forward_propagation_equals_adjoint(seed, recurrent, which):
+    TALLY.generated("grad: fp equals adjoint")
     name, params = MODELS[which]
     net, rng = _random_network(seed, recurrent)
     inputs = [sorted(rng.uniform(0, 1.0, rng.integers(0, 3)).tolist()) for _ in range(net.n_inputs)]
     r = simulate(name, net, inputs, 5.0, params=params, max_spikes=2000)
-    if r.n_spikes == 0:
-        return
+    assume(r.n_spikes > 0)  # nothing to compare in a silent network
     dl_dt = rng.normal(size=r.n_spikes)
     fp = forward_propagation(r, policy="flag").contract(dl_dt).flat()
     adj = adjoint(r, dl_dt, policy="flag").flat()
     scale = np.max(np.abs(adj))
     assert np.max(np.abs(fp - adj)) <= 1e-12 * scale
+    TALLY.checked("grad: fp equals adjoint")
+
+
+def test_forward_propagation_equals_adjoint():
+    """FP contracted with random dL/dt equals the adjoint. Minimum share of examples with spikes: 80%
+    (measured: 27 of 28, 96%)."""
+    TALLY.reset("grad: fp equals adjoint")
+    _forward_propagation_equals_adjoint()
+    TALLY.require("grad: fp equals adjoint", 0.8)
 
 
 def _single(w, t0, d, params, name="lif", t_max=30.0):
@@ -60,15 +71,18 @@ def test_two_spike_neuron_needs_the_own_reset_term():
         ref = [float(mpmath.diff(lambda x: lif_double_tau_times(x, t0, mpmath.mpf(tm), 1, 30)[k], mpmath.mpf(w)))
                for k in range(2)]
     jac = forward_propagation(r)
-    np.testing.assert_allclose(jac.d.weights[:2, 0], ref, rtol=1e-11)
+    np.testing.assert_allclose(jac.d.weights[:2, 0], ref, rtol=6e-15)  # measured 6.0e-16
     wrong = forward_propagation(r, _own_reset=False).d.weights[:2, 0]
-    assert abs(wrong[0] - ref[0]) < 1e-11 * abs(ref[0])  # the first spike has no earlier spike
+    assert abs(wrong[0] - ref[0]) < 6e-15 * abs(ref[0])  # the first spike has no earlier spike
     assert abs(wrong[1] - ref[1]) > 1e-2 * abs(ref[1])  # the second one is wrong without the term
 
 
 @pytest.mark.parametrize("w", [3.5, 12.0])
 def test_nonleaky_all_parameter_derivatives_match_closed_form(w):
-    """dt_k / d(weight, delay, input time, tau_syn, threshold) for every spike k."""
+    """dt_k / d(weight, delay, input time, tau_syn, threshold) for every spike k.
+
+    Tolerances about 10x the worst errors measured over both weights and every spike: time 1.8e-15 (abs),
+    d/dw 1.4e-15, d/d(delay, input) 1.1e-16, d/dtau 1.9e-15, d/dtheta 2.0e-15 (relative)."""
     t0, d, tau, theta = 0.3, 0.2, 0.7, 1.1
     r = _single(w, t0, d, {"tau_syn": tau, "threshold": theta}, name="nonleaky_if", t_max=60.0)
     jac = forward_propagation(r)
@@ -78,18 +92,19 @@ def test_nonleaky_all_parameter_derivatives_match_closed_form(w):
             a.update(kw)
             return nonleaky_times(a["w"], a["t0"], a["tau"], a["theta"], 1e9)[k]
         for k in range(r.n_spikes):
-            assert abs(r.spike_time[k] - float(t(k))) < 1e-12
-            np.testing.assert_allclose(jac.d.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=1e-10)
+            assert abs(r.spike_time[k] - float(t(k))) < 2e-14
+            np.testing.assert_allclose(jac.d.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=2e-14)
             dt0 = float(mpmath.diff(lambda x: t(k, t0=x), t0 + d))
-            np.testing.assert_allclose([jac.d.delays[k, 0], jac.d.inputs[k, 0]], [dt0, dt0], rtol=1e-10)
-            np.testing.assert_allclose(jac.d.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)), rtol=1e-9)
+            np.testing.assert_allclose([jac.d.delays[k, 0], jac.d.inputs[k, 0]], [dt0, dt0], rtol=2e-15)
+            np.testing.assert_allclose(jac.d.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)), rtol=2e-14)
             np.testing.assert_allclose(jac.d.model[k, 1], float(mpmath.diff(lambda x: t(k, theta=x), theta)),
-                                       rtol=1e-9)
+                                       rtol=2e-14)
 
 
 def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
     """tau_mem = 2 tau_syn closed form: d/d tau_mem along (tau_syn, tau_mem) = (tm/2, tm) is
-    dt/dtau_syn / 2 + dt/dtau_mem; d/d threshold direct."""
+    dt/dtau_syn / 2 + dt/dtau_mem; d/d threshold direct. Measured worst relative errors over the 4 spikes:
+    4.6e-15 (along) and 3.1e-15 (threshold)."""
     w, t0, tm = 9.0, 0.25, 1.2
     r = _single(w, t0, 0.0, {"tau_syn": tm / 2, "tau_mem": tm, "threshold": 1.0})
     jac = forward_propagation(r)
@@ -97,21 +112,31 @@ def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
         for k in range(r.n_spikes):
             along = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, x, 1, 1e9)[k], mpmath.mpf(tm)))
             dth = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, mpmath.mpf(tm), x, 1e9)[k], 1))
-            np.testing.assert_allclose(0.5 * jac.d.model[k, 0] + jac.d.model[k, 1], along, rtol=1e-9)
-            np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=1e-9)
+            np.testing.assert_allclose(0.5 * jac.d.model[k, 0] + jac.d.model[k, 1], along, rtol=5e-14)
+            np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=5e-14)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, derandomize=True, database=None, deadline=None)
 @given(seed=st.integers(0, 1000), shift=st.floats(0.05, 3.0))
-def test_uniform_input_shift_moves_spikes_and_keeps_weight_gradients(seed, shift):
+def _uniform_input_shift(seed, shift):
+    TALLY.generated("grad: input shift")
     net, rng = _random_network(seed, recurrent=False)
     inputs = [sorted(rng.uniform(0, 1.0, 2).tolist()) for _ in range(3)]
     r0 = simulate("lif", net, inputs, 8.0)
     r1 = simulate("lif", net, [[t + shift for t in c] for c in inputs], 8.0 + shift)
     assert r0.n_spikes == r1.n_spikes
+    assume(r0.n_spikes > 0)
     np.testing.assert_allclose(r1.spike_time - r0.spike_time, shift, atol=1e-12)
     j0, j1 = forward_propagation(r0, policy="flag"), forward_propagation(r1, policy="flag")
     np.testing.assert_allclose(j1.d.weights, j0.d.weights, atol=1e-9 * max(1.0, np.abs(j0.d.weights).max()))
+    TALLY.checked("grad: input shift")
+
+
+def test_uniform_input_shift_moves_spikes_and_keeps_weight_gradients():
+    """Minimum share of examples with spikes: 80% (measured: 10 of 10)."""
+    TALLY.reset("grad: input shift")
+    _uniform_input_shift()
+    TALLY.require("grad: input shift", 0.8)
 
 
 def test_input_time_gradients_sum_to_one_per_spike():

@@ -10,18 +10,24 @@ Models: LIF with random time constants (equal ones included), the non-leaky IF, 
 (alpha psp, exponential reset) with random parameters; feed-forward and recurrent networks; weights
 scaled by the psp's peak so that silent, single- and multi-spike neurons all occur. Runs are
 derandomized (seeded by the test name). The default run is small; ``-m slow`` runs a larger one.
+
+Examples that cannot check the property (no spike at all, or an ill-conditioned spike for the
+tolerance checks) are discarded with ``hypothesis.assume``, and every property test fails when the share
+of examples really checked falls under the minimum its docstring states (``example_tally.py``).
 """
 
 from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from exactsnn import Network, adjoint, forward_propagation, simulate, verify
 from exactsnn.diagnostics import conditioning
 from exactsnn.model import kernel_model
+
+from example_tally import TALLY
 
 TIME_TOL, ROW_TOL, DPS = 1e-11, 1e-8, 30
 KERNEL = kernel_model("s/tau*exp(1 - s/tau)", "theta*exp(-s/tau_r)", "theta", {"tau": 1.0, "tau_r": 0.5, "theta": 1.0})
@@ -152,7 +158,22 @@ def _summary():
           f"jacobian (row-relative) {WORST['grad']:.2e}")
 
 
-@settings(max_examples=12, **FAST)
+def run_counted(name, inner, minimum):
+    """Run the ``@given`` function ``inner``; fail if under ``minimum`` of its examples were checked."""
+    TALLY.reset(name)
+    inner()
+    TALLY.require(name, minimum)
+
+
+def reference_example(name, sc):
+    """One example of the reference comparison; checked when well-conditioned with at least one spike."""
+    TALLY.generated(name)
+    rep = check_against_reference(sc)
+    assume(rep.well_conditioned and len(rep.spikes) > 0)
+    TALLY.checked(name)
+
+
+@settings(max_examples=6, **FAST)  # valid examples; ~20 generated with the 8 pinned ones
 @given(scenarios())
 @example(EQUAL_TAU)
 @example(BARELY)
@@ -162,8 +183,14 @@ def _summary():
 @example(NEAR_TMAX)
 @example(AT_TMAX)
 @example(RECURRENT)
-def test_float64_matches_reference(sc):
-    check_against_reference(sc)
+def _float64_matches_reference(sc):
+    reference_example("float64_matches_reference", sc)
+
+
+def test_float64_matches_reference():
+    """Spike times and Jacobian rows within tolerance of the reference. Minimum checked share: 40%
+    (measured: 12 of 16, 75%; the rest are silent networks and the ill-conditioned pinned cases)."""
+    run_counted("float64_matches_reference", _float64_matches_reference, 0.4)
 
 
 def test_pinned_edge_cases_are_what_they_claim():
@@ -180,16 +207,23 @@ def test_pinned_edge_cases_are_what_they_claim():
     assert len(check_against_reference(SIMULTANEOUS).spikes) >= 3
 
 
-@pytest.mark.slow
 @settings(max_examples=150, **FAST)
 @given(scenarios())
-def test_float64_matches_reference_large(sc):
-    check_against_reference(sc)
+def _float64_matches_reference_large(sc):
+    reference_example("float64_matches_reference_large", sc)
 
 
-def check_fp_equals_adjoint(sc):
+@pytest.mark.slow
+def test_float64_matches_reference_large():
+    """As test_float64_matches_reference, 150 examples. Minimum checked share: 40%."""
+    run_counted("float64_matches_reference_large", _float64_matches_reference_large, 0.4)
+
+
+def check_fp_equals_adjoint(sc, name):
+    TALLY.generated(name)
     model, net, inputs, t_max, params = build(sc)
     res = simulate(model, net, inputs, t_max, params=params)
+    assume(res.n_spikes > 0)  # nothing to compare in a silent network
     dl_dt = np.random.default_rng(res.n_spikes).normal(size=res.n_spikes)
     jac = forward_propagation(res, policy="flag")
     via_fp, adj = jac.contract(dl_dt), adjoint(res, dl_dt, policy="flag")
@@ -197,6 +231,7 @@ def check_fp_equals_adjoint(sc):
         terms = np.abs(dl_dt) @ np.abs(getattr(jac.d, block)) if res.n_spikes else 0.0
         scale = np.max(terms, initial=0.0)
         assert np.max(np.abs(getattr(via_fp, block) - getattr(adj, block)), initial=0.0) <= 1e-13 * scale + 1e-300
+    TALLY.checked(name)
 
 
 @settings(max_examples=40, **FAST)
@@ -204,49 +239,70 @@ def check_fp_equals_adjoint(sc):
 @example(EQUAL_TAU)
 @example(RECURRENT)
 @example(GRAZING)
-def test_fp_equals_adjoint(sc):
-    check_fp_equals_adjoint(sc)
+def _fp_equals_adjoint(sc):
+    check_fp_equals_adjoint(sc, "fp_equals_adjoint")
+
+
+def test_fp_equals_adjoint():
+    """Forward propagation contracted with dL/dt equals the adjoint. Minimum checked share: 40%
+    (measured: 43 of 68, 63%; the rest are silent networks)."""
+    run_counted("fp_equals_adjoint", _fp_equals_adjoint, 0.4)
+
+
+@settings(max_examples=400, **FAST)
+@given(scenarios())
+def _fp_equals_adjoint_large(sc):
+    check_fp_equals_adjoint(sc, "fp_equals_adjoint_large")
 
 
 @pytest.mark.slow
-@settings(max_examples=400, **FAST)
-@given(scenarios())
-def test_fp_equals_adjoint_large(sc):
-    check_fp_equals_adjoint(sc)
+def test_fp_equals_adjoint_large():
+    """As test_fp_equals_adjoint, 400 examples. Minimum checked share: 40%."""
+    run_counted("fp_equals_adjoint_large", _fp_equals_adjoint_large, 0.4)
 
 
-def check_time_shift(sc, shift):
+def check_time_shift(sc, shift, name):
+    TALLY.generated(name)
     runs = []
     for c in (0.0, shift):
         model, net, inputs, t_max, params = build(sc, c)
         res = simulate(model, net, inputs, t_max, params=params)
         runs.append((res, forward_propagation(res, policy="flag"), conditioning(res)))
     (a, ja, ca), (b, jb, cb) = runs
-    if not (ca.ok and cb.ok):
-        return False
+    assume(ca.ok and cb.ok and a.n_spikes > 0)  # the tolerances hold for well-conditioned spikes only
     assert list(a.spike_neuron) == list(b.spike_neuron)
     np.testing.assert_allclose(b.spike_time, a.spike_time + shift, rtol=0, atol=TIME_TOL)
     for block in ("weights", "delays", "inputs", "model"):
         x, y = getattr(ja.d, block), getattr(jb.d, block)
         scale = np.max(np.abs(x), axis=1, keepdims=True, initial=0.0) + 1e-300
         assert np.all(np.abs(x - y) <= 1e-9 * scale), block
-    return True
+    TALLY.checked(name)
 
 
 @settings(max_examples=25, **FAST)
 @given(scenarios(), st.sampled_from([0.25, 0.5, 1.0, 2.0, 1.7]))
 @example(EQUAL_TAU, 1.0)
 @example(RECURRENT, 0.5)
-def test_uniform_time_shift(sc, shift):
-    STATS["shift examples"] += 1
-    STATS["shift examples checked"] += check_time_shift(sc, shift)
+def _uniform_time_shift(sc, shift):
+    check_time_shift(sc, shift, "uniform_time_shift")
+
+
+def test_uniform_time_shift():
+    """Shifting inputs and t_max by c shifts spikes by c, Jacobian unchanged. Minimum checked share: 40%
+    (measured: 27 of 51, 53%; the rest are silent or ill-conditioned)."""
+    run_counted("uniform_time_shift", _uniform_time_shift, 0.4)
+
+
+@settings(max_examples=200, **FAST)
+@given(scenarios(), fl(0.0, 3.0))
+def _uniform_time_shift_large(sc, shift):
+    check_time_shift(sc, shift, "uniform_time_shift_large")
 
 
 @pytest.mark.slow
-@settings(max_examples=200, **FAST)
-@given(scenarios(), fl(0.0, 3.0))
-def test_uniform_time_shift_large(sc, shift):
-    check_time_shift(sc, shift)
+def test_uniform_time_shift_large():
+    """As test_uniform_time_shift, 200 examples. Minimum checked share: 40%."""
+    run_counted("uniform_time_shift_large", _uniform_time_shift_large, 0.4)
 
 
 def test_scenarios_cover_the_space():
