@@ -43,7 +43,7 @@ def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times"
         idx = tuple(int(i) for i in bad[0])
         raise InputSpikeError(f"{name}[{idx}] = {float(t[idx])!r}: input spike times must be >= 0 and not NaN "
                               "(+inf means no spike)")
-    unsorted = np.argwhere(np.diff(t, axis=2) < 0) if t.shape[2] > 1 else np.zeros((0, 3), int)
+    unsorted = np.argwhere(t[:, :, 1:] < t[:, :, :-1])
     if unsorted.size:
         b, c, k = (int(i) for i in unsorted[0])
         raise InputSpikeError(f"{name}[{b}, {c}] is not ascending at position {k} ({t[b, c, k]!r} > "
