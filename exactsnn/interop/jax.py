@@ -10,9 +10,11 @@ is exactsnn's adjoint with the cotangent as ``dL/dt``:
 It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks use
 ``vmap_method="expand_dims"``: a vmap over input patterns becomes one batch call (simulated in
 parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
-batch call per parameter set. The backward callback simulates the batch again (a callback cannot hand
-Python objects from the forward pass to the backward pass): bit-identical spikes, one more
-simulation per step (see benchmarks/README.md for the cost).
+batch call per parameter set. A callback cannot hand Python objects to another, so the forward
+callback memoises its causal records on the spec (``LayerSpec.memo``, the last ``memo_size``) and
+returns a token as a residual; the backward callback runs only the adjoint sweeps on them. When jit
+drops the forward callback (only gradients used) or the record is gone, the backward callback
+simulates the batch again: bit-identical spikes, one more simulation.
 
 Requirements: ``jax.config.update("jax_enable_x64", True)`` (exactness needs float64). Shapes and
 dtypes are checked when tracing; spike-time values (NaN, negative) are checked in the callback,
@@ -21,7 +23,7 @@ whose exception reaches the caller eagerly and as a runtime error under ``jit``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import jax
@@ -63,6 +65,22 @@ class LayerSpec:
         (``params`` by name, defaults otherwise) as an ``(n_populations, n_params)`` table."""
         return {"weight": jnp.asarray(self.network.weight), "delay": jnp.asarray(self.network.delay),
                 "params": jnp.asarray(self.compiled.param_table(params, self.n_pop))}
+
+    memo: dict = field(default_factory=dict, repr=False)
+    memo_size: int = 4
+
+    def remember(self, batches: dict) -> int:
+        """Memoise a forward pass's batches (records) for the backward callback; returns their token.
+        At most ``memo_size`` are kept (oldest dropped): a missing one is simulated again, so the memo
+        changes the cost, never the result."""
+        token = max(self.memo, default=0) + 1
+        self.memo[token] = batches
+        while len(self.memo) > self.memo_size:
+            self.memo.pop(min(self.memo))
+        return token
+
+    def recall(self, token: int) -> dict:
+        return self.memo.pop(token, {})
 
     @cached_property
     def function(self):
@@ -113,22 +131,27 @@ def _run(spec, w, d, p, xs) -> SpikeBatch:
                           spec.t_max, spec.max_spikes)
 
 
-def _host_forward(spec, w, d, p, x):
+def _host_forward(spec, w, d, p, x, keep=False):
+    """Outputs of every parameter set; with ``keep``, the batches are memoised for the backward callback
+    and a token naming them is returned last (shape ``lv``)."""
     w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
-    outs = None
+    outs, kept = None, {}
     for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
         sb = _run(spec, wi, di, pi, xs)
+        kept[idx] = sb
         got = (sb.t_first, sb.silent, sb.counts)
-        if idx is None:
-            return tuple(a.reshape(lv + batch + a.shape[1:]) for a in got)
         if outs is None:
             outs = tuple(np.zeros(lv + batch + a.shape[1:], a.dtype) for a in got)
+        sel = () if idx is None else idx
         for o, a in zip(outs, got):
-            o[idx] = a.reshape(batch + a.shape[1:])
-    return outs
+            o[sel] = a.reshape(o[sel].shape)
+    if not keep:
+        return outs
+    return outs + (np.full(lv, spec.remember(kept), np.int64),)
 
 
-def _host_vjp(spec, w, d, p, x, g):
+def _host_vjp(spec, w, d, p, x, token, g):
+    kept = spec.recall(int(np.asarray(token).flat[0]))
     w, d, p, x, g = (np.asarray(a) for a in (w, d, p, x, g))
     nv = w.ndim - 1
     lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv], g.shape[:nv])
@@ -137,7 +160,9 @@ def _host_vjp(spec, w, d, p, x, g):
     gx = np.zeros(x.shape)
     g = np.broadcast_to(g, lv + g.shape[nv:])
     for idx, wi, di, pi, xs, _, batch in _parameter_sets(spec, w, d, p, x):
-        sb = _run(spec, wi, di, pi, xs)
+        sb = kept.get(idx)
+        if sb is None or sb.t_first.shape[0] != xs.shape[0]:  # not memoised (or another vmap layout): simulate
+            sb = _run(spec, wi, di, pi, xs)
         gi = g.reshape((-1, g.shape[-1])) if idx is None else g[idx].reshape((-1, g.shape[-1]))
         r = sb.adjoint(sb.dl_dt(gi))
         n_b = int(np.prod(batch, dtype=np.int64))
@@ -164,8 +189,9 @@ def _result_shapes(spec, x_shape):
 def _layer(spec):
     """The custom_vjp function of ``spec`` (built once per spec)."""
 
-    def forward(w, d, p, x):
-        return jax.pure_callback(lambda *a: _host_forward(spec, *a), _result_shapes(spec, jnp.shape(x)), w, d, p, x,
+    def forward(w, d, p, x, keep=False):
+        shapes = _result_shapes(spec, jnp.shape(x)) + ((jax.ShapeDtypeStruct((), jnp.int64),) if keep else ())
+        return jax.pure_callback(lambda *a: _host_forward(spec, *a, keep=keep), shapes, w, d, p, x,
                                  vmap_method="expand_dims")
 
     @jax.custom_vjp
@@ -173,13 +199,12 @@ def _layer(spec):
         return forward(w, d, p, x)
 
     def fwd(w, d, p, x):
-        return forward(w, d, p, x), (w, d, p, x)
+        *out, token = forward(w, d, p, x, keep=True)
+        return tuple(out), (w, d, p, x, token)
 
     def bwd(res, cot):
-        w, d, p, x = res
-        shapes = tuple(jax.ShapeDtypeStruct(jnp.shape(a), jnp.float64) for a in res)
-        return jax.pure_callback(lambda *a: _host_vjp(spec, *a), shapes, w, d, p, x, cot[0],
-                                 vmap_method="expand_dims")
+        shapes = tuple(jax.ShapeDtypeStruct(jnp.shape(a), jnp.float64) for a in res[:4])
+        return jax.pure_callback(lambda *a: _host_vjp(spec, *a), shapes, *res, cot[0], vmap_method="expand_dims")
 
     layer.defvjp(fwd, bwd)
     return layer
