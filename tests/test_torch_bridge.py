@@ -173,3 +173,25 @@ def test_twenty_adam_steps_match_the_trainer():
     theirs = np.concatenate([w.ravel() for w in trainer.state.weights])
     assert np.max(np.abs(theirs - layer.spec.network.weight)) > 1e-3, "training must move the weights"
     assert np.max(np.abs(ours - theirs)) <= 1e-10 * np.max(np.abs(theirs)), np.max(np.abs(ours - theirs))
+
+
+def test_multi_spike_inputs_and_recorded_spikes_match_serial():
+    net, _ = _net()
+    x = np.array([[[0.1, 0.6], [0.3, np.inf], [0.2, 0.5]], [[0.0, np.inf], [0.4, 0.9], [np.inf, np.inf]]])
+    layer = ExactSNN(net, "lif", T_MAX, PARAMS, record=[0, 2, 6], max_spikes_per_neuron=3)
+    xt = torch.tensor(x, requires_grad=True)
+    out = layer(xt)
+    c = torch.tensor(np.random.default_rng(2).normal(size=out.spikes.shape))
+    (out.spikes * c).sum().backward()
+    for b in range(2):
+        res = es.simulate("lif", net, [[t for t in ch if np.isfinite(t)] for ch in x[b]], T_MAX, params=PARAMS)
+        dl_dt = np.zeros(res.n_spikes)
+        for r, j in enumerate([0, 2, 6]):
+            mine = np.flatnonzero(res.spike_neuron == j)[:3]
+            n = mine.size
+            assert np.array_equal(out.spikes[b, r, :n].detach().numpy(), res.spike_time[mine])
+            assert out.spikes_mask[b, r, :n].all() and not out.spikes_mask[b, r, n:].any()
+            dl_dt[mine] = c[b, r, :n].numpy()
+        ref = es.adjoint(res, dl_dt)
+        assert np.array_equal(xt.grad[b].numpy()[np.isfinite(x[b])], ref.inputs)
+        assert (xt.grad[b].numpy()[~np.isfinite(x[b])] == 0).all()
