@@ -136,3 +136,17 @@ def test_bad_input_is_named(setup):
         bridge.spike_times(spec, w, d, p, jnp.asarray(x).at[0, 1].set(jnp.nan))[0].block_until_ready()
     with pytest.raises(Exception, match="input spike times must be >= 0"):
         bridge.spike_times(spec, w, d, p, -jnp.asarray(x))[0].block_until_ready()
+
+
+def test_jacrev_equals_forward_propagation_rows(setup):
+    """jacrev (a vmap over cotangents of the backward callback) against the FP Jacobian: a second algorithm."""
+    spec, init, x, _ = setup
+    jac = jax.jit(jax.jacrev(lambda w: bridge.spike_times(spec, w, init["delay"], init["params"], x[:1])[0][0]))(
+        init["weight"])
+    res = es.simulate("lif", spec.network, [[t] for t in x[0]], T_MAX, params=PARAMS)
+    fp = es.forward_propagation(res)
+    _, ids = res.first_spikes()
+    for o, k in enumerate(ids):
+        assert k >= 0
+        row = fp.d.weights[k]
+        assert np.max(np.abs(np.asarray(jac[o]) - row)) <= 1e-12 * np.max(np.abs(row))

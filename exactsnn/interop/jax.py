@@ -23,6 +23,7 @@ whose exception reaches the caller eagerly and as a runtime error under ``jit``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -68,12 +69,13 @@ class LayerSpec:
 
     memo: dict = field(default_factory=dict, repr=False)
     memo_size: int = 4
+    tokens: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def remember(self, batches: dict) -> int:
         """Memoise a forward pass's batches (records) for the backward callback; returns their token.
         At most ``memo_size`` are kept (oldest dropped): a missing one is simulated again, so the memo
         changes the cost, never the result."""
-        token = max(self.memo, default=0) + 1
+        token = next(self.tokens)  # never reused: a stale residual can only miss, never hit another batch
         self.memo[token] = batches
         while len(self.memo) > self.memo_size:
             self.memo.pop(min(self.memo))
