@@ -89,3 +89,62 @@ def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_po
         grads[b, :2 * n_syn + hi - lo] = g[:2 * n_syn + hi - lo]
         grads[b, 2 * n_syn + max_in_sp:] = g[2 * n_syn + hi - lo:]
     return status, losses, t_first, counts, grads
+
+
+@njit(cache=True, parallel=True)
+def batch_simulate_record(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                          out_syn, t_max, max_spikes, outputs, cap_spk, cap_arr):
+    """Many patterns in parallel, keeping each causal record for ``batch_adjoint_record`` (framework bridges).
+
+    Returns (status (B,), sizes (B, 2) = (n_spk, n_arr), t_first (B, n_out), first (B, n_out) spike index or -1,
+    counts (B, n_neurons), spk_f (B, cap_spk) spike times, spk_i (B, 3, cap_spk) = (neuron, arr_head, prev),
+    arr_f (B, cap_arr) arrival times, arr_i (B, 3, cap_arr) = (syn, src, prev)). A pattern whose record
+    exceeds the capacities keeps its sizes but not its record: the caller reruns it with larger ones.
+    """
+    n_b = in_ptr.size - 1
+    status = np.zeros(n_b, np.int64)
+    sizes = np.zeros((n_b, 2), np.int64)
+    t_first = np.zeros((n_b, outputs.size))
+    first = np.full((n_b, outputs.size), -1, np.int64)
+    counts = np.zeros((n_b, n_neurons), np.int64)
+    spk_f = np.zeros((n_b, cap_spk))
+    spk_i = np.full((n_b, 3, cap_spk), -1, np.int64)
+    arr_f = np.zeros((n_b, cap_arr))
+    arr_i = np.full((n_b, 3, cap_arr), -1, np.int64)
+    for b in prange(n_b):
+        lo = in_ptr[b]
+        hi = in_ptr[b + 1]
+        res = simulate_one(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w, syn_d,
+                           out_ptr, out_syn, t_max, max_spikes, True)
+        n_spk, n_arr = res[1], res[6]
+        status[b] = res[0]
+        sizes[b, 0] = n_spk
+        sizes[b, 1] = n_arr
+        t_first[b], first[b], counts[b] = first_spikes(n_spk, res[2], res[3], outputs, n_neurons, t_max)
+        if n_spk <= cap_spk and n_arr <= cap_arr:
+            spk_f[b, :n_spk] = res[2][:n_spk]
+            spk_i[b, 0, :n_spk] = res[3][:n_spk]
+            spk_i[b, 1, :n_spk] = res[4][:n_spk]
+            spk_i[b, 2, :n_spk] = res[5][:n_spk]
+            arr_f[b, :n_arr] = res[7][:n_arr]
+            arr_i[b, 0, :n_arr] = res[8][:n_arr]
+            arr_i[b, 1, :n_arr] = res[9][:n_arr]
+            arr_i[b, 2, :n_arr] = res[10][:n_arr]
+    return status, sizes, t_first, first, counts, spk_f, spk_i, arr_f, arr_i
+
+
+@njit(cache=True, parallel=True)
+def batch_adjoint_record(ptab, pop, n_syn, in_ptr, max_in_sp, sizes, spk_f, spk_i, arr_f, arr_i, syn_w, dl_dt):
+    """Adjoint sweeps over records of ``batch_simulate_record``, dL/dt_k given per spike: dl_dt (B, cap_spk).
+
+    Returns grad (B, 2 n_syn + max_in_sp + n_pop N_PARAMS), laid out (and padded) as ``batch_loss_grad``'s.
+    """
+    n_b = in_ptr.size - 1
+    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    for b in prange(n_b):
+        n_in_sp = in_ptr[b + 1] - in_ptr[b]
+        g = adjoint_core(ptab, pop, n_syn, n_in_sp, sizes[b, 0], spk_f[b], spk_i[b, 0], spk_i[b, 1], spk_i[b, 2],
+                         sizes[b, 1], arr_f[b], arr_i[b, 0], arr_i[b, 1], arr_i[b, 2], syn_w, dl_dt[b])
+        grads[b, :2 * n_syn + n_in_sp] = g[:2 * n_syn + n_in_sp]
+        grads[b, 2 * n_syn + max_in_sp:] = g[2 * n_syn + n_in_sp:]
+    return grads

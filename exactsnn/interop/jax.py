@@ -1,0 +1,240 @@
+"""Exact spiking layers inside JAX: ``jax.custom_vjp`` over ``jax.pure_callback``.
+
+``spike_times(spec, weight, delay, params, input_times)`` returns the first spike time of every
+output neuron (``t_max`` where silent), the silent mask and the spike count of every neuron. Its VJP
+is exactsnn's adjoint with the cotangent as ``dL/dt``:
+
+    dL/dq = sum_b sum_k dL/dt_bk dt_bk/dq,   q in {weights, delays, model parameters},
+    dL/dx_bc = sum_k dL/dt_bk dt_bk/dx_bc    for input spike times x.
+
+It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks use
+``vmap_method="expand_dims"``: a vmap over input patterns becomes one batch call (simulated in
+parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
+batch call per parameter set. A callback cannot hand Python objects to another, so the forward
+callback memoises its causal records on the spec (``LayerSpec.memo``, the last ``memo_size``) and
+returns a token as a residual; the backward callback runs only the adjoint sweeps on them. When jit
+drops the forward callback (only gradients used) or the record is gone, the backward callback
+simulates the batch again: bit-identical spikes, one more simulation.
+
+Requirements: ``jax.config.update("jax_enable_x64", True)`` (exactness needs float64). Shapes and
+dtypes are checked when tracing; spike-time values (NaN, negative) are checked in the callback,
+whose exception reaches the caller eagerly and as a runtime error under ``jit``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..compiled import CompiledModel, resolve
+from ..errors import ExactSNNError, InputSpikeError, ModelError, NetworkError
+from ..network import Network
+from ..simulate import DEFAULT_MAX_SPIKES, populations_array
+from .spike_batch import SpikeBatch
+
+_ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSpec:
+    """The non-differentiable part of an exact layer. ``spikes_per_channel`` K: input times are
+    ``(..., n_inputs, K)`` (ascending, +inf padding) instead of ``(..., n_inputs)``."""
+
+    compiled: CompiledModel
+    network: Network
+    pop: np.ndarray
+    n_pop: int
+    t_max: float
+    max_spikes: int = DEFAULT_MAX_SPIKES
+    spikes_per_channel: int | None = None
+
+    @classmethod
+    def build(cls, network: Network, model="lif", t_max: float = 4.0, populations=None,
+              max_spikes: int = DEFAULT_MAX_SPIKES, spikes_per_channel=None) -> "LayerSpec":
+        if not isinstance(network, Network):
+            raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
+        pop, n_pop = populations_array(populations, network.n_neurons)
+        return cls(resolve(model), network, pop, n_pop, float(t_max), int(max_spikes), spikes_per_channel)
+
+    def initial(self, params=None) -> dict:
+        """{'weight', 'delay', 'params'} float64 arrays: the network's values and the model parameters
+        (``params`` by name, defaults otherwise) as an ``(n_populations, n_params)`` table."""
+        return {"weight": jnp.asarray(self.network.weight), "delay": jnp.asarray(self.network.delay),
+                "params": jnp.asarray(self.compiled.param_table(params, self.n_pop))}
+
+    memo: dict = field(default_factory=dict, repr=False)
+    memo_size: int = 4
+    tokens: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    def remember(self, batches: dict) -> int:
+        """Memoise a forward pass's batches (records) for the backward callback; returns their token.
+        At most ``memo_size`` are kept (oldest dropped): a missing one is simulated again, so the memo
+        changes the cost, never the result."""
+        token = next(self.tokens)  # never reused: a stale residual can only miss, never hit another batch
+        self.memo[token] = batches
+        while len(self.memo) > self.memo_size:
+            self.memo.pop(min(self.memo))
+        return token
+
+    def recall(self, token: int) -> dict:
+        return self.memo.pop(token, {})
+
+    @cached_property
+    def function(self):
+        """The ``jax.custom_vjp`` function ``(weight, delay, params, input_times) -> outputs`` (built once)."""
+        return _layer(self)
+
+    @property
+    def input_rank(self) -> int:
+        return 1 if self.spikes_per_channel is None else 2
+
+
+def _check(x, name, tail):
+    err = _ERRORS[name]
+    if not jnp.issubdtype(jnp.result_type(x), jnp.floating):
+        raise err(f"{name} has dtype {jnp.result_type(x)}; it must be float64")
+    if jnp.result_type(x) != jnp.float64:
+        raise err(f"{name} has dtype {jnp.result_type(x)}; exact spike times need float64: enable it with "
+                  "jax.config.update('jax_enable_x64', True) and pass float64 arrays")
+    if jnp.ndim(x) < len(tail) or tuple(jnp.shape(x)[jnp.ndim(x) - len(tail):]) != tail:
+        raise err(f"{name} has shape {jnp.shape(x)}; expected (..., {', '.join(map(str, tail))})"
+                  if name == "input_times" else f"{name} has shape {jnp.shape(x)}; expected {tail}")
+
+
+def _parameter_sets(spec, w, d, p, x):
+    """Split callback arguments into vmap dims ``lv`` and yield (index, w, d, p, patterns (N, ...), batch shape)."""
+    nv = w.ndim - 1
+    lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv])
+    batch = x.shape[nv:x.ndim - spec.input_rank]
+    tail = x.shape[x.ndim - spec.input_rank:]
+    shared = all(int(np.prod(a.shape[:nv])) == 1 for a in (w, d, p))
+    if shared:  # one parameter set: every pattern of every vmap index in one batch call
+        xs = np.broadcast_to(x, lv + x.shape[nv:]).reshape((-1,) + tail)
+        yield None, w.reshape(-1), d.reshape(-1), p.reshape(p.shape[nv:]), xs, lv, batch
+        return
+    for idx in np.ndindex(*lv):
+        pick = [tuple(min(i, s - 1) for i, s in zip(idx, a.shape[:nv])) for a in (w, d, p, x)]
+        yield idx, w[pick[0]], d[pick[1]], p[pick[2]], x[pick[3]].reshape((-1,) + tail), lv, batch
+
+
+def _run(spec, w, d, p, xs) -> SpikeBatch:
+    net = spec.network.with_weights(np.asarray(w, np.float64), np.asarray(d, np.float64))
+    for c, row in enumerate(np.asarray(p)):
+        try:
+            spec.compiled.param_vector(row)
+        except ModelError as exc:
+            raise ModelError(f"params[{c}]: {exc}") from None
+    return SpikeBatch.run(spec.compiled, net, np.ascontiguousarray(p, np.float64), spec.pop, np.asarray(xs, np.float64),
+                          spec.t_max, spec.max_spikes)
+
+
+def _host_forward(spec, w, d, p, x, keep=False):
+    """Outputs of every parameter set; with ``keep``, the batches are memoised for the backward callback
+    and a token naming them is returned last (shape ``lv``)."""
+    w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
+    outs, kept = None, {}
+    for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
+        sb = _run(spec, wi, di, pi, xs)
+        kept[idx] = sb
+        got = (sb.t_first, sb.silent, sb.counts)
+        if outs is None:
+            outs = tuple(np.zeros(lv + batch + a.shape[1:], a.dtype) for a in got)
+        sel = () if idx is None else idx
+        for o, a in zip(outs, got):
+            o[sel] = a.reshape(o[sel].shape)
+    if not keep:
+        return outs
+    return outs + (np.full(lv, spec.remember(kept), np.int64),)
+
+
+def _host_vjp(spec, w, d, p, x, token, g):
+    kept = spec.recall(int(np.asarray(token).flat[0]))
+    w, d, p, x, g = (np.asarray(a) for a in (w, d, p, x, g))
+    nv = w.ndim - 1
+    lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv], g.shape[:nv])
+    gw, gd, gp = np.zeros(lv + w.shape[nv:]), np.zeros(lv + d.shape[nv:]), np.zeros(lv + p.shape[nv:])
+    x = np.broadcast_to(x, lv + x.shape[nv:])  # e.g. jacrev: cotangents batched, patterns not
+    gx = np.zeros(x.shape)
+    g = np.broadcast_to(g, lv + g.shape[nv:])
+    for idx, wi, di, pi, xs, _, batch in _parameter_sets(spec, w, d, p, x):
+        sb = kept.get(idx)
+        if sb is None or sb.t_first.shape[0] != xs.shape[0]:  # not memoised (or another vmap layout): simulate
+            sb = _run(spec, wi, di, pi, xs)
+        gi = g.reshape((-1, g.shape[-1])) if idx is None else g[idx].reshape((-1, g.shape[-1]))
+        r = sb.adjoint(sb.dl_dt(gi))
+        n_b = int(np.prod(batch, dtype=np.int64))
+        sel, lead = ((), lv) if idx is None else (idx, ())
+        gw[sel] = _sum_batch(r["weight"], lead, n_b)
+        gd[sel] = _sum_batch(r["delay"], lead, n_b)
+        gp[sel] = _sum_batch(r["params"], lead, n_b)
+        gx[sel] = r["input_times"].reshape(gx[sel].shape)
+    return gw, gd, gp, gx
+
+
+def _sum_batch(per_pattern, lv, n_b):
+    """(N, ...) per-pattern gradients -> summed over each vmap index's own patterns: (lv..., ...)."""
+    return per_pattern.reshape(lv + (n_b,) + per_pattern.shape[1:]).sum(axis=len(lv))
+
+
+def _result_shapes(spec, x_shape):
+    lead = x_shape[:len(x_shape) - spec.input_rank]
+    n_out, n = spec.network.outputs.size, spec.network.n_neurons
+    return (jax.ShapeDtypeStruct(lead + (n_out,), jnp.float64), jax.ShapeDtypeStruct(lead + (n_out,), jnp.bool_),
+            jax.ShapeDtypeStruct(lead + (n,), jnp.int64))
+
+
+def _layer(spec):
+    """The custom_vjp function of ``spec`` (built once per spec)."""
+
+    def forward(w, d, p, x, keep=False):
+        shapes = _result_shapes(spec, jnp.shape(x)) + ((jax.ShapeDtypeStruct((), jnp.int64),) if keep else ())
+        return jax.pure_callback(lambda *a: _host_forward(spec, *a, keep=keep), shapes, w, d, p, x,
+                                 vmap_method="expand_dims")
+
+    @jax.custom_vjp
+    def layer(w, d, p, x):
+        return forward(w, d, p, x)
+
+    def fwd(w, d, p, x):
+        *out, token = forward(w, d, p, x, keep=True)
+        return tuple(out), (w, d, p, x, token)
+
+    def bwd(res, cot):
+        shapes = tuple(jax.ShapeDtypeStruct(jnp.shape(a), jnp.float64) for a in res[:4])
+        return jax.pure_callback(lambda *a: _host_vjp(spec, *a), shapes, *res, cot[0], vmap_method="expand_dims")
+
+    layer.defvjp(fwd, bwd)
+    return layer
+
+
+def spike_times(spec: LayerSpec, weight, delay, params, input_times):
+    """(t_first (..., n_out), silent (..., n_out), counts (..., n_neurons)) of a batch, differentiable.
+
+    Parameters
+    ----------
+    spec : LayerSpec
+    weight, delay : (n_synapses,) float64, in ``spec.network``'s synapse order; delays >= 0.
+    params : (n_populations, n_params) float64, columns in ``spec.compiled.param_names`` order.
+    input_times : (..., n_inputs) float64, one spike per channel, or (..., n_inputs, K) with
+        ``spec.spikes_per_channel = K``; ``+inf`` means no spike. Leading dims are patterns.
+    """
+    if not isinstance(spec, LayerSpec):
+        raise ExactSNNError(f"spec must be an exactsnn.jax.LayerSpec, got {type(spec).__name__}")
+    n_syn = spec.network.n_synapses
+    _check(weight, "weight", (n_syn,))
+    _check(delay, "delay", (n_syn,))
+    _check(params, "params", (spec.n_pop, len(spec.compiled.param_names)))
+    k = () if spec.spikes_per_channel is None else (int(spec.spikes_per_channel),)
+    _check(input_times, "input_times", (spec.network.n_inputs,) + k)
+    for name, a in (("weight", weight), ("delay", delay), ("params", params)):
+        if jnp.ndim(a) != (1 if name != "params" else 2):
+            raise _ERRORS[name](f"{name} has shape {jnp.shape(a)}; vmap over it instead of adding dimensions")
+    return spec.function(weight, delay, params, input_times)
+
+
+__all__ = ["LayerSpec", "spike_times"]

@@ -1,0 +1,198 @@
+"""Framework-neutral core of the PyTorch and JAX bridges: a batch forward that keeps its causal records.
+
+``SpikeBatch.run`` simulates every pattern of a batch in parallel (numba ``prange``, the engine's
+``batch_simulate_record``) and keeps each pattern's causal record; ``SpikeBatch.adjoint`` runs the
+adjoint sweeps over those records, in parallel, for any ``dL/dt`` a framework hands back:
+
+    dL/dq_b = sum_k dL/dt_bk dt_bk/dq          (one adjoint sweep per pattern b, no re-simulation)
+
+with ``q`` the weights, delays, input spike times and model parameters. The sweep is the engine's
+``adjoint_core``, the function ``exactsnn.adjoint`` and ``batch_loss_grad`` call, so per-pattern
+gradients are bit-identical to theirs for the same ``dL/dt``.
+
+Input times are a dense array ``(B, n_inputs)`` (one spike per channel) or ``(B, n_inputs, K)``
+(up to K ascending spikes per channel); ``+inf`` marks "no spike" (padding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compiled import CompiledModel
+from ..errors import InputSpikeError, SimulationError
+from ..network import Network
+from ..simulate import _STATUS_TEXT, DEFAULT_MAX_SPIKES, Topology
+
+
+def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times") -> tuple:
+    """Validate dense input times and pack them channel-major per pattern.
+
+    Returns (in_times, in_src, in_ptr, where): ``where`` (n_spikes,) is each packed spike's flat
+    index into ``times``, so gradients can be scattered back.
+    """
+    t = np.asarray(times)
+    if t.ndim == 2:
+        t = t[:, :, None]
+    if t.ndim != 3 or t.shape[0] < 1 or t.shape[1] != n_inputs or t.shape[2] < 1:
+        raise InputSpikeError(f"{name} must have shape (batch, {n_inputs}) or (batch, {n_inputs}, K) with "
+                              f"batch, K >= 1, got {np.shape(times)}")
+    bad = np.argwhere(np.isnan(t) | (t < 0))
+    if bad.size:
+        idx = tuple(int(i) for i in bad[0])
+        raise InputSpikeError(f"{name}[{idx}] = {float(t[idx])!r}: input spike times must be >= 0 and not NaN "
+                              "(+inf means no spike)")
+    unsorted = np.argwhere(t[:, :, 1:] < t[:, :, :-1])
+    if unsorted.size:
+        b, c, k = (int(i) for i in unsorted[0])
+        raise InputSpikeError(f"{name}[{b}, {c}] is not ascending at position {k} ({t[b, c, k]!r} > "
+                              f"{t[b, c, k + 1]!r}); pad with +inf at the end")
+    flat = t.reshape(-1)
+    where = np.flatnonzero(np.isfinite(flat))
+    per_pattern = np.isfinite(t).reshape(t.shape[0], -1).sum(axis=1)
+    in_ptr = np.zeros(t.shape[0] + 1, np.int64)
+    np.cumsum(per_pattern, out=in_ptr[1:])
+    in_src = (where // t.shape[2]) % n_inputs
+    return np.ascontiguousarray(flat[where], np.float64), in_src.astype(np.int64), in_ptr, where
+
+
+def default_capacity(network: Network, topo: Topology, max_in_sp: int) -> tuple:
+    """(spikes, arrivals) per pattern to allocate first: ``2 n_neurons + 16`` spikes; arrivals bound
+    the input fan-out exactly and allow the largest neuron fan-out for every spike."""
+    fanout = np.diff(topo.out_ptr)
+    cap_spk = 2 * network.n_neurons + 16
+    in_fan = int(fanout[:network.n_inputs].max()) if network.n_inputs else 0
+    nrn_fan = int(fanout[network.n_inputs:].max()) if network.n_neurons else 0
+    return cap_spk, max_in_sp * in_fan + cap_spk * nrn_fan + 16
+
+
+@dataclass(eq=False)
+class SpikeBatch:
+    """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
+
+    Attributes
+    ----------
+    t_first : (B, n_out) float64
+        First spike time of each output neuron; ``t_max`` when it is silent (see ``silent``).
+    first : (B, n_out) int64
+        Index of that spike in the pattern's spike list, -1 when silent.
+    counts : (B, n_neurons) int64
+        Spikes per neuron.
+    spike_time, spike_neuron : (B, cap) float64, int64
+        All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
+    """
+
+    compiled: CompiledModel
+    network: Network
+    topology: Topology
+    ptab: np.ndarray
+    pop: np.ndarray
+    t_max: float
+    input_shape: tuple
+    in_ptr: np.ndarray
+    where: np.ndarray
+    sizes: np.ndarray
+    t_first: np.ndarray
+    first: np.ndarray
+    counts: np.ndarray
+    spike_time: np.ndarray
+    spk_i: np.ndarray
+    arr_f: np.ndarray
+    arr_i: np.ndarray
+
+    @property
+    def spike_neuron(self) -> np.ndarray:
+        return self.spk_i[:, 0]
+
+    @property
+    def silent(self) -> np.ndarray:
+        return self.first < 0
+
+    @property
+    def capacity(self) -> tuple:
+        """(spikes, arrivals) per pattern this batch needed: a good first allocation for the next one."""
+        return int(self.sizes[:, 0].max(initial=1)), int(self.sizes[:, 1].max(initial=1))
+
+    @classmethod
+    def run(cls, compiled: CompiledModel, network: Network, ptab, pop, input_times, t_max: float,
+            max_spikes: int = DEFAULT_MAX_SPIKES, capacity=None, name: str = "input_times") -> "SpikeBatch":
+        """Simulate every pattern of ``input_times`` (dense, see the module docstring) in parallel."""
+        times = np.asarray(input_times)
+        in_times, in_src, in_ptr, where = pack_input_times(times, network.n_inputs, name)
+        topo = Topology.of(network)
+        max_in_sp = int(np.diff(in_ptr).max())
+        cap = default_capacity(network, topo, max_in_sp) if capacity is None else capacity
+        outputs = network.outputs.astype(np.int64)
+        args = (ptab, pop, in_times, in_src, in_ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w,
+                topo.syn_d, topo.out_ptr, topo.out_syn, float(t_max), int(max_spikes), outputs)
+        out = compiled.call("batch_simulate_record", ptab, *args, int(cap[0]), int(cap[1]))
+        status, sizes = out[0], out[1]
+        bad = np.flatnonzero(status)
+        if bad.size:
+            raise SimulationError(f"pattern {int(bad[0])}: " + _STATUS_TEXT.get(
+                int(status[bad[0]]), "engine status {status}").format(max_spikes=max_spikes, neuron="?", time="?",
+                                                                      status=int(status[bad[0]])))
+        need = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
+        if need[0] > cap[0] or need[1] > cap[1]:  # rare: rerun with the exact sizes now known
+            out = compiled.call("batch_simulate_record", ptab, *args, need[0], need[1])
+        return cls(compiled, network, topo, ptab, pop, float(t_max), times.shape, in_ptr, where, *out[1:])
+
+    def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:
+        """All spikes of ``neurons``, padded: (times (B, n, K) with t_max padding, mask (B, n, K) bool,
+        spike index (B, n, K) int64, -1 on padding). Spikes beyond K per neuron are left out."""
+        neurons = np.asarray(neurons, np.int64)
+        n_b, cap = self.spike_time.shape
+        slot = np.full(self.network.n_neurons + 1, -1, np.int64)
+        slot[neurons] = np.arange(neurons.size)
+        nrn = self.spike_neuron
+        s = slot[nrn]  # padding has neuron -1 -> slot[-1] = -1
+        rank = np.zeros_like(nrn)
+        for j in neurons:  # position of each spike in its neuron's list, per pattern
+            mine = nrn == j
+            rank[mine] = (np.cumsum(mine, axis=1) - 1)[mine]
+        keep = (s >= 0) & (rank < max_spikes_per_neuron)
+        b_idx, k_idx = np.nonzero(keep)
+        index = np.full((n_b, neurons.size, max_spikes_per_neuron), -1, np.int64)
+        index[b_idx, s[b_idx, k_idx], rank[b_idx, k_idx]] = k_idx
+        mask = index >= 0
+        times = np.where(mask, np.take_along_axis(self.spike_time, np.maximum(index, 0).reshape(n_b, -1), 1).reshape(
+            index.shape), self.t_max)
+        return times, mask, index
+
+    def dl_dt(self, dl_dfirst=None, spike_grads=()) -> np.ndarray:
+        """dL/dt per spike (B, cap) from dL/dt_first (B, n_out) and ``(index, grad)`` pairs of ``spikes_of``.
+
+        Silent outputs and padding pass nothing (a spike that does not exist has no time to move).
+        """
+        n_b, cap = self.spike_time.shape
+        out = np.zeros((n_b, cap))
+        rows = np.broadcast_to(np.arange(n_b)[:, None], self.first.shape)
+        if dl_dfirst is not None:
+            hit = self.first >= 0
+            out[rows[hit], self.first[hit]] += np.asarray(dl_dfirst, np.float64)[hit]
+        for index, grad in spike_grads:
+            hit = index >= 0
+            r = np.broadcast_to(np.arange(n_b)[:, None, None], index.shape)
+            np.add.at(out, (r[hit], index[hit]), np.asarray(grad, np.float64)[hit])
+        return out
+
+    def adjoint(self, dl_dt: np.ndarray) -> dict:
+        """Per-pattern gradients from dL/dt per spike (B, cap): {'weight': (B, n_syn), 'delay': (B, n_syn),
+        'input_times': input_shape (0 where no spike), 'params': (B, n_pop, n_params)}."""
+        n_syn = self.network.n_synapses
+        max_in_sp = int(np.diff(self.in_ptr).max())
+        g = self.compiled.call("batch_adjoint_record", self.ptab, self.ptab, self.pop, n_syn, self.in_ptr, max_in_sp,
+                               self.sizes, self.spike_time, self.spk_i, self.arr_f, self.arr_i, self.topology.syn_w,
+                               np.ascontiguousarray(dl_dt, np.float64))
+        n_b = g.shape[0]
+        g_in = np.zeros(int(np.prod(self.input_shape)))
+        n_per = np.diff(self.in_ptr)
+        col = np.arange(self.where.size) - np.repeat(self.in_ptr[:-1], n_per)
+        g_in[self.where] = g[np.repeat(np.arange(n_b), n_per), 2 * n_syn + col]
+        return {"weight": g[:, :n_syn], "delay": g[:, n_syn:2 * n_syn],
+                "input_times": g_in.reshape(self.input_shape),
+                "params": g[:, 2 * n_syn + max_in_sp:].reshape(n_b, *self.ptab.shape)}
+
+
+__all__ = ["SpikeBatch", "pack_input_times", "default_capacity"]

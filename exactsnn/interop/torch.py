@@ -1,0 +1,220 @@
+"""Exact spiking layers inside PyTorch: an ``autograd.Function`` and an ``nn.Module``.
+
+The forward pass simulates the whole batch exactly and in parallel (``SpikeBatch.run``: numba
+``prange`` over patterns, no Python loop per sample) and returns the first spike time of every
+output neuron. The backward pass runs the adjoint on the records kept by the forward pass, with
+the incoming gradient as ``dL/dt``:
+
+    dL/dq = sum_b sum_k dL/dt_bk dt_bk/dq,   q in {weights, delays, model parameters},
+    dL/dx_bc = sum_k dL/dt_bk dt_bk/dx_bc   for input spike times x (per pattern).
+
+Conventions
+-----------
+- A silent output neuron reports ``t_max`` (exactsnn's loss convention) and ``silent = True``;
+  it passes no gradient (a spike that does not exist has no time to move).
+- float64 only (exactness). Other floating dtypes raise unless ``allow_cast=True``, which computes in
+  float64 and casts outputs and gradients back.
+- CPU only. Tensors on another device raise unless ``allow_cast=True``, which moves them to the CPU
+  and the gradients back to their device (outputs stay on the CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ..compiled import CompiledModel, resolve
+from ..errors import InputSpikeError, ModelError, NetworkError
+from ..network import Network
+from ..simulate import DEFAULT_MAX_SPIKES, populations_array
+from .spike_batch import SpikeBatch
+
+_ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
+
+
+class SpikeOutput(NamedTuple):
+    """What the exact layer returns.
+
+    t_first : (B, n_out) float64, differentiable; ``t_max`` where silent.
+    silent : (B, n_out) bool.
+    counts : (B, n_neurons) int64, spikes per neuron (for weight bumping, rate penalties, ...).
+    spikes : (B, n_record, K) float64 or None, differentiable; every spike of the recorded neurons, ``t_max`` padding.
+    spikes_mask : (B, n_record, K) bool or None; True where ``spikes`` holds a real spike.
+    """
+
+    t_first: torch.Tensor
+    silent: torch.Tensor
+    counts: torch.Tensor
+    spikes: torch.Tensor | None = None
+    spikes_mask: torch.Tensor | None = None
+
+
+@dataclass(eq=False)
+class LayerSpec:
+    """The non-differentiable part of an exact layer: model, topology, populations, window, recording."""
+
+    compiled: CompiledModel
+    network: Network
+    pop: np.ndarray
+    n_pop: int
+    t_max: float
+    max_spikes: int = DEFAULT_MAX_SPIKES
+    record: np.ndarray | None = None
+    max_spikes_per_neuron: int = 4
+    allow_cast: bool = False
+    capacity: list = field(default_factory=lambda: [None])  # last batch's record sizes: the next allocation
+
+
+def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
+    """``x`` as a float64 CPU tensor of ``shape`` (None entries: any size), or a clear error naming it."""
+    err = _ERRORS[name]
+    if not isinstance(x, torch.Tensor):
+        raise err(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise err(f"{name} has dtype {x.dtype}; it must be a floating tensor (torch.float64)")
+    if x.device.type != "cpu" and not allow_cast:
+        raise err(f"{name} is on device {x.device}; exactsnn simulates on the CPU only: move it with .cpu() "
+                  "or build the layer with allow_cast=True (gradients are moved back to the device)")
+    if x.dtype != torch.float64 and not allow_cast:
+        raise err(f"{name} has dtype {x.dtype}; exact spike times need torch.float64 (use .double(), or "
+                  "allow_cast=True to compute in float64 and cast back)")
+    if x.dim() != len(shape) or any(s is not None and s != d for s, d in zip(shape, x.shape)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise err(f"{name} has shape {tuple(x.shape)}; expected {want}")
+    return x
+
+
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    return x.detach().to("cpu", torch.float64).numpy()
+
+
+def _param_table(spec: LayerSpec, params: np.ndarray) -> np.ndarray:
+    names = spec.compiled.param_names
+    for c, row in enumerate(params):
+        try:
+            spec.compiled.param_vector(row)
+        except ModelError as exc:
+            raise ModelError(f"params[{c}] ({dict(zip(names, row.tolist()))}): {exc}") from None
+    return np.ascontiguousarray(params)
+
+
+class ExactSpikeFunction(torch.autograd.Function):
+    """Exact forward simulation and adjoint backward. Call through ``spike_times``."""
+
+    @staticmethod
+    def forward(ctx, spec, weight, delay, params, input_times):
+        net = spec.network.with_weights(_numpy(weight), _numpy(delay))
+        batch = SpikeBatch.run(spec.compiled, net, _param_table(spec, _numpy(params)), spec.pop, _numpy(input_times),
+                               spec.t_max, spec.max_spikes, spec.capacity[0])
+        spec.capacity[0] = batch.capacity
+        ctx.batch, ctx.spec = batch, spec
+        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)]
+        out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
+        ctx.index = None
+        if spec.record is not None:
+            times, mask, ctx.index = batch.spikes_of(spec.record, spec.max_spikes_per_neuron)
+            out += [torch.from_numpy(times), torch.from_numpy(mask)]
+        if spec.allow_cast:  # float outputs in the caller's dtype
+            out[0] = out[0].to(input_times.dtype)
+            out[3:4] = [o.to(input_times.dtype) for o in out[3:4]]
+        ctx.mark_non_differentiable(*out[1:3], *out[4:])
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
+        batch = ctx.batch
+        pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
+        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs))
+        sums = [g["weight"].sum(axis=0), g["delay"].sum(axis=0), g["params"].sum(axis=0), g["input_times"]]
+        grads = [torch.from_numpy(np.ascontiguousarray(s)).to(dtype=d, device=dev) if need else None
+                 for s, (d, dev), need in zip(sums, ctx.like, ctx.needs_input_grad[1:])]
+        return (None, *grads)
+
+
+def spike_times(spec: LayerSpec, weight, delay, params, input_times) -> SpikeOutput:
+    """Differentiable exact spike times of a batch (see the module docstring for conventions).
+
+    Parameters
+    ----------
+    spec : LayerSpec
+    weight, delay : (n_synapses,) tensors, in ``spec.network``'s synapse order; delays >= 0.
+    params : (n_populations, n_params) tensor, columns in ``spec.compiled.param_names`` order.
+    input_times : (B, n_inputs) or (B, n_inputs, K) tensor; ``+inf`` means no spike (padding).
+    """
+    n_syn = spec.network.n_synapses
+    weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
+    delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
+    params = check_tensor(params, "params", (spec.n_pop, len(spec.compiled.param_names)), spec.allow_cast)
+    shape = (None, spec.network.n_inputs) + ((None,) if input_times.dim() == 3 else ()) \
+        if isinstance(input_times, torch.Tensor) else (None, spec.network.n_inputs)
+    input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
+    return SpikeOutput(*ExactSpikeFunction.apply(spec, weight, delay, params, input_times))
+
+
+class ExactSNN(torch.nn.Module):
+    """An exact spiking network as a PyTorch module: weights, delays and model parameters are ``nn.Parameter``s.
+
+    Parameters
+    ----------
+    network : exactsnn.Network
+        Topology and initial weights and delays (``Network.feedforward(...)``, ``with_synapses``, ...).
+    model : str or NeuronModel
+        A built-in model name or a user model (compiled on first use).
+    t_max : float
+        End of the simulated window.
+    params : dict, optional
+        Initial model parameter values (a number, or one per population); defaults otherwise.
+    populations : sequence of int, optional
+        Population of each neuron: model parameters are learned per population.
+    learn : iterable of str
+        What requires grad: ``"weight"``, ``"delay"`` and model parameter names (e.g. ``"threshold"``).
+    record : sequence of int, optional
+        Neurons whose every spike is returned (``SpikeOutput.spikes``), up to ``max_spikes_per_neuron`` each.
+    allow_cast : bool
+        Accept non-float64 or non-CPU tensors (computed in float64 on the CPU, cast and moved back).
+
+    ``state_dict`` holds ``weight``, ``delay`` and ``params.<name>``; the topology is part of the
+    constructor, so load a state into a module built with the same network.
+    """
+
+    def __init__(self, network: Network, model="lif", t_max: float = 4.0, params=None, populations=None,
+                 learn=("weight",), record=None, max_spikes_per_neuron: int = 4, allow_cast: bool = False,
+                 max_spikes: int = DEFAULT_MAX_SPIKES):
+        super().__init__()
+        if not isinstance(network, Network):
+            raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
+        compiled = resolve(model)
+        pop, n_pop = populations_array(populations, network.n_neurons)
+        table = compiled.param_table(params, n_pop)
+        names = compiled.param_names
+        unknown = set(learn) - {"weight", "delay", *names}
+        if unknown:
+            raise ModelError(f"learn = {sorted(unknown)} is unknown; allowed: ['weight', 'delay', *{list(names)}]")
+        rec = None if record is None else np.asarray(record, np.int64)
+        if rec is not None and (rec.ndim != 1 or (rec < 0).any() or (rec >= network.n_neurons).any()):
+            raise NetworkError(f"record = {record!r} must be neuron indices in [0, {network.n_neurons})")
+        self.spec = LayerSpec(compiled, network, pop, n_pop, float(t_max), int(max_spikes), rec,
+                              int(max_spikes_per_neuron), bool(allow_cast))
+        self.weight = torch.nn.Parameter(torch.tensor(network.weight), requires_grad="weight" in learn)
+        self.delay = torch.nn.Parameter(torch.tensor(network.delay), requires_grad="delay" in learn)
+        self.params = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(table[:, i].copy()),
+                                                                    requires_grad=n in learn)
+                                              for i, n in enumerate(names)})
+
+    @property
+    def param_table(self) -> torch.Tensor:
+        """(n_populations, n_params) in the model's parameter order (differentiable)."""
+        return torch.stack([self.params[n] for n in self.spec.compiled.param_names], dim=1)
+
+    def network(self) -> Network:
+        """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
+        return self.spec.network.with_weights(_numpy(self.weight), _numpy(self.delay))
+
+    def forward(self, input_times: torch.Tensor) -> SpikeOutput:
+        return spike_times(self.spec, self.weight, self.delay, self.param_table, input_times)
+
+
+__all__ = ["ExactSNN", "ExactSpikeFunction", "LayerSpec", "SpikeOutput", "spike_times", "check_tensor"]
