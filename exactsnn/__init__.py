@@ -14,7 +14,11 @@ loaded on first use; ``dir(exactsnn)`` lists both. Every name lives in a module 
 ``import exactsnn.verification`` and ``exactsnn.verify`` never shadow each other.
 """
 
-from .compiled import CompiledModel as CompiledModel
+from .stamp import configure_numba_cache as _configure_numba_cache
+
+_configure_numba_cache()  # before any jitted module is imported (a read-only install needs it)
+
+from .compiled import CompiledModel as CompiledModel  # noqa: E402
 from .compiled import load_builtin as load_builtin
 from .diagnostics import DegenerateSpikeWarning as DegenerateSpikeWarning
 from .diagnostics import Diagnostics as Diagnostics

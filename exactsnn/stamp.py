@@ -34,7 +34,6 @@ import re
 import stat
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numba
@@ -60,8 +59,8 @@ def cache_dir() -> Path:
         if path is None:
             path = _usable_dir(Path(tempfile.gettempdir()) / f"exactsnn-{os.getuid()}") or Path(
                 tempfile.mkdtemp(prefix="exactsnn-"))
-            warnings.warn(f"exactsnn: cache directory {root} is not writable; compiled models go to {path}",
-                          RuntimeWarning, stacklevel=3)
+            print(f"exactsnn: warning: cache directory {root} is not writable; compiled models go to {path}",
+                  file=sys.stderr)
         _CACHE_DIR = path
     return _CACHE_DIR
 
@@ -75,6 +74,24 @@ def _usable_dir(path: Path) -> Path | None:
         return None
     private = info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     return path if private and os.access(path, os.W_OK | os.X_OK) else None
+
+
+def configure_numba_cache():
+    """Give numba a writable cache when the installed package is read-only.
+
+    ``@njit(cache=True)`` picks its cache directory when a function is decorated: beside the source file,
+    else numba's user-wide directory under HOME. In a read-only install with an unwritable HOME neither
+    works and numba refuses to cache ("no locator available"). Then numba's cache goes to our cache
+    directory (or its temporary fallback). Called by ``exactsnn/__init__`` before any jitted module loads;
+    ``NUMBA_CACHE_DIR``, if set, wins.
+    """
+    from numba.core import config
+
+    if config.CACHE_DIR or os.access(NUMERIC_DIR, os.W_OK):
+        return
+    if _usable_dir(Path(os.path.expanduser("~")) / ".cache") is not None:
+        return  # numba's user-wide locator works
+    config.CACHE_DIR = str(cache_dir() / "numba")
 
 
 # ----------------------------------------------------------------------------- verified files

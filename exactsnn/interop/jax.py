@@ -31,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..compiled import CompiledModel, resolve
+from ..compiled import CompiledModel
+from ..resolve import resolve
 from ..errors import ExactSNNError, InputSpikeError, ModelError, NetworkError
 from ..network import Network
 from ..simulate import DEFAULT_MAX_SPIKES, populations_array

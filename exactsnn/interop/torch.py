@@ -26,7 +26,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..compiled import CompiledModel, resolve
+from ..compiled import CompiledModel
+from ..resolve import resolve
 from ..errors import InputSpikeError, ModelError, NetworkError
 from ..network import Network
 from ..simulate import DEFAULT_MAX_SPIKES, populations_array

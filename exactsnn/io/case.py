@@ -1,4 +1,4 @@
-"""The exactsnn case format, version 1 (shared/CASE_FORMAT.md): load, validate, dump.
+"""The exactsnn case format, version 1 (docs/case_format.md): load, validate, dump.
 
 A case is one network, one input pattern and optionally one loss. ``load_case`` turns the
 JSON into engine objects, raising ``CaseFormatError`` that names the offending key.
@@ -212,7 +212,7 @@ def jacobian_document(network: Network, result, jac, param_names) -> list:
 
 
 def result_document(case: Case, result, loss_value=None, grads=None, jacobian=None) -> dict:
-    """The ``exactsnn-result/1`` document (CASE_FORMAT.md)."""
+    """The ``exactsnn-result/1`` document (docs/case_format.md)."""
     doc = {"format": RESULT_FORMAT, "spikes": spikes_document(case.network, result)}
     names = result.model.param_names
     if case.loss is not None and grads is not None:

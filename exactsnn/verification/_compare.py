@@ -1,6 +1,6 @@
 """compare: another implementation's answers against the high-precision reference.
 
-The claimed answers are an ``exactsnn-result/1`` document (CASE_FORMAT.md) from any implementation:
+The claimed answers are an ``exactsnn-result/1`` document (docs/case_format.md) from any implementation:
 ``spikes``, and any of ``loss``, ``grad`` (any subset of its blocks) and ``jacobian`` (per-spike
 entries with ``time`` and any ``d_*`` blocks). Every number present is compared with the reference
 answer of the case (``exactsnn.reference`` at ``dps`` digits). Numbers may be JSON numbers or decimal
