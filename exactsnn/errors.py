@@ -21,6 +21,10 @@ class CaseFormatError(ExactSNNError):
     """A case or result JSON file does not follow the exactsnn case format."""
 
 
+class NIRError(ExactSNNError):
+    """A NIR graph (or file) that exactsnn cannot read, or a network that NIR cannot express."""
+
+
 class SimulationError(RuntimeError):
     """The simulation could not produce a trustworthy answer (e.g. spike budget exceeded)."""
 
