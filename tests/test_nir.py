@@ -299,3 +299,32 @@ def test_nested_subgraph_is_inlined():
     assert imp.network.kind == "recurrent" and imp.neurons[0][0] == "rec.lif"
     # identity block input->lif inside the subgraph composes with fc: weights U = fc.T, W = w_rec.T
     assert imp.network.n_inputs == 2
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+def test_cli_export_and_run_nir(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from exactsnn.cli import main
+    from exactsnn.interop.spike_data import write_spikes
+
+    case = Path(__file__).parent / "fixtures" / "ff_lif_equal_tau.case.json"
+    doc = json.loads(case.read_text())
+    assert main(["export-nir", str(case), str(tmp_path / "m.nir")]) == 0
+    write_spikes(tmp_path / "in.npz", doc["inputs"], t_max=doc["t_max"])
+    (tmp_path / "loss.json").write_text(json.dumps(doc["loss"]))
+    capsys.readouterr()
+    assert main(["grad", str(case), "--jacobian"]) == 0
+    expected = capsys.readouterr().out
+    assert main(["grad", str(tmp_path / "m.nir"), "--inputs", str(tmp_path / "in.npz"), "--loss",
+                 str(tmp_path / "loss.json"), "--jacobian"]) == 0
+    assert capsys.readouterr().out == expected  # identical spikes, loss, gradients and Jacobian
+    (tmp_path / "bad.nir").write_text("garbage")
+    kernel = Path(__file__).parent / "fixtures" / "ff_kernel_alpha.case.json"
+    for argv, words in ((["simulate", str(tmp_path / "m.nir")], "--inputs"),
+                        (["simulate", str(tmp_path / "bad.nir"), "--inputs", str(tmp_path / "in.npz")], "bad.nir"),
+                        (["simulate", str(case), "--inputs", str(tmp_path / "in.npz")], "go with a .nir graph"),
+                        (["export-nir", str(kernel), str(tmp_path / "k.nir")], "user kernel")):
+        assert main(argv) == 2
+        assert words in capsys.readouterr().err

@@ -126,8 +126,8 @@ def _block_arrays(network, syn, src_index, tgt_index, n_src, n_tgt, label):
     delay[i] = network.delay[syn]
     if not np.array_equal(network.delay[syn], delay[i]):
         k = int(np.flatnonzero(network.delay[syn] != delay[i])[0])
-        raise NIRError(f"block {label}: synapse ({int(i[k])} -> {int(j[k])}) has delay {network.delay[syn][k]!r} but "
-                       f"another synapse from the same source has {delay[i[k]]!r}; NIR expresses delays per source "
+        raise NIRError(f"block {label}: synapse ({int(i[k])} -> {int(j[k])}) has delay {float(network.delay[syn][k])!r} "
+                       f"but another synapse from the same source has {float(delay[i[k]])!r}; NIR expresses delays per source "
                        f"(Delay node) or per target, not per synapse")
     return weight, delay
 
