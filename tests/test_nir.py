@@ -221,6 +221,8 @@ def test_skip_connection_block_imports_as_extra_synapses(tmp_path):
     net = es.Network.feedforward([np.full((2, 3), 2.5), np.full((3, 1), 1.2)]).with_synapses("bias", [1], [3], [0.7])
     imp = _roundtrip(tmp_path, to_nir(net, "lif"))
     assert [b[0] for b in imp.network.blocks][-1].startswith("nir:")
+    for field in ("pre", "post", "weight", "delay"):
+        assert np.array_equal(getattr(imp.network, field), getattr(net, field))
     inputs = [[0.1, 0.6], [0.3]]
     assert _same_spikes(es.simulate("lif", net, inputs, 5.0), imp.simulate(inputs, 5.0))
 
@@ -297,8 +299,32 @@ def test_nested_subgraph_is_inlined():
                          edges=[("input", "fc"), ("fc", "rec"), ("rec", "output")], type_check=False)
     imp = from_nir(outer)
     assert imp.network.kind == "recurrent" and imp.neurons[0][0] == "rec.lif"
-    # identity block input->lif inside the subgraph composes with fc: weights U = fc.T, W = w_rec.T
-    assert imp.network.n_inputs == 2
+    # gain r w_in / (tau_mem tau_syn) = 1: the same network written by hand is U = fc.T, W = w_rec.T
+    net = es.Network.recurrent(np.full((2, 2), 2.0), np.array([[0.0, 0.5], [0.5, 0.0]]), [0, 1])
+    inputs = [[0.1, 0.4], [0.3]]
+    params = {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}
+    assert _same_spikes(es.simulate("lif", net, inputs, 3.0, params=params), imp.simulate(inputs, 3.0))
+
+
+def test_trainer_shaped_network_roundtrip(tmp_path):
+    """The Yin-Yang trainer's layout: 5 channels (last = bias) -> hidden -> 3, bias -> outputs block, per-layer
+    thresholds (populations): identical spike times and first-output predictions after a file round trip."""
+    rng = np.random.default_rng(8)
+    n_in, n_hid, n_out = 5, 30, 3
+    net = es.Network.feedforward([rng.normal(0.6, 0.4, (n_in, n_hid)), rng.normal(0.3, 0.3, (n_hid, n_out))])
+    net = net.with_synapses("bias_output", np.full(n_out, n_in - 1), net.outputs, rng.normal(0.2, 0.1, n_out))
+    pops = np.repeat([0, 1], [n_hid, n_out])
+    params = {"tau_syn": 1.0, "tau_mem": 1.0, "threshold": [1.0, 0.9]}
+    imp = _roundtrip(tmp_path, to_nir(net, "lif", params, pops))
+    for field in ("pre", "post", "weight", "delay", "outputs"):
+        assert np.array_equal(getattr(imp.network, field), getattr(net, field))
+    for k in range(10):
+        v = rng.uniform(0, 1, 4)
+        inputs = [[0.15 + 1.85 * x] for x in v] + [[0.9]]
+        a = es.simulate("lif", net, inputs, 4.0, params=params, populations=pops)
+        b = imp.simulate(inputs, 4.0)
+        assert _same_spikes(a, b)
+        assert np.array_equal(a.first_spikes()[0], b.first_spikes()[0])
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
@@ -328,3 +354,19 @@ def test_cli_export_and_run_nir(tmp_path, capsys):
                         (["export-nir", str(kernel), str(tmp_path / "k.nir")], "user kernel")):
         assert main(argv) == 2
         assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("over, words", [
+    ({"lif": _cubalif(3, float("nan"), 1.0, 0.5, 1.0, 1.0)}, "'lif' (CubaLIF): field 'tau_syn'[0] = nan"),
+    ({"lif": _cubalif(3, 0.5, -2.0, 0.5, 1.0, 1.0)}, "'lif' (CubaLIF): field 'tau_mem'[0] = -2.0"),
+    ({"lin": nir.Scale(np.ones(3))}, "unsupported NIR node(s) {'lin': 'Scale'}"),
+    ({"lin": nir.Linear(np.ones((3, 4)))}, "'lin' (Linear): field 'weight' has shape (3, 4)"),
+])
+def test_cli_bad_nir_files_exit_2(tmp_path, capsys, over, words):
+    from exactsnn.cli import main
+    from exactsnn.interop.spike_data import write_spikes
+
+    write_nir(tmp_path / "g.nir", _graph(**over))
+    write_spikes(tmp_path / "in.csv", [[0.1], [0.2]])
+    assert main(["simulate", str(tmp_path / "g.nir"), "--inputs", str(tmp_path / "in.csv"), "--t-max", "2"]) == 2
+    assert words in capsys.readouterr().err

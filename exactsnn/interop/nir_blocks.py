@@ -62,7 +62,7 @@ def _linear(name, node, n_tgt):
     if isinstance(node, nir.Affine):
         b = np.asarray(node.bias, dtype=np.float64).ravel()
         if np.any(b != 0):
-            raise NIRError(f"node {name!r} (Affine): field 'bias' is nonzero ({b[b != 0][0]!r}); a bias is a constant "
+            raise NIRError(f"node {name!r} (Affine): field 'bias' is nonzero ({float(b[b != 0][0])!r}); a bias is a constant "
                            f"input current, which exactsnn's models cannot express (zero biases are accepted)")
     return w
 
@@ -258,7 +258,15 @@ def _recurrent(blocks, pops, first, src_first, n_in, n):
 
 
 def _with_extra(net, extra, src_first, first):
+    """Blocks a layer stack cannot hold (skip connections, parallel Linear nodes) as extra synapse blocks.
+
+    Only their nonzero weights become synapses (a zero NIR weight connects nothing), so a block exported
+    from a sparse exactsnn block (e.g. a bias channel feeding the output layer) comes back as it was.
+    """
     for b in extra:
         pre, post = _block_pairs(b, src_first, first)
-        net = net.with_synapses(f"nir:{b.label}", pre, post, b.weight.ravel(), b.delay.ravel())
+        w, d = b.weight.ravel(), b.delay.ravel()
+        keep = w != 0
+        if keep.any():
+            net = net.with_synapses(f"nir:{b.label}", pre[keep], post[keep], w[keep], d[keep])
     return net

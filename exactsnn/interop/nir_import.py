@@ -156,7 +156,7 @@ def _field(name, node, field, size):
 def _require(name, node, field, a, ok, allowed):
     bad = np.flatnonzero(~ok)
     if bad.size:
-        raise NIRError(f"node {name!r} ({type(node).__name__}): field {field!r}[{bad[0]}] = {a[bad[0]]!r}; "
+        raise NIRError(f"node {name!r} ({type(node).__name__}): field {field!r}[{bad[0]}] = {float(a[bad[0]])!r}; "
                        f"allowed: {allowed}")
 
 
