@@ -370,3 +370,28 @@ def test_cli_bad_nir_files_exit_2(tmp_path, capsys, over, words):
     write_spikes(tmp_path / "in.csv", [[0.1], [0.2]])
     assert main(["simulate", str(tmp_path / "g.nir"), "--inputs", str(tmp_path / "in.csv"), "--t-max", "2"]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_graph_written_by_snntorch(tmp_path):
+    """A graph written by snnTorch's own export_to_nir (snnTorch 1.0.0, nir 1.0.8): Synaptic layers with
+    per-neuron alpha/beta (scalar ones export 0-d parameters that nir 1.0.8's type inference rejects,
+    snnTorch issue #410). Imported with spike_area = dt (snnTorch's dt = 1e-4) and checked against the oracle."""
+    torch = pytest.importorskip("torch")
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    def synaptic(n):
+        return snn.Synaptic(alpha=torch.full((n,), 0.9), beta=torch.full((n,), 0.95), threshold=torch.ones(n),
+                            init_hidden=True)
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3, bias=False), synaptic(3), torch.nn.Linear(3, 2, bias=False),
+                              synaptic(2))
+    rng = np.random.default_rng(4)
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor(rng.uniform(0.06, 0.12, (3, 3))))
+        net[2].weight.copy_(torch.tensor(rng.uniform(0.04, 0.08, (2, 3))))
+    write_nir(tmp_path / "snntorch.nir", export_to_nir(net, torch.zeros(3)))
+    graph = read_nir(tmp_path / "snntorch.nir")
+    assert isinstance(graph.nodes["1"], nir.CubaLIF) and graph.nodes["1"].w_in[0] == pytest.approx(10.0, rel=1e-6)
+    inputs = [[t * 1e-2 for t in ch] for ch in INPUTS]
+    _check_against_oracle(graph, [3, 2], inputs, 0.03, spike_area=1e-4)
