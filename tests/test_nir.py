@@ -395,3 +395,19 @@ def test_graph_written_by_snntorch(tmp_path):
     assert isinstance(graph.nodes["1"], nir.CubaLIF) and graph.nodes["1"].w_in[0] == pytest.approx(10.0, rel=1e-6)
     inputs = [[t * 1e-2 for t in ch] for ch in INPUTS]
     _check_against_oracle(graph, [3, 2], inputs, 0.03, spike_area=1e-4)
+
+
+def test_nir_import_and_simulate_do_not_load_sympy(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    write_nir(tmp_path / "g.nir", _graph())
+    code = textwrap.dedent(f"""
+        import sys
+        from exactsnn.interop import from_nir
+        r = from_nir({str(tmp_path / "g.nir")!r}).simulate([[0.1], [0.2]], 3.0)
+        print("sympy" in sys.modules, "exactsnn" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
