@@ -411,3 +411,34 @@ def test_nir_import_and_simulate_do_not_load_sympy(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def _random_net(seed, recurrent):
+    rng = np.random.default_rng(seed)
+    n_in = int(rng.integers(1, 4))
+    if recurrent:
+        n = int(rng.integers(1, 5))
+        du = np.tile(rng.choice([0.0, 0.2], (n_in, 1)), (1, n))
+        return es.Network.recurrent(rng.normal(1.5, 1.0, (n_in, n)), rng.normal(0.0, 0.5, (n, n)),
+                                    sorted(rng.choice(n, int(rng.integers(1, n + 1)), replace=False).tolist()),
+                                    input_delays=du), rng
+    sizes = [n_in] + rng.integers(1, 5, int(rng.integers(1, 4))).tolist()
+    return es.Network.feedforward([rng.normal(1.5, 1.0, (a, b)) for a, b in zip(sizes, sizes[1:])]), rng
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_roundtrip_through_files(tmp_path, seed):
+    """Property over random shapes, parameters, populations, per-source delays and both models."""
+    net, rng = _random_net(seed, recurrent=seed % 2 == 1)
+    model = "lif" if seed % 3 else "nonleaky_if"
+    n_pop = min(int(rng.integers(1, 3)), net.n_neurons)
+    pops = np.arange(net.n_neurons) % n_pop
+    params = {"tau_syn": rng.uniform(0.2, 1.5, n_pop).tolist(), "threshold": rng.uniform(0.5, 1.5, n_pop).tolist()}
+    if model == "lif":
+        params["tau_mem"] = rng.choice([1.0, 2.0], n_pop).tolist()
+    imp = _roundtrip(tmp_path, to_nir(net, model, params, pops if n_pop > 1 else None))
+    for field in ("pre", "post", "weight", "delay", "outputs"):
+        assert np.array_equal(getattr(imp.network, field), getattr(net, field))
+    inputs = [np.sort(rng.uniform(0, 2, int(rng.integers(0, 3)))).tolist() for _ in range(net.n_inputs)]
+    a = es.simulate(model, net, inputs, 4.0, params=params, populations=pops if n_pop > 1 else None)
+    assert _same_spikes(a, imp.simulate(inputs, 4.0))
