@@ -8,8 +8,12 @@
     exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
                                                 another implementation's answers against the reference
     exactsnn derive MODEL [--latex]             the derived implicit-function partials of a model
+    exactsnn export-nir CASE.json OUT.nir       the case's network as a NIR graph
     exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
+
+simulate, grad, verify and validate also take a NIR graph instead of a case:
+``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
 
 Exit status: 0 on success, 2 for invalid input files or arguments, 1 for a simulation that
 cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``). ``verify``
@@ -23,7 +27,7 @@ import argparse
 import sys
 import warnings
 
-from .errors import DegenerateSpikeError, InvalidInputError, SimulationError
+from .errors import CaseFormatError, DegenerateSpikeError, InvalidInputError, SimulationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
     _add_checks(sub)
     _add_derive(sub)
+    _add_nir(sub)
     from .training.command import add_train_parser
 
     add_train_parser(sub)
@@ -105,6 +110,41 @@ def _add_derive(sub):
     der.add_argument("--latex", action="store_true", help="print the formulas as LaTeX")
 
 
+def _add_nir(sub):
+    """``export-nir`` and the ``.nir`` options of the commands that take a case."""
+    exp = sub.add_parser("export-nir", help="write a case's network as a NIR graph (.nir, HDF5)")
+    exp.add_argument("case", help="case file (exactsnn-case/1 JSON)")
+    exp.add_argument("out", help="output .nir file")
+    for name in ("simulate", "grad", "verify", "validate"):
+        p = sub.choices[name]
+        p.add_argument("--inputs", metavar="SPIKES", help="with a .nir graph as CASE: input spikes (.npz/.csv/.json/.h5)")
+        p.add_argument("--t-max", type=float, help="with a .nir graph: end of the window (default: the spike file's)")
+        p.add_argument("--loss", metavar="LOSS", help="with a .nir graph: a case-format loss (JSON file or text)")
+
+
+def _nir_case(args):
+    """Replace ``args.case`` by a Case when it names a .nir graph (needs --inputs)."""
+    if not str(args.case).lower().endswith(".nir"):
+        if any(getattr(args, k, None) is not None for k in ("inputs", "t_max", "loss")):
+            raise CaseFormatError("--inputs, --t-max and --loss go with a .nir graph, not a case file")
+        return
+    if args.inputs is None:
+        raise CaseFormatError(f"{args.case} is a NIR graph: give its input spikes with --inputs FILE")
+    from .interop.nir_case import case_from_nir
+
+    args.case = case_from_nir(args.case, args.inputs, args.t_max, args.loss)
+
+
+def _export_nir(args) -> int:
+    from .io.case import load_case
+    from .interop.nir import to_nir, write_nir
+
+    case = load_case(args.case)
+    write_nir(args.out, to_nir(case.network, case.model, case.params))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _derive(args) -> int:
     from .io.model_files import formulas_text, load_model_spec
 
@@ -119,6 +159,10 @@ def main(argv=None) -> int:
             return _demo(args)
         if args.command == "derive":
             return _derive(args)
+        if args.command == "export-nir":
+            return _export_nir(args)
+        if args.command in ("simulate", "grad", "verify", "validate"):
+            _nir_case(args)
         if args.command == "train":
             from .training.command import run_train
 
@@ -153,13 +197,13 @@ def _demo(args) -> int:
 
 
 def _case_command(args) -> int:
-    from .io.case import dumps, load_case, result_document
+    from .io.case import Case, dumps, load_case, result_document
     from .diagnostics import check_spikes
     from .grad import adjoint, forward_propagation
     from .losses import loss_value_and_dt
     from .simulate import simulate
 
-    case = load_case(args.case)
+    case = args.case if isinstance(args.case, Case) else load_case(args.case)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         res = simulate(case.model, case.network, case.inputs, case.t_max, params=case.params,

@@ -30,6 +30,10 @@ class CaseFormatError(InvalidInputError):
     """A case or result JSON file does not follow the exactsnn case format."""
 
 
+class NIRError(InvalidInputError):
+    """A NIR graph (or file) that exactsnn cannot read, or a network that NIR cannot express."""
+
+
 class SimulationError(ExactSNNError, RuntimeError):
     """The simulation could not produce a trustworthy answer (e.g. spike budget exceeded)."""
 
