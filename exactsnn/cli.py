@@ -24,10 +24,21 @@ disagrees, and 2 when the files are invalid or the reference cannot solve the ca
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 import warnings
 
 from .errors import CaseFormatError, DegenerateSpikeError, InvalidInputError, SimulationError
+
+
+#: Exit statuses, one meaning each across every command (documented in README.md):
+EXIT_OK = 0          # done; for verify/validate: the answers agree
+EXIT_DISAGREE = 1    # verify/validate: the answers disagree (a verdict)
+EXIT_INVALID = 2     # invalid input (files, options, values), or output closed early
+EXIT_FAILED = 3      # no trustworthy answer could be computed (spike budget, degenerate spike under
+#                      --policy raise, the reference could not solve the case)
+EXIT_INTERNAL = 4    # a bug in exactsnn
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("case", help="case file (exactsnn-case/1 JSON)")
         p.add_argument("--policy", choices=("raise", "warn", "flag"), default="warn",
                        help="degenerate spikes (tangential, on an event, at t_max): raise, warn (default) or flag")
-        p.add_argument("--max-spikes", type=int, default=100_000, help="spike budget (default 100000)")
+        p.add_argument("--max-spikes", type=_positive_int, default=100_000, help="spike budget (default 100000)")
         if name == "grad":
             p.add_argument("--jacobian", action="store_true",
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
@@ -174,13 +185,33 @@ def main(argv=None) -> int:
         return _case_command(args)
     except DegenerateSpikeError as exc:
         print(f"exactsnn: degenerate spike(s):\n{exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     except SimulationError as exc:
         print(f"exactsnn: simulation failed: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     except InvalidInputError as exc:
         print(f"exactsnn: invalid input: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID
+    except BrokenPipeError:
+        # the reader closed stdout early (`exactsnn grad ... | head`): stop quietly, and keep Python's
+        # exit-time flush from raising again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("exactsnn: output closed early (broken pipe)", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception:  # a bug: say so, with the traceback to report, and an exit status no verdict uses
+        traceback.print_exc()
+        print("exactsnn: internal error (a bug in exactsnn; please report the traceback above)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def _demo(args) -> int:
@@ -216,9 +247,25 @@ def _case_command(args) -> int:
                 value, dl_dt, _ = loss_value_and_dt(res, case.loss)
                 grads = adjoint(res, dl_dt, policy=args.policy)
             if args.jacobian:
+                _check_jacobian_size(res)
                 jac = forward_propagation(res, policy=args.policy)
     print(dumps(result_document(case, res, value, grads, jac)))
     return 0
+
+
+#: Largest per-spike Jacobian ``grad --jacobian`` builds (float64 bytes; its JSON is several times larger).
+MAX_JACOBIAN_BYTES = 2 * 1024**3
+
+
+def _check_jacobian_size(res):
+    n_q = 2 * res.network.n_synapses + res.in_times.size + res.ptab.size
+    size = 8 * res.n_spikes * n_q
+    if size > MAX_JACOBIAN_BYTES:
+        raise InvalidInputError(
+            f"--jacobian would hold {res.n_spikes} spikes x {n_q} quantities = {size / 1024**3:.1f} GiB "
+            f"(limit {MAX_JACOBIAN_BYTES / 1024**3:.0f} GiB); drop --jacobian: with a loss in the case, grad "
+            "gives dL/d(every quantity) by the adjoint in one sweep, or use exactsnn.forward_propagation on a "
+            "smaller network")
 
 
 def _verify(args) -> int:
@@ -228,7 +275,7 @@ def _verify(args) -> int:
 
     report = verify(args.case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol)
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_DISAGREE
 
 
 def _validate(args) -> int:
@@ -241,9 +288,9 @@ def _validate(args) -> int:
                          dps=args.dps)
     except SimulationError as exc:
         print(f"exactsnn: the reference cannot solve this case: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_DISAGREE
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
         Flag a spike within ``time_tol`` of an arrival at its neuron, of ``t_max`` or of another spike.
     margin_tol : float, optional
         Flag a neuron whose sub-threshold maximum is within ``margin_tol`` of threshold
-        (default: ``vdot_tol``, the behaviour of earlier versions).
+        (default: ``vdot_tol``: a maximum that close to threshold is as fragile as a crossing that slow).
 
     Returns
     -------

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .diagnostics import check_spikes
+from .errors import InvalidInputError
+from .network import real_array
 from .simulate import SimulationResult
 
 
@@ -72,6 +74,12 @@ def _engine_args(result: SimulationResult):
             arr_prev, result.topology.syn_w)
 
 
+def _check_result(result, caller):
+    if not isinstance(result, SimulationResult):
+        raise InvalidInputError(f"{caller}: result must be the SimulationResult that exactsnn.simulate returned, "
+                                f"got {type(result).__name__}")
+
+
 def forward_propagation(result: SimulationResult, policy: str = "warn", _own_reset: bool = True) -> Jacobian:
     """The paper's FP, with the own-reset term: ``dt_k/dq`` for every spike and parameter.
 
@@ -91,6 +99,7 @@ def forward_propagation(result: SimulationResult, policy: str = "warn", _own_res
         Cost ``O(sum_k parents_k * n_q)`` time and ``O(n_spikes * n_q)`` memory, with
         ``n_q = 2 n_synapses + n_input_spikes + n_params``.
     """
+    _check_result(result, "forward_propagation")
     check_spikes(result, policy)
     jac, vdot = result.model.call("fp_core", result.ptab, *_engine_args(result), bool(_own_reset))
     return Jacobian(Gradients.split(jac, result.network.n_synapses, result.in_times.size), vdot)
@@ -101,7 +110,8 @@ def adjoint(result: SimulationResult, dl_dt, policy: str = "warn") -> Gradients:
 
     Cost ``O(sum_k parents_k + n_q)``: the reverse-mode cost of EventProp.
     """
-    dl_dt = np.asarray(dl_dt, np.float64)
+    _check_result(result, "adjoint")
+    dl_dt = real_array(dl_dt, "dl_dt", ValueError)
     if dl_dt.shape != (result.n_spikes,):
         raise ValueError(f"dl_dt must have shape ({result.n_spikes},) (one entry per spike), got {dl_dt.shape}")
     if not np.isfinite(dl_dt).all():

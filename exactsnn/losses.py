@@ -41,9 +41,10 @@ class Loss:
             raise ValueError(f"loss kind {self.kind!r} is unknown; allowed: {sorted(KINDS)}")
         for name in ("tau0", "tau1"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"loss {name} = {v!r} must be a finite number > 0")
-        if not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma) and self.gamma >= 0):
+        if isinstance(self.gamma, bool) or not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma)
+                                                and self.gamma >= 0):
             raise ValueError(f"loss gamma = {self.gamma!r} must be a finite number >= 0")
         if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)) or self.label < 0:
             raise ValueError(f"loss label = {self.label!r} must be a non-negative integer")
@@ -51,6 +52,24 @@ class Loss:
     def check_outputs(self, n_out: int):
         if self.kind == "ttfs_cross_entropy" and self.label >= n_out:
             raise ValueError(f"loss label = {self.label} must be < the number of outputs ({n_out})")
+
+
+def _integer_labels(labels) -> np.ndarray:
+    """Labels as int64, refusing what int64 would truncate (``0.7 -> 0``), booleans and strings."""
+    raw = np.asarray(labels)
+    if raw.dtype.kind in "iu":
+        return raw.astype(np.int64)
+    if raw.dtype.kind == "f" and np.isfinite(raw).all() and (raw == np.round(raw)).all():
+        return raw.astype(np.int64)
+    raise ValueError(f"labels must be integers (class indices), got {labels!r}")
+
+
+def _finite_loss(value, what: str):
+    """Refuse a loss that overflowed (e.g. ``gamma exp(t_label / tau1)`` with a tiny ``tau1``)."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"the loss value overflowed ({what}): with tau1 small against the label's spike time "
+                         "(or t_max for a silent label), gamma * exp(t / tau1) exceeds float64; raise tau1")
+    return value
 
 
 def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
@@ -64,7 +83,8 @@ def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
     for o, k in enumerate(ids):
         if k >= 0:
             dl_dt[k] += dl_do[o]
-    return float(value), dl_dt, t_first
+    _finite_loss(dl_dt, f"loss {loss.kind}, tau1 = {loss.tau1}")
+    return float(_finite_loss(value, f"loss {loss.kind}, tau1 = {loss.tau1}")), dl_dt, t_first
 
 
 def loss_grad(result: SimulationResult, loss: Loss, policy: str = "warn") -> tuple:
@@ -156,7 +176,7 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     elif patterns.n_inputs != network.n_inputs:
         raise ValueError(f"patterns have {patterns.n_inputs} input channels; the network has {network.n_inputs}")
     n_b = len(patterns)
-    lab = np.full(n_b, loss.label, np.int64) if labels is None else np.asarray(labels, np.int64)
+    lab = np.full(n_b, loss.label, np.int64) if labels is None else _integer_labels(labels)
     if lab.shape != (n_b,) or (lab < 0).any() or (loss.kind == "ttfs_cross_entropy" and
                                                   (lab >= network.outputs.size).any()):
         raise ValueError(f"labels must be {n_b} integers in [0, {network.outputs.size})")
@@ -170,7 +190,8 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     if bad.size:
         raise SimulationError(f"pattern {int(bad[0])}: " + _STATUS_TEXT.get(int(status[bad[0]]), "error").format(
             max_spikes=max_spikes, neuron="?", time="?"))
+    _finite_loss(losses, f"loss {loss.kind}, tau1 = {loss.tau1}, pattern {int(np.argmin(np.isfinite(losses)))}")
     return BatchResult(losses, t_first, counts, Gradients.split(grads, network.n_synapses, max_in))
 
 
-__all__ = ["Loss", "loss_value_and_dt", "loss_grad", "batch_loss_grad", "BatchResult", "Patterns", "check_spikes"]
+__all__ = ["Loss", "loss_value_and_dt", "loss_grad", "batch_loss_grad", "BatchResult", "Patterns"]

@@ -176,6 +176,7 @@ class NeuronModel:
                 raise ModelError(f"model {self.name!r}: {label} = {expr} is not finite")
             _check_supported(expr, f"model {self.name!r}: {label} = {expr}")
         self._check_psp_at_zero()
+        self._check_finite_and_bounded()
 
     def _check_psp_at_zero(self):
         from .time_bound import time_bound
@@ -192,6 +193,27 @@ class NeuronModel:
                 raise ModelError(
                     f"model {self.name!r}: psp(0+) = {at0} must be 0 (an input may not make V jump)"
                 )
+
+    def _check_finite_and_bounded(self):
+        """At the default parameter values every formula is finite (a parameter 0 in a denominator is
+        refused here, not met as a ZeroDivisionError in a kernel), and neither kernel grows without bound
+        as ``s -> oo`` (``s exp(s/tau)`` would make the simulation's work grow with time, not with spikes)."""
+        from .time_bound import time_bound
+
+        values = self.defaults_sym()
+        for label in ("psp", "reset", "threshold"):
+            expr = getattr(self, label).subs(values)
+            if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+                raise ModelError(f"model {self.name!r}: {label} = {getattr(self, label)} is not finite at the "
+                                 f"parameter values {self.defaults} (a parameter that divides is 0?)")
+            if label == "threshold":
+                continue
+            with time_bound(VALIDATION_SECONDS, f"model {self.name!r}: checking that {label} stays bounded"):
+                at_inf = sympy.limit(expr, S, sympy.oo)
+            if at_inf in (sympy.oo, -sympy.oo, sympy.zoo):
+                raise ModelError(f"model {self.name!r}: {label} = {getattr(self, label)} grows without bound as "
+                                 f"s -> oo at {self.defaults}; kernels must stay bounded (decay, or tend to a "
+                                 "constant as the non-leaky model's psp does)")
 
     # ----------------------------------------------------------------- access
     @property

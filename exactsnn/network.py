@@ -177,15 +177,27 @@ class Network:
         raise IndexError(j)
 
 
+def real_array(value, label: str, error=NetworkError) -> np.ndarray:
+    """``value`` as a float64 array, refusing what only looks numeric: booleans, strings (``"2.5"``),
+    None and ragged or nested objects. ``error`` names the input that is wrong."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise error(f"{label} must hold numbers only, got {value!r}") from None
+    if raw.size and raw.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "U": "strings", "S": "strings", "O": "non-numbers"}.get(raw.dtype.kind, raw.dtype)
+        example = raw.ravel()[0]
+        example = example.item() if isinstance(example, np.generic) else example
+        raise error(f"{label} must hold numbers only; it holds {kind} (e.g. {example!r})")
+    return raw.astype(np.float64)
+
+
 def _matrices(mats, label):
     if not isinstance(mats, (list, tuple)):
         raise NetworkError(f"{label} must be a list of 2-D matrices, got {type(mats).__name__}")
     out = []
     for l, m in enumerate(mats):
-        try:
-            a = np.asarray(m, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise NetworkError(f"{label}[{l}] must be a rectangular 2-D matrix of numbers") from None
+        a = real_array(m, f"{label}[{l}] (a rectangular 2-D matrix of numbers)")
         if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
             raise NetworkError(f"{label}[{l}] must be a non-empty 2-D matrix, got shape {a.shape}")
         bad = ~np.isfinite(a)
@@ -212,7 +224,7 @@ def _delay_matrices(delays, mats, label):
 
 
 def _flat(v, n, label, allow_negative):
-    a = np.asarray(v, dtype=np.float64)
+    a = real_array(v, label)
     if a.shape != (n,):
         raise NetworkError(f"{label} must have shape ({n},), got {a.shape}")
     if not np.isfinite(a).all():
@@ -235,12 +247,11 @@ def validate_inputs(inputs, n_inputs: int, label: str = "inputs") -> list:
         raise InputSpikeError(f"{label} has {len(inputs)} channels; the network has {n_inputs} inputs")
     out = []
     for c, times in enumerate(inputs):
-        if isinstance(times, (int, float)) and not isinstance(times, bool):
+        if isinstance(times, (int, float, np.integer, np.floating)) and not isinstance(times, bool):
             times = [times]
-        try:
-            a = np.asarray(times, dtype=np.float64).reshape(-1) if len(times) else np.zeros(0)
-        except (TypeError, ValueError):
-            raise InputSpikeError(f"{label}[{c}] must be a list of numbers, got {times!r}") from None
+        if not hasattr(times, "__len__") or isinstance(times, (str, bytes)):
+            raise InputSpikeError(f"{label}[{c}] must be a list of numbers, got {times!r}")
+        a = real_array(times, f"{label}[{c}]", InputSpikeError).reshape(-1) if len(times) else np.zeros(0)
         if a.size and np.asarray(times, dtype=object).ndim != 1:
             raise InputSpikeError(f"{label}[{c}] must be a flat list of times")
         for f, t in enumerate(a):
@@ -256,10 +267,11 @@ def validate_inputs(inputs, n_inputs: int, label: str = "inputs") -> list:
 
 
 def validate_t_max(t_max) -> float:
-    try:
-        t = float(t_max)
-    except (TypeError, ValueError):
-        raise InputSpikeError(f"t_max must be a number, got {t_max!r}") from None
+    from numbers import Real
+
+    if isinstance(t_max, (bool, np.bool_)) or not isinstance(t_max, Real):
+        raise InputSpikeError(f"t_max must be a number, got {t_max!r}")
+    t = float(t_max)
     if not math.isfinite(t) or t <= 0:
         raise InputSpikeError(f"t_max = {t_max!r} must be finite and > 0")
     return t

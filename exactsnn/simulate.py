@@ -161,7 +161,9 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     Parameters
     ----------
     model : str, NeuronModel or CompiledModel
-        A built-in name (``"lif"``, ``"nonleaky_if"``) or a model to compile.
+        A built-in name (one of ``exactsnn.compiled.BUILTIN_NAMES``: ``"lif"``, ``"nonleaky_if"``,
+        ``"srm_alpha"``, ``"lif_dual_exp"``, ``"lif_two_synapse"``, ``"adaptive_threshold"``), a
+        ``NeuronModel`` (compiled on first use) or a ``CompiledModel``.
     network : Network
     inputs : list of ascending lists of float
         ``inputs[c]`` are the spike times of input channel ``c`` (times >= 0).

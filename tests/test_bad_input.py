@@ -20,7 +20,9 @@ NET = Network.feedforward([[[2.0, 1.0]], [[1.0], [1.0]]])
     ([[0.5, 0.2]], r"inputs\[0\] is not ascending"),
     ([[0.1], [0.2]], r"inputs has 2 channels; the network has 1"),
     ("abc", r"inputs must be a list"),
-    ([["x"]], r"inputs\[0\] must be a list of numbers"),
+    ([["x"]], r"inputs\[0\] must hold numbers only; it holds strings"),
+    ([["0.5"]], r"inputs\[0\] must hold numbers only; it holds strings"),
+    ([[True]], r"inputs\[0\] must hold numbers only; it holds booleans"),
 ])
 def test_bad_input_spikes(inputs, match):
     with pytest.raises(InputSpikeError, match=match):

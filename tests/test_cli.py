@@ -65,12 +65,12 @@ def test_invalid_case_exits_2_with_message(tmp_path):
     assert out.returncode == 2 and "not ascending" in out.stderr and out.stdout == ""
 
 
-def test_degenerate_spike_under_raise_policy_exits_1(tmp_path):
+def test_degenerate_spike_under_raise_policy_exits_3_no_answer(tmp_path):
     doc = dict(FF, network={"kind": "feedforward", "weights": [[[4.0 * (1 + 1e-13)]]]},
                model={"name": "lif", "tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0},
                inputs=[[0.0]], loss={"kind": "first_spike_sum"})
     out = _run(tmp_path, doc, "grad", "--policy", "raise")
-    assert out.returncode == 1 and "tangential" in out.stderr
+    assert out.returncode == 3 and "tangential" in out.stderr
 
 
 def test_kernel_model_case(tmp_path):

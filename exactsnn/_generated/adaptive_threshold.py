@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '754e3736b7ecc245f06db0ec05bab02245a8284a2b1903fbeaa12bc667073d16'
+INPUT_HASH = '95c6ea2dbc5c1935d24c0dcbfce4e338ec8d4f2534fad370be84f11bc90fee8f'
 
 import math
 

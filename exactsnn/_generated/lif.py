@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'fb4b155d56cc3541693ec582eebe72102960b5f9d9120baa8e15a764c0f618ac'
+INPUT_HASH = 'bbddad38e0ff833a7211c8b4adb8d248cf6f040b6e9f8064d31fb29fa1c0970c'
 
 import math
 

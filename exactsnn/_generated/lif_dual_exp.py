@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'fb67940221305fa2c178d59b59692d680692b4f3f1c1c42a094b77f2bb5765de'
+INPUT_HASH = 'c0c1d84045568c5e8955932644c55c70cea475e2ce5a2d14616e84b89b90c7f9'
 
 import math
 

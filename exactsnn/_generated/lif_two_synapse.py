@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '962d2d1033fdacea9a4ff9fab9db558a0a7ec1e908dbe0574c090a31684a3d14'
+INPUT_HASH = '004a66e6d832e87123582b2612f397930fb545805697dc57e15cc1ea2b95b002'
 
 import math
 

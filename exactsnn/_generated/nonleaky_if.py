@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'ba92ddd0a95c600300782ee324aed691c66ffe85ce95005fbb6f2c89962a9911'
+INPUT_HASH = '44d8919a9b4fd61fd89950f1e7d08828e0c2756f1a56d6f472f54cbe65a64d22'
 
 import math
 

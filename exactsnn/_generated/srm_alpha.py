@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '1508af8a8fb54e2f14d9680ae32f45146252f01fe4129b2c0f50bb92ccf86374'
+INPUT_HASH = '6dcc560ae8efb56af7a3708617aa37c5caa8b78a997be5e566c2f8ebe0b11466'
 
 import math
 

@@ -75,15 +75,34 @@ def _read(source):
     if isinstance(source, dict):
         return source
     text = source
-    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
-        try:
-            text = Path(source).read_text()
-        except OSError as exc:
-            raise CaseFormatError(f"cannot read {source}: {exc.strerror}") from None
+    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith(("{", "["))):
+        text = read_text_file(source, CaseFormatError)
+    return parse_json(text, CaseFormatError, "case")
+
+
+def read_text_file(path, error) -> str:
+    """A UTF-8 text file's content, or ``error`` naming the file and what is wrong with it."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {shown}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{shown} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})") from None
+
+
+def parse_json(text, error, what: str):
+    """``json.loads`` with every failure as ``error``: bad syntax, nesting too deep, non-text input."""
+    if not isinstance(text, (str, bytes)):
+        raise error(f"a {what} must be a path, a JSON string or a dict, got {type(text).__name__}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseFormatError(f"not valid JSON: {exc}") from None
+        raise error(f"{what}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise error(f"{what}: JSON nested too deeply") from None
+    except UnicodeDecodeError:
+        raise error(f"{what}: not UTF-8 text") from None
 
 
 def parse_model(spec) -> tuple:

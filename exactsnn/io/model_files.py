@@ -19,6 +19,7 @@ from ..derive import derive, implicit_partials_text
 from ..derive.expsum import newton_expr
 from ..errors import ModelError
 from ..model import kernel_model
+from .case import parse_json, read_text_file
 
 
 def load_model_spec(spec: str):
@@ -28,10 +29,14 @@ def load_model_spec(spec: str):
     path = Path(spec)
     if not path.is_file():
         raise ModelError(f"model {spec!r} is neither a built-in ({sorted(models.BUILTINS)}) nor a readable file")
-    try:
-        doc = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"{spec}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
+    text = read_text_file(path, ModelError)
+    if path.suffix == ".toml":
+        try:
+            doc = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise ModelError(f"{spec}: not valid TOML: {exc}") from None
+    else:
+        doc = parse_json(text, ModelError, str(spec))
     if not isinstance(doc, dict):
         raise ModelError(f"{spec}: a model file must hold an object/table")
     if "states" in doc:

@@ -18,26 +18,23 @@ also the deeper ones of longer chains (three equal constants), and :meth:`Linear
 exact special form there, from the substituted system (not as a limit). The ``NeuronModel`` carries
 the generic form; ``exactsnn.derive`` finds its singular sets and takes limits there.
 
-This module is symbolic (SymPy); strings are parsed once, here, at the edge.
+This module is symbolic (SymPy). Strings are parsed once, at the edge, by ``ode_text``.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
 
 from ..errors import ModelError
-from ..formula import parse_formula
-from ..model import S, NeuronModel, Param
+from ..model import S, NeuronModel
+from .ode_text import W as _W
+from .ode_text import equations_of, jumps_of, membrane_row, params_of, state_names, threshold_of
 
-_W = sympy.Symbol("w", real=True)
 _Z = sympy.Dummy("z")
-_EQUATION = re.compile(r"^\s*d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=(.+)$", re.S)
-_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*([+-])=(.+)$", re.S)
 _REQUIRED = ("name", "states", "equations", "jump", "membrane", "threshold", "reset", "params")
 _DICT_KEYS = {*_REQUIRED, "citation", "description"}
 
@@ -212,22 +209,22 @@ def _same_system(matrix, conds_a, conds_b) -> bool:
 # ----------------------------------------------------------------------------- parsing (the edge)
 def linear_ode(states, equations, jump, membrane, threshold, reset, params) -> LinearODE:
     """Parse and validate a linear neuron system (see :func:`linear_ode_model` for the arguments)."""
-    plist = _params(params)
+    plist = params_of(params)
     psyms = {p.name: p.symbol for p in plist}
-    names = _state_names(states, psyms)
+    names = state_names(states, psyms)
     xs = tuple(sympy.Symbol(n, real=True) for n in names)
     scope = {**psyms, **dict(zip(names, xs)), "w": _W}
-    rhs = _equations(equations, names, scope)
+    rhs = equations_of(equations, names, scope)
     a = sympy.Matrix([[sympy.diff(rhs[n], x) for x in xs] for n in names])
     for n in names:
         rest = sympy.simplify(rhs[n] - sum(sympy.diff(rhs[n], x) * x for x in xs))
         if rest != 0 or any(e.has(*xs, _W) for e in a.row(names.index(n))):
             raise ModelError(f"equation d{n}/dt = {rhs[n]} must be linear and homogeneous in the states "
                              f"{list(names)} (no constant or input terms; inputs enter through 'jump')")
-    b = _jumps(jump, names, scope, "jump", per_weight=True)
-    r = _jumps(reset, names, scope, "reset", per_weight=False)
-    c = _membrane(membrane, names, xs, scope)
-    theta = _threshold(threshold, psyms, scope)
+    b = jumps_of(jump, names, scope, "jump", per_weight=True)
+    r = jumps_of(reset, names, scope, "reset", per_weight=False)
+    c = membrane_row(membrane, names, xs, scope)
+    theta = threshold_of(threshold, psyms, scope)
     if sympy.simplify((c * b)[0]) != 0:
         raise ModelError(f"the input jump {dict(jump) if isinstance(jump, Mapping) else jump!r} changes the "
                          f"membrane {membrane!r} directly; an input may not make V jump (psp(0+) must be 0)")
@@ -294,128 +291,3 @@ def ode_model_from_dict(d) -> NeuronModel:
     if set(_REQUIRED) - set(d):
         raise ModelError(f"ODE model is missing key(s) {sorted(set(_REQUIRED) - set(d))}")
     return linear_ode_model(**d)
-
-
-def _params(params) -> tuple:
-    if isinstance(params, Mapping):
-        return tuple(_param(k, v) for k, v in params.items())
-    if isinstance(params, Sequence) and all(isinstance(p, Param) for p in params):
-        return tuple(params)
-    raise ModelError(f"params must be a mapping name -> value or a sequence of Param, got {params!r}")
-
-
-def _param(name, value) -> Param:
-    if isinstance(value, Mapping):
-        extra = set(value) - {"default", "lower", "upper", "doc"}
-        if "default" not in value or extra:
-            raise ModelError(f"parameter {name!r} = {dict(value)!r} needs 'default' and may have only "
-                             "'lower', 'upper', 'doc' besides")
-        return Param(name, _number(value["default"], name), **{k: v for k, v in value.items() if k != "default"})
-    v = _number(value, name)
-    return Param(name, v, lower=0.0 if v > 0 else -math.inf)
-
-
-def _number(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ModelError(f"parameter {name!r} = {value!r} must be a finite number")
-    return float(value)
-
-
-def _state_names(states, psyms) -> tuple:
-    if isinstance(states, str) or not isinstance(states, Sequence) or not states:
-        raise ModelError(f"states must be a non-empty list of names, got {states!r}")
-    for n in states:
-        if not isinstance(n, str) or not n.isidentifier() or n in ("s", "t", "w") or n in psyms:
-            raise ModelError(f"state name {n!r} must be an identifier other than s, t, w and the parameter "
-                             f"names {sorted(psyms)}")
-    if len(set(states)) != len(states):
-        raise ModelError(f"state names {list(states)} are not unique")
-    return tuple(states)
-
-
-def _parse(text, scope, label):
-    """Parse one formula (number, SymPy expression or string) in the names of ``scope``."""
-    if isinstance(text, sympy.Expr):
-        expr = text.xreplace({x: scope[x.name] for x in text.free_symbols if x.name in scope})
-    elif isinstance(text, (str, int, float)) and not isinstance(text, bool):
-        expr = parse_formula(text, scope, label)
-    else:
-        raise ModelError(f"{label} must be a formula string or a number, got {text!r}")
-    if not isinstance(expr, sympy.Expr):
-        raise ModelError(f"{label} = {text!r} is not an expression")
-    unknown = sorted({str(x) for x in expr.free_symbols} - set(scope))
-    if unknown or expr.atoms(sympy.Function) - expr.atoms(sympy.exp, sympy.log):
-        raise ModelError(f"{label} = {text!r} uses unknown names {unknown or expr.atoms(sympy.Function)}; "
-                         f"known are {sorted(scope)}")
-    return expr
-
-
-def _equations(equations, names, scope) -> dict:
-    if isinstance(equations, Mapping):
-        items = list(equations.items())
-    elif isinstance(equations, Sequence) and not isinstance(equations, str):
-        items = []
-        for text in equations:
-            m = _EQUATION.match(text) if isinstance(text, str) else None
-            if m is None:
-                raise ModelError(f"equation {text!r} must read 'dX/dt = right-hand side'")
-            items.append((m.group(1), m.group(2)))
-    else:
-        raise ModelError(f"equations must be a mapping state -> right-hand side or a list of "
-                         f"'dX/dt = ...' strings, got {equations!r}")
-    keys = [k for k, _ in items]
-    if sorted(keys) != sorted(names):
-        raise ModelError(f"equations are given for {keys}; exactly one per state {list(names)} is needed")
-    return {k: _parse(v, scope, f"equation d{k}/dt") for k, v in items}
-
-
-def _jumps(spec, names, scope, label, per_weight) -> sympy.Matrix:
-    """Column vector of increments; per unit weight for inputs (must be ``w`` times a constant)."""
-    vec = sympy.zeros(len(names), 1)
-    for key, inc in _assignments([spec] if isinstance(spec, str) else spec, scope, label):
-        if key not in names:
-            raise ModelError(f"{label} names {key!r}, which is not a state; states are {list(names)}")
-        if inc.has(*[scope[n] for n in names]):
-            raise ModelError(f"{label} of {key} = {inc} may not depend on the states")
-        if per_weight:
-            unit = sympy.diff(inc, _W)
-            if unit.has(_W) or sympy.simplify(inc - unit * _W) != 0:
-                raise ModelError(f"jump of {key} = {inc} must be proportional to the weight w")
-            inc = unit
-        elif inc.has(_W):
-            raise ModelError(f"reset of {key} = {inc} may not depend on the input weight w")
-        vec[names.index(key)] += inc
-    return vec
-
-
-def _assignments(spec, scope, label) -> list:
-    """``[(state, increment)]`` from ``{state: formula}`` or ``["X += formula", "Y -= formula"]``."""
-    if isinstance(spec, Mapping):
-        return [(k, _parse(v, scope, f"{label} of {k}")) for k, v in spec.items()]
-    if not isinstance(spec, Sequence):
-        raise ModelError(f"{label} must be a mapping state -> increment or 'X += ...' strings, got {spec!r}")
-    out = []
-    for text in spec:
-        m = _ASSIGN.match(text) if isinstance(text, str) else None
-        if m is None:
-            raise ModelError(f"{label} {text!r} must read 'X += expression' or 'X -= expression'")
-        sign = 1 if m.group(2) == "+" else -1
-        out.append((m.group(1), sign * _parse(m.group(3), scope, f"{label} of {m.group(1)}")))
-    return out
-
-
-def _membrane(membrane, names, xs, scope) -> sympy.Matrix:
-    expr = _parse(membrane, scope, "membrane")
-    row = sympy.Matrix([[sympy.diff(expr, x) for x in xs]])
-    linear = sympy.simplify(expr - (row * sympy.Matrix(xs))[0]) == 0
-    if not linear or row.is_zero_matrix or any(e.has(*xs, _W) for e in row):
-        raise ModelError(f"membrane = {membrane!r} must be a state or a linear combination of the states "
-                         f"{list(names)}")
-    return row
-
-
-def _threshold(threshold, psyms, scope):
-    expr = _parse(threshold, scope, "threshold")
-    if expr.free_symbols - set(psyms.values()):
-        raise ModelError(f"threshold = {threshold!r} may use only the parameters {sorted(psyms)}")
-    return expr

@@ -1,6 +1,11 @@
-"""A binary min-heap over parallel arrays, keyed by (time, sequence number), for numba.
+"""Two priority structures for the event loop, over parallel arrays, for numba.
 
-The sequence number makes the order of equal times deterministic (first pushed, first out),
+- A binary min-heap keyed by (time, sequence number): the pending spike arrivals
+  (``heap_new``, ``heap_grow``, ``heap_sift_up``, ``heap_sift_down``).
+- A min-tree (tournament tree) over one slot per neuron: each neuron's next candidate crossing,
+  updated in place in ``O(log n)`` (``tree_new``, ``tree_set``).
+
+The heap's sequence number makes the order of equal times deterministic (first pushed, first out),
 so a batch computed in parallel gives bit-identical results to a serial run.
 
 Comparisons and swaps are written out inside the sift loops on purpose: a numba call that
