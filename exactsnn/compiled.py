@@ -7,7 +7,6 @@ Loading a built-in model reads its shipped kernel module (``exactsnn/_generated/
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from types import ModuleType
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .resolve import resolve
-from .diagnostics import check_spikes
 from .grad import Gradients, adjoint
 from .network import Network, validate_inputs, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad

@@ -192,6 +192,21 @@ def real_array(value, label: str, error=NetworkError) -> np.ndarray:
     return raw.astype(np.float64)
 
 
+#: Largest weight magnitude accepted: with at most ~1e6 arrivals per neuron, sums of weighted kernels stay
+#: far below float64's overflow (1.8e308); two 1e308 inputs would sum to inf and hide every crossing.
+MAX_ABS_WEIGHT = 1e100
+#: Largest time (delay, input spike time, t_max) accepted, in the model's time unit.
+MAX_TIME = 1e100
+
+
+def _check_magnitude(a, label, limit, error=NetworkError):
+    big = np.abs(a) > limit
+    if big.any():
+        idx = tuple(int(x) for x in np.argwhere(big)[0])
+        raise error(f"{label}{list(idx)} = {float(a[idx])!r} is larger in magnitude than {limit:g}, the most "
+                           "exactsnn accepts (sums of such values would overflow float64)")
+
+
 def _matrices(mats, label):
     if not isinstance(mats, (list, tuple)):
         raise NetworkError(f"{label} must be a list of 2-D matrices, got {type(mats).__name__}")
@@ -204,6 +219,7 @@ def _matrices(mats, label):
         if bad.any():
             idx = tuple(int(x) for x in np.argwhere(bad)[0])
             raise NetworkError(f"{label}[{l}]{list(idx)} = {a[idx]} is not finite")
+        _check_magnitude(a, f"{label}[{l}]", MAX_TIME if "delay" in label else MAX_ABS_WEIGHT)
         out.append(a)
     return out
 
@@ -225,6 +241,7 @@ def _delay_matrices(delays, mats, label):
 
 def _flat(v, n, label, allow_negative):
     a = real_array(v, label)
+    _check_magnitude(a.reshape(-1), label, MAX_TIME if "delay" in label else MAX_ABS_WEIGHT)
     if a.shape != (n,):
         raise NetworkError(f"{label} must have shape ({n},), got {a.shape}")
     if not np.isfinite(a).all():
@@ -262,6 +279,7 @@ def validate_inputs(inputs, n_inputs: int, label: str = "inputs") -> list:
         if a.size > 1 and np.any(np.diff(a) < 0):
             f = int(np.argmax(np.diff(a) < 0))
             raise InputSpikeError(f"{label}[{c}] is not ascending: [{f}] = {a[f]} > [{f + 1}] = {a[f + 1]}")
+        _check_magnitude(a, f"{label}[{c}]", MAX_TIME, InputSpikeError)
         out.append(a)
     return out
 
@@ -272,6 +290,6 @@ def validate_t_max(t_max) -> float:
     if isinstance(t_max, (bool, np.bool_)) or not isinstance(t_max, Real):
         raise InputSpikeError(f"t_max must be a number, got {t_max!r}")
     t = float(t_max)
-    if not math.isfinite(t) or t <= 0:
-        raise InputSpikeError(f"t_max = {t_max!r} must be finite and > 0")
+    if not math.isfinite(t) or t <= 0 or t > MAX_TIME:
+        raise InputSpikeError(f"t_max = {t_max!r} must be finite, > 0 and at most {MAX_TIME:g}")
     return t

@@ -9,7 +9,8 @@ those of the acceptance criteria: spike times within 1e-11 absolute; every Jacob
 import numpy as np
 import pytest
 
-from exactsnn import Network, forward_propagation, simulate
+from exactsnn.verification.agreement import engine_vs_reference
+from exactsnn import Network, simulate
 from exactsnn import models
 from exactsnn.model import kernel_model
 from exactsnn.reference import reference_solve
@@ -64,19 +65,6 @@ def test_float64_engine_matches_reference(case):
     assert ref.certified, ref.undecided
     assert res.n_spikes == len(ref.times) and res.n_spikes > 0
     assert max(len(s) for s in res.spikes) >= 2, "case should contain multi-spike neurons"
-    jac = forward_propagation(res, policy="flag")
-    idx = res.spike_index
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, idx))}
-    worst_t, worst_row = 0.0, 0.0
-    for r, (j, i) in enumerate(ref.order):
-        k = pos[(j, i)]
-        worst_t = max(worst_t, abs(res.spike_time[k] - float(ref.times[r])))
-        for ours, theirs in ((jac.d.weights, ref.d_weights), (jac.d.delays, ref.d_delays),
-                             (jac.d.inputs, ref.d_inputs), (jac.d.model, ref.d_model)):
-            row = np.array([float(x) for x in theirs[r]])
-            if row.size == 0:
-                continue
-            scale = max(np.max(np.abs(row)), 1e-300)
-            worst_row = max(worst_row, np.max(np.abs(ours[k] - row)) / scale)
+    worst_t, worst_row = engine_vs_reference(res, ref)
     assert worst_t <= TIME_TOL, worst_t
     assert worst_row <= ROW_TOL, worst_row

@@ -1,6 +1,5 @@
 """Every public entry point rejects bad input with a clear error naming the input."""
 
-import math
 
 import numpy as np
 import pytest

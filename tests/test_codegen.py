@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sympy
 
+from exactsnn.verification.agreement import kernel_expressions
 from exactsnn import models
 from exactsnn.codegen.cache import compile_model, write_builtins
 from exactsnn.compiled import load_builtin
@@ -45,12 +46,7 @@ def test_no_fastmath_anywhere():
 
 def _reference_values(model, points, params):
     """{kernel name: (values at 50 digits over points)} from the model's own SymPy expressions."""
-    syms = [model.symbols[n] for n in model.param_names]
-    exprs = {"psp": model.psp, "dpsp_ds": sympy.diff(model.psp, S), "reset": model.reset,
-             "dreset_ds": sympy.diff(model.reset, S)}
-    for i, sym in enumerate(syms):
-        exprs[f"dpsp_dp[{i}]"] = sympy.diff(model.psp, sym)
-        exprs[f"dreset_dp[{i}]"] = sympy.diff(model.reset, sym)
+    syms, exprs = kernel_expressions(model)
     out = {}
     with mpmath.workdps(120):
         vals = [mpmath.mpf(v) for v in params]

@@ -46,7 +46,9 @@ from exactsnn import Loss, adjoint, batch_loss_grad, forward_propagation, loss_g
 from exactsnn import models
 from exactsnn.reference import reference_solve
 
-from test_model_library import INPUTS, ROW_TOL, TIME_TOL, _compare, _ff, _rec
+from test_model_library import INPUTS, ROW_TOL, TIME_TOL, _ff, _rec
+
+from exactsnn.verification.agreement import engine_vs_reference
 
 BLOCKS = ("times", "weights", "delays", "inputs", "model")
 #: The offsets of the acceptance criterion (relative distance to the singular set, both signs).
@@ -134,7 +136,7 @@ def test_value_on_the_singular_set_matches_reference(case):
     ref = reference_solve(models.get(model), _params(case, 0.0), net, INPUTS, t_max, dps=30)
     assert ref.certified, ref.undecided
     assert res.n_spikes == len(ref.times) > 0
-    worst_t, worst_row = _compare(res, ref)
+    worst_t, worst_row = engine_vs_reference(res, ref)
     print(f"{case}: {res.n_spikes} spikes, times {worst_t:.2g}, rows {worst_row:.2g}")
     assert worst_t <= TIME_TOL and worst_row <= ROW_TOL, (worst_t, worst_row)
 

@@ -129,3 +129,11 @@ def test_jacobian_too_large_is_refused_with_its_size_and_the_alternative(tmp_pat
 def test_exit_statuses_have_one_meaning_each():
     codes = [cli.EXIT_OK, cli.EXIT_DISAGREE, cli.EXIT_INVALID, cli.EXIT_FAILED, cli.EXIT_INTERNAL]
     assert codes == [0, 1, 2, 3, 4]
+
+
+def test_weights_and_times_that_would_overflow_the_potential_are_refused():
+    """Two simultaneous 1e308 inputs used to sum to inf and give 0 spikes with no error."""
+    with pytest.raises(NetworkError, match="larger in magnitude than 1e\\+100"):
+        es.Network.feedforward([np.array([[1e308], [1e308]])])
+    with pytest.raises(InputSpikeError, match="at most 1e\\+100"):
+        es.simulate("lif", es.Network.feedforward([[[2.0]]]), [[0.1]], 1e101)

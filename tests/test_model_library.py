@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy
 
+from exactsnn.verification.agreement import engine_vs_reference, kernel_expressions
 from exactsnn import Network, adjoint, forward_propagation, models, simulate
 from exactsnn.compiled import BUILTIN_NAMES, load_builtin
 from exactsnn.model import S, NeuronModel
@@ -69,20 +70,10 @@ def test_psp_vanishes_at_zero_and_reset_clears_threshold(name):
 
 
 # ------------------------------------------------------------------------------------------- kernels
-def _kernel_exprs(model):
-    syms = [model.symbols[n] for n in model.param_names]
-    exprs = {"psp": model.psp, "dpsp_ds": sympy.diff(model.psp, S), "reset": model.reset,
-             "dreset_ds": sympy.diff(model.reset, S)}
-    for i, sym in enumerate(syms):
-        exprs[f"dpsp_dp[{i}]"] = sympy.diff(model.psp, sym)
-        exprs[f"dreset_dp[{i}]"] = sympy.diff(model.reset, sym)
-    return syms, exprs
-
-
 def _reference_values(model, points, values, perturb):
     """Kernel values at 150 digits from the generic formula; the parameters named in ``perturb`` are moved
     by a relative 1e-35 (independent of the limit code; up to 105 digits go to cancellation)."""
-    syms, exprs = _kernel_exprs(model)
+    syms, exprs = kernel_expressions(model)
     out = {}
     with mpmath.workdps(150):
         vals = [mpmath.mpf(v) for v in values]
@@ -173,22 +164,6 @@ def _case_params():
     return [k if k in FAST else pytest.param(k, marks=pytest.mark.slow) for k in CASES]
 
 
-def _compare(res, ref):
-    """(worst |t - t_ref|, worst row error relative to the row's largest entry)."""
-    jac = forward_propagation(res, policy="flag")
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index))}
-    worst_t, worst_row = 0.0, 0.0
-    for r, (j, i) in enumerate(ref.order):
-        k = pos[(j, i)]
-        worst_t = max(worst_t, abs(res.spike_time[k] - float(ref.times[r])))
-        for ours, theirs in ((jac.d.weights, ref.d_weights), (jac.d.delays, ref.d_delays),
-                             (jac.d.inputs, ref.d_inputs), (jac.d.model, ref.d_model)):
-            row = np.array([float(x) for x in theirs[r]])
-            if row.size:
-                worst_row = max(worst_row, np.max(np.abs(ours[k] - row)) / max(np.max(np.abs(row)), 1e-300))
-    return worst_t, worst_row
-
-
 @pytest.mark.parametrize("case", _case_params())
 def test_engine_matches_reference(case):
     name, params, net, t_max = CASES[case]
@@ -197,7 +172,7 @@ def test_engine_matches_reference(case):
     assert ref.certified, ref.undecided
     assert res.n_spikes == len(ref.times) > 0
     assert sum(len(s) >= 2 for s in res.spikes) >= 2, "case should contain multi-spike neurons"
-    worst_t, worst_row = _compare(res, ref)
+    worst_t, worst_row = engine_vs_reference(res, ref)
     print(f"{case}: {res.n_spikes} spikes, times {worst_t:.1e}, rows {worst_row:.1e}")
     assert worst_t <= TIME_TOL and worst_row <= ROW_TOL, (worst_t, worst_row)
 

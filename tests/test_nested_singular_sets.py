@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import sympy
 
-from exactsnn import Network, forward_propagation, models, simulate
+from exactsnn.verification.agreement import engine_vs_reference
+from exactsnn import Network, models, simulate
 from exactsnn.compiled import load_builtin
 from exactsnn.model import S
 from exactsnn.models.ode import linear_ode
@@ -101,17 +102,7 @@ def test_three_equal_time_constants_agree_with_reference(name):
     res = simulate(name, net, inputs, t_max, params=params)
     ref = reference_solve(models.get(name), params, net, inputs, t_max, dps=30)
     assert ref.certified and res.n_spikes == len(ref.times) and max(len(s) for s in res.spikes) >= 2
-    jac = forward_propagation(res, policy="flag")
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index))}
-    worst_t = worst_row = 0.0
-    for r, (j, i) in enumerate(ref.order):
-        k = pos[(j, i)]
-        worst_t = max(worst_t, abs(res.spike_time[k] - float(ref.times[r])))
-        for ours, theirs in ((jac.d.weights, ref.d_weights), (jac.d.delays, ref.d_delays),
-                             (jac.d.inputs, ref.d_inputs), (jac.d.model, ref.d_model)):
-            row = np.array([float(x) for x in theirs[r]])
-            if row.size:
-                worst_row = max(worst_row, np.max(np.abs(ours[k] - row)) / max(np.max(np.abs(row)), 1e-300))
+    worst_t, worst_row = engine_vs_reference(res, ref)
     assert worst_t <= 1e-11 and worst_row <= 1e-8, (worst_t, worst_row)
 
 

@@ -4,9 +4,7 @@ Each hostile string asks the shell to create a marker file. The test passes only
 refuses it with a clear error (exit status 2 on the command line) and the marker never appears.
 """
 
-import copy
 import json
-import math
 import os
 import stat
 import subprocess

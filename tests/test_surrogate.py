@@ -285,7 +285,7 @@ def _call(**change):
     (dict(params={"tau_syn": 0.5, "tau_m": 1.0}), r"no parameter\(s\) \['tau_m'\]"),
     (dict(params={"tau_syn": -0.5}), r"parameter 'tau_syn' = -0.5 is outside the allowed range"),
     (dict(params={"tau_mem": None}), r"parameter 'tau_mem' must be a number"),
-    (dict(t_max=np.nan), r"t_max = nan must be finite and > 0"),
+    (dict(t_max=np.nan), r"t_max = nan must be finite, > 0"),
     (dict(dt=0.0), r"dt = 0.0 must be a finite time step in \(0, t_max = 2.0\]"),
     (dict(dt=3.0), r"dt = 3.0 must be a finite time step in \(0, t_max = 2.0\]"),
     (dict(dt=1e-9), r"dt = 1e-09 gives 2000000000 steps"),

@@ -8,7 +8,6 @@ MODEL is a built-in name, or a JSON/TOML file holding either kernel formulas (th
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
