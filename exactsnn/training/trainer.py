@@ -176,6 +176,19 @@ def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:
     return State(weights, np.zeros(n_syn), np.full(config.hidden + n_out, float(config.threshold)))
 
 
+def populations_of(config: TrainConfig, thresholds) -> np.ndarray | None:
+    """One population per neuron when thresholds are learned (per-neuron thresholds), else None."""
+    return np.arange(np.asarray(thresholds).size) if config.learn_thresholds else None
+
+
+def params_of(config: TrainConfig, thresholds) -> dict:
+    """Neuron parameters: the config's scalars, or per-neuron arrays with ``thresholds`` when learned."""
+    if not config.learn_thresholds:
+        return config.params
+    n = np.asarray(thresholds).size
+    return {"tau_syn": np.full(n, config.tau_syn), "tau_mem": np.full(n, config.tau_mem), "threshold": thresholds}
+
+
 @dataclass
 class Evaluation:
     loss: float
@@ -214,18 +227,15 @@ class Trainer:
         self.progress = progress
         self.history = []
         self.bumps = 0
+        self.best_val, self.best_state = -1.0, None
+        self.elapsed = 0.0  # seconds trained before (non-zero after resuming from a checkpoint)
 
     # --------------------------------------------------------------- one batch
     def _populations(self):
-        """One population per neuron when thresholds are learned (per-neuron thresholds), else None."""
-        return np.arange(self.state.thresholds.size) if self.config.learn_thresholds else None
+        return populations_of(self.config, self.state.thresholds)
 
     def _params(self):
-        if not self.config.learn_thresholds:
-            return self.config.params
-        n = self.state.thresholds.size
-        return {"tau_syn": np.full(n, self.config.tau_syn), "tau_mem": np.full(n, self.config.tau_mem),
-                "threshold": self.state.thresholds}
+        return params_of(self.config, self.state.thresholds)
 
     def batch(self, patterns, labels, want_grad=True):
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
@@ -322,35 +332,50 @@ class Trainer:
         return Evaluation(float(res.loss.mean()), float((pred == d.labels).mean()), pred, res.t_first, silent)
 
     # --------------------------------------------------------------- the run
-    def run(self) -> "TrainResult":
+    def train_epoch(self, epoch: int, t0: float, bar) -> dict:
+        """One pass over the shuffled training set, then evaluation; returns the history row."""
         c = self.config
         n = len(self.data["train"])
-        bar = Progress(c.epochs, f"train {c.task}", enabled=self.progress)
-        t0 = time.perf_counter()
-        best_val, best_state = -1.0, None
-        for epoch in range(c.epochs):
-            lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
-            perm = self.rng.permutation(n)
-            losses, correct = [], 0
-            for start in range(0, n, c.batch_size):
-                loss, ok = self.step(perm[start:start + c.batch_size], lr)
-                losses.append(loss)
-                correct += ok
-            row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
-                   "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
-            if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
-                for split in ("validation", "test"):
-                    if split not in self.data:
-                        continue
+        lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
+        perm = self.rng.permutation(n)
+        losses, correct = [], 0
+        for start in range(0, n, c.batch_size):
+            loss, ok = self.step(perm[start:start + c.batch_size], lr)
+            losses.append(loss)
+            correct += ok
+            bar.batch()
+        row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
+               "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
+        if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
+            for split in ("validation", "test"):
+                if split in self.data:
                     ev = self.evaluate(split)
                     row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
-            self.history.append(row)
-            if c.select_best and row.get("validation_accuracy", -1.0) > best_val:
-                best_val, best_state = row["validation_accuracy"], self.eval_state.copy()
-            bar.update(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
-                       val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
-        bar.close()
-        self.state = self.eval_state = best_state if best_state is not None else self.eval_state
+        return row
+
+    def run(self, on_epoch=None) -> "TrainResult":
+        """Train the remaining epochs (all, unless restored from a checkpoint); return the result.
+
+        ``on_epoch(trainer, row)`` is called after each epoch (the run's files are written there).
+        """
+        c = self.config
+        n_batches = -(-len(self.data["train"]) // c.batch_size)
+        bar = Progress(c.epochs, n_batches, f"train {c.task}", enabled=self.progress, done=len(self.history))
+        t0 = time.perf_counter() - self.elapsed
+        try:
+            for epoch in range(len(self.history), c.epochs):
+                row = self.train_epoch(epoch, t0, bar)
+                self.history.append(row)
+                if c.select_best and row.get("validation_accuracy", -1.0) > self.best_val:
+                    self.best_val, self.best_state = row["validation_accuracy"], self.eval_state.copy()
+                self.elapsed = time.perf_counter() - t0
+                bar.epoch(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
+                          val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
+                if on_epoch is not None:
+                    on_epoch(self, row)
+        finally:
+            bar.close()
+        self.state = self.eval_state = self.best_state if self.best_state is not None else self.eval_state
         return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
                            time.perf_counter() - t0)
 
