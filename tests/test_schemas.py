@@ -124,7 +124,7 @@ MUTATIONS = {
     "negative label": ("rec_lif_self.case.json", ["loss", "label"], -1),
     "fractional label": ("rec_lif_self.case.json", ["loss", "label"], 0.5),
     "zero tau0": ("rec_lif_self.case.json", ["loss", "tau0"], 0.0),
-    "negative gamma": ("rec_lif_self.case.json", ["loss", "gamma"], -0.1),
+    "gamma as string": ("rec_lif_self.case.json", ["loss", "gamma"], "-0.1"),
     "not an object": (None, None, [1, 2]),
 }
 

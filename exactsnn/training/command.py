@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,16 @@ def _positive_float(text):
     return v
 
 
+def _finite_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number")
+    return v
+
+
 def add_train_parser(sub):
     p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
@@ -109,6 +120,8 @@ def add_train_parser(sub):
     p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
     p.add_argument("--batch-size", type=_positive_int, help="samples per step")
     p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning-rate schedule over epochs")
+    p.add_argument("--gamma", type=_finite_float,
+                   help="loss regulariser gamma (any finite number; Göltz et al.'s code uses -0.005; default 0.003)")
     p.add_argument("--learn-thresholds", action="store_true", help="also learn one threshold per neuron")
     p.add_argument("--learn-delays", action="store_true", help="also learn one delay per synapse")
     p.add_argument("--gradient", choices=GRADIENTS, default="exact",
@@ -123,7 +136,7 @@ def add_train_parser(sub):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-_RECIPE_OPTIONS = ("hidden", "epochs", "lr", "batch_size", "lr_schedule", "dt", "slope", "train_size")
+_RECIPE_OPTIONS = ("hidden", "epochs", "lr", "gamma", "batch_size", "lr_schedule", "dt", "slope", "train_size")
 
 
 def run_train(args) -> int:
@@ -142,7 +155,7 @@ def run_train(args) -> int:
                             batch_size=args.batch_size, lr_schedule=args.lr_schedule,
                             learn_thresholds=args.learn_thresholds or None, learn_delays=args.learn_delays or None,
                             gradient=args.gradient, surrogate_dt=args.dt, surrogate_slope=args.slope,
-                            train_size=args.train_size)
+                            train_size=args.train_size, gamma=args.gamma)
         out = Path(args.out or f"runs/{args.task}-seed{args.seed}")
         trainer = Trainer(config, progress=not args.quiet)
     result = _train_into(trainer, out, figures=not args.no_figures)

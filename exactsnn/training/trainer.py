@@ -95,6 +95,7 @@ class TrainConfig:
                              "learn_thresholds to False")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
             raise ValueError(f"ema = {self.ema!r} must be a number in [0, 1)")
+        self.loss  # validates tau0, tau1, gamma (any finite gamma)
         for name in ("lr_decay", "bump", "clip"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
