@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -111,8 +112,10 @@ def _finite_float(text):
 def add_train_parser(sub):
     p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
-                                   "gradients, Adam and a TTFS cross-entropy loss; write metrics.json, weights.npz "
-                                   "and figures into --out. Unset options take the task's defaults.")
+                                   "gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
+                                   "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
+                                   "checkpoint per epoch (--resume) and figures into --out. Unset options take the "
+                                   "task's defaults.")
     p.add_argument("task", choices=TASKS)
     p.add_argument("--hidden", type=_positive_int, help="hidden neurons")
     p.add_argument("--epochs", type=_positive_int, help="training epochs")
@@ -158,6 +161,9 @@ def run_train(args) -> int:
                             train_size=args.train_size, gamma=args.gamma)
         out = Path(args.out or f"runs/{args.task}-seed{args.seed}")
         trainer = Trainer(config, progress=not args.quiet)
+    if not args.quiet:
+        print(f"train {trainer.config.task}: the first run compiles the {trainer.config.model} engine (about 20 s; "
+              "later runs load it from the cache) ...", file=sys.stderr)
     result = _train_into(trainer, out, figures=not args.no_figures)
     config = result.config
     m = result.metrics()
