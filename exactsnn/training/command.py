@@ -23,8 +23,6 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InvalidInputError
 from .checkpoint import resume as resume_trainer
 from .checkpoint import save_checkpoint
