@@ -111,3 +111,8 @@ def test_load_rejects_a_folder_without_a_model(tmp_path):
     np.savez(tmp_path / "weights.npz", w1=np.zeros((3, 2)))
     with pytest.raises(InvalidInputError, match="TrainConfig fields"):
         load(tmp_path)
+
+
+def test_evaluate_rejects_an_unknown_split(tiny_run):
+    with pytest.raises(InvalidInputError, match="split 'dev'"):
+        load(tiny_run[0]).evaluate("dev")

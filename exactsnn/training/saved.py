@@ -109,7 +109,8 @@ class TrainedModel:
         """Loss and accuracy on the task's ``split`` (``train``, ``validation`` if any, ``test``)."""
         data = task_data(self.config)
         if split not in data:
-            raise InvalidInputError(f"split {split!r} is unknown for task {self.config.task!r}; allowed: {sorted(data)}")
+            raise InvalidInputError(f"split {split!r} is unknown for task {self.config.task!r}; "
+                                    f"allowed: {sorted(data)}")
         d = data[split]
         res = self.run(d.times, d.labels)
         silent = res.counts[:, self.network.outputs] == 0
