@@ -58,6 +58,7 @@ _LAZY = {
     "verify": ("exactsnn.verification", "verify"),
     "compare": ("exactsnn.verification", "compare"),
     "load_case": ("exactsnn.io", "load_case"),
+    "load": ("exactsnn.training.saved", "load"),  # a trained run folder (exactsnn train --out DIR)
 }
 
 

@@ -7,10 +7,12 @@
                                                 the float64 engine against the high-precision reference
     exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
                                                 another implementation's answers against the reference
-    exactsnn derive MODEL [--latex]             the derived implicit-function partials of a model
+    exactsnn derive MODEL [--latex]             the derived implicit-function partials (LaTeX: a fragment)
     exactsnn export-nir CASE.json OUT.nir       the case's network as a NIR graph
     exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
+    exactsnn train TASK --resume RUN_DIR        continue a killed run from its last checkpoint
+    exactsnn --version
 
 simulate, grad, verify and validate also take a NIR graph instead of a case:
 ``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
@@ -43,6 +45,7 @@ EXIT_INTERNAL = 4    # a bug in exactsnn
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="exactsnn", description="Exact gradients of spiking neural networks.")
+    _add_version(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulate a small multi-spike network; FP, adjoint and finite differences")
     demo.add_argument("--plot", metavar="FILE", help="save a raster + membrane potential figure (PNG/PDF)")
@@ -63,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     return ap
+
+
+def _add_version(ap):
+    from . import __version__
+
+    ap.add_argument("--version", action="version", version=f"exactsnn {__version__}")
 
 
 def _tolerance(text) -> float:
@@ -118,7 +127,8 @@ def _add_checks(sub):
 def _add_derive(sub):
     der = sub.add_parser("derive", help="print a model's derived implicit-function partials (text or LaTeX)")
     der.add_argument("model", help="built-in model name, or a JSON/TOML file with kernel formulas or a linear ODE")
-    der.add_argument("--latex", action="store_true", help="print the formulas as LaTeX")
+    der.add_argument("--latex", action="store_true",
+                     help="print a LaTeX fragment (headings, every formula in math mode; needs amsmath)")
 
 
 def _add_nir(sub):

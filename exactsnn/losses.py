@@ -5,7 +5,7 @@ Losses read the *first* spike time ``t_o`` of every output neuron; a silent outp
 
 - ``first_spike_sum``:     ``L = sum_o t_o``
 - ``ttfs_cross_entropy``:  ``L = -log softmax(-t / tau0)[label] + gamma (exp(t_label / tau1) - 1)``
-  (Göltz et al. 2021, with their regulariser).
+  (Göltz et al. 2021, with their regulariser; any finite ``gamma``, their code uses ``-0.005``).
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ class Loss:
             v = getattr(self, name)
             if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"loss {name} = {v!r} must be a finite number > 0")
-        if isinstance(self.gamma, bool) or not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma)
-                                                and self.gamma >= 0):
-            raise ValueError(f"loss gamma = {self.gamma!r} must be a finite number >= 0")
+        # any finite gamma: the seed code of Göltz et al. uses gamma = -0.005 (a negative gamma
+        # rewards a later label spike; t is bounded by t_max, so L stays bounded)
+        if isinstance(self.gamma, bool) or not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma)):
+            raise ValueError(f"loss gamma = {self.gamma!r} must be a finite number (negative allowed)")
         if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)) or self.label < 0:
             raise ValueError(f"loss label = {self.label!r} must be a non-negative integer")
 

@@ -26,7 +26,7 @@ def test_cli_derive_builtin_text_and_latex():
     assert out.returncode == 0 and "branch: tau_mem = tau_syn" in out.stdout and "dF/dt_own" in out.stdout
     tex = subprocess.run([sys.executable, "-m", "exactsnn.cli", "derive", "nonleaky_if", "--latex"],
                          capture_output=True, text=True)
-    assert tex.returncode == 0 and "\\tau_{syn}" in tex.stdout
+    assert tex.returncode == 0 and "\\tau_{\\mathrm{syn}}" in tex.stdout
 
 
 def test_cli_derive_unknown_model_exits_2():

@@ -95,7 +95,10 @@ MUTATIONS = {
     "negative input time": ("single_burst.case.json", ["inputs", 0, 0], -0.1),
     "input times not numbers": ("single_burst.case.json", ["inputs", 0], [None]),
     "unknown model": ("single_burst.case.json", ["model", "name"], "izhikevich"),
-    "built-in name not a case model": ("single_burst.case.json", ["model", "name"], "srm_alpha"),
+    "unknown built-in-like name": ("single_burst.case.json", ["model", "name"], "srm"),
+    "unknown srm_alpha key": ("single_burst.case.json", ["model"], {"name": "srm_alpha", "tau_syn": 1.0}),
+    "frac_slow above 1": ("single_burst.case.json", ["model"], {"name": "lif_two_synapse", "frac_slow": 1.5}),
+    "zero beta": ("single_burst.case.json", ["model"], {"name": "adaptive_threshold", "beta": 0.0}),
     "negative tau_syn": ("single_burst.case.json", ["model", "tau_syn"], -0.5),
     "zero threshold": ("single_burst.case.json", ["model", "threshold"], 0.0),
     "threshold as string": ("single_burst.case.json", ["model", "threshold"], "1.0"),
@@ -124,7 +127,7 @@ MUTATIONS = {
     "negative label": ("rec_lif_self.case.json", ["loss", "label"], -1),
     "fractional label": ("rec_lif_self.case.json", ["loss", "label"], 0.5),
     "zero tau0": ("rec_lif_self.case.json", ["loss", "tau0"], 0.0),
-    "negative gamma": ("rec_lif_self.case.json", ["loss", "gamma"], -0.1),
+    "gamma as string": ("rec_lif_self.case.json", ["loss", "gamma"], "-0.1"),
     "not an object": (None, None, [1, 2]),
 }
 
@@ -155,11 +158,14 @@ def _enum(schema, *path):
 
 
 def test_model_name_enum_is_what_the_loader_accepts():
-    """Names in the enum load (each has a fixture); every other name, built-ins included, is refused."""
+    """Names in the enum load (every built-in by name, ``kernel`` from its fixture); every other name is refused."""
     names = _enum(CASE_SCHEMA, "model", "properties", "name")
-    seen = {json.loads(p.read_text())["model"]["name"] for p in CASES}
-    assert names == seen
-    for name in (set(BUILTIN_NAMES) | {"LIF", "Kernel", "", "srm", "lif "}) - names:
+    assert names == set(BUILTIN_NAMES) | {"kernel"}
+    assert "kernel" in {json.loads(p.read_text())["model"]["name"] for p in CASES}
+    for name in set(BUILTIN_NAMES):
+        doc = _set(_base("single_burst.case.json"), ["model"], {"name": name})
+        assert _errors(CASE_SCHEMA, doc) == [] and es.load_case(doc).model == name
+    for name in {"LIF", "Kernel", "", "srm", "lif ", "nonleaky", "Adaptive_threshold"}:
         doc = _set(_base("single_burst.case.json"), ["model", "name"], name)
         with pytest.raises(es.ExactSNNError, match="model.name"):
             es.load_case(doc)

@@ -21,6 +21,10 @@ CASE_FORMAT = "exactsnn-case/1"
 RESULT_FORMAT = "exactsnn-result/1"
 LIF_KEYS = {"name", "tau_syn", "tau_mem", "threshold"}
 KERNEL_KEYS = {"name", "psp", "reset", "threshold", "params"}
+#: Built-in models named in a case with their parameters as keys, every one optional (the model's
+#: default); ``lif`` has its own branch (``"tau_mem": null`` is ``nonleaky_if``).
+CASE_BUILTINS = ("nonleaky_if", "srm_alpha", "lif_dual_exp", "lif_two_synapse", "adaptive_threshold")
+MODEL_NAMES = ("lif", "kernel") + CASE_BUILTINS
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +136,25 @@ def parse_model(spec) -> tuple:
 
         model = kernel_model(spec["psp"], spec["reset"], spec["threshold"], spec["params"])
         return model, dict(spec["params"])
-    raise CaseFormatError(f"model.name = {name!r} is unknown; allowed: 'lif', 'kernel'")
+    if isinstance(name, str) and name in CASE_BUILTINS:
+        return name, _builtin_values(name, spec)
+    raise CaseFormatError(f"model.name = {name!r} is unknown; allowed: {list(MODEL_NAMES)}")
+
+
+def _builtin_values(name: str, spec: dict) -> dict:
+    """The parameter keys of built-in model ``name`` (ranges are checked by the compiled model)."""
+    from ..compiled import load_builtin  # parameter metadata of the shipped kernels; no SymPy
+
+    known = load_builtin(name).param_names
+    extra = set(spec) - {"name"} - set(known)
+    if extra:
+        raise CaseFormatError(f"model {name!r} has unknown key(s) {sorted(extra)}; its parameters (each optional, "
+                              f"default if absent) are {list(known)}")
+    values = {k: spec[k] for k in known if k in spec}
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise CaseFormatError(f"model.{k} = {v!r} must be a number")
+    return values
 
 
 def parse_network(spec) -> Network:
@@ -232,8 +254,9 @@ def jacobian_document(network: Network, result, jac, param_names) -> list:
 
 def result_document(case: Case, result, loss_value=None, grads=None, jacobian=None) -> dict:
     """The ``exactsnn-result/1`` document (docs/case_format.md)."""
-    doc = {"format": RESULT_FORMAT, "spikes": spikes_document(case.network, result)}
     names = result.model.param_names
+    doc = {"format": RESULT_FORMAT, "params": {n: float(v) for n, v in zip(names, np.asarray(result.ptab)[0])},
+           "spikes": spikes_document(case.network, result)}
     if case.loss is not None and grads is not None:
         doc["loss"] = float(loss_value)
         doc["grad"] = grad_document(case.network, grads, result, names)

@@ -49,7 +49,13 @@ def load_model_spec(spec: str):
 
 
 def formulas_text(model, latex: bool = False) -> str:
-    """Every partial of ``F = V - threshold`` the implicit function theorem needs, per branch."""
+    """Every partial of ``F = V - threshold`` the implicit function theorem needs, per branch.
+
+    ``latex=True``: a LaTeX fragment that compiles (``exactsnn.io.latex.formulas_latex``)."""
+    if latex:
+        from .latex import formulas_latex
+
+        return formulas_latex(model)
     deriv = derive(model)
     lines = [f"model {model.name}: parameters {', '.join(model.param_names)}; crossing strategy {deriv.strategy}",
              "spike k of a neuron: F(t) = sum_j w_j sum_f psp(t - t_j^f - d_j) - sum_k' reset(t - t^k') - threshold = 0",

@@ -1,4 +1,9 @@
-"""A dependency-free text progress bar: ``epoch 12/300 [#####.....] loss 0.41 train 91.2% val 90.8% 0:42``."""
+"""Training progress with ``tqdm``: a bar per batch on a terminal, one plain line per epoch otherwise.
+
+On a terminal the bar counts batches over the whole run and shows the last epoch's numbers
+(``loss``, ``train``/``val``/``test`` accuracy); redirected to a file, each epoch prints one line
+``train yinyang epoch 12/60 loss 0.4100 train 91.2% val 90.8% 0:42``.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +11,47 @@ import sys
 import time
 
 
-class Progress:
-    """Redraws one line on ``stream`` (stderr); a plain line per update when the stream is not a terminal."""
+def _fmt(values: dict) -> str:
+    parts = []
+    for name, v in values.items():
+        if v is not None:
+            parts.append(f"{name} {100 * v:.1f}%" if name in ("train", "val", "test") else f"{name} {v:.4f}")
+    return " ".join(parts)
 
-    def __init__(self, total: int, label: str, enabled: bool = True, stream=None, width: int = 24):
-        self.total, self.label, self.enabled, self.width = total, label, enabled, width
+
+class Progress:
+    """Progress of ``epochs`` epochs of ``batches`` batches each; ``done`` epochs already trained (resume)."""
+
+    def __init__(self, epochs: int, batches: int, label: str, enabled: bool = True, stream=None, done: int = 0):
+        self.epochs, self.label, self.enabled = epochs, label, enabled
         self.stream = sys.stderr if stream is None else stream
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled and self.tty:
+            from tqdm import tqdm
 
-    def update(self, done: int, **values):
+            self.bar = tqdm(total=epochs * batches, initial=done * batches, desc=f"{label} epoch {done}/{epochs}",
+                            unit="batch", file=self.stream, dynamic_ncols=True)
+
+    def batch(self):
+        """One batch done."""
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def epoch(self, done: int, **values):
+        """Epoch ``done`` (1-based) finished with ``values`` (loss, accuracies)."""
         if not self.enabled:
             return
-        fill = int(self.width * done / max(self.total, 1))
-        parts = [f"{self.label} {done}/{self.total} [{'#' * fill}{'.' * (self.width - fill)}]"]
-        for name, v in values.items():
-            if v is None:
-                continue
-            parts.append(f"{name} {100 * v:.1f}%" if name in ("train", "val", "test") else f"{name} {v:.4f}")
+        if self.bar is not None:
+            self.bar.set_description(f"{self.label} epoch {done}/{self.epochs}", refresh=False)
+            self.bar.set_postfix_str(_fmt(values))
+            return
         secs = int(time.perf_counter() - self.t0)
-        parts.append(f"{secs // 60}:{secs % 60:02d}")
-        line = " ".join(parts)
-        if self.tty:
-            self.stream.write("\r" + line)
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write(f"{self.label} epoch {done}/{self.epochs} {_fmt(values)} {secs // 60}:{secs % 60:02d}\n")
         self.stream.flush()
 
     def close(self):
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

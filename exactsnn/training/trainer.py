@@ -30,10 +30,10 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from ..losses import Loss, Patterns, batch_loss_grad
-from ..network import Network
 from . import datasets
 from .optim import SCHEDULES, Adam, learning_rate
 from .progress import Progress
+from .state import State, initial_state, params_of, populations_of
 
 TASKS = ("xor", "iris", "yinyang")
 GRADIENTS = ("exact", "surrogate")
@@ -95,6 +95,7 @@ class TrainConfig:
                              "learn_thresholds to False")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
             raise ValueError(f"ema = {self.ema!r} must be a number in [0, 1)")
+        self.loss  # validates tau0, tau1, gamma (any finite gamma)
         for name in ("lr_decay", "bump", "clip"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
@@ -140,43 +141,6 @@ def task_data(config: TrainConfig) -> dict:
 
 
 @dataclass
-class State:
-    """Trainable parameters: weights per layer, flat delays and per-neuron thresholds (if learned)."""
-
-    weights: list
-    delays: np.ndarray
-    thresholds: np.ndarray
-
-    def copy(self) -> "State":
-        return State([w.copy() for w in self.weights], self.delays.copy(), self.thresholds.copy())
-
-    def network(self) -> Network:
-        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
-        net = Network.feedforward(self.weights[:2])
-        if len(self.weights) == 3:
-            n_in, n_hidden = self.weights[0].shape
-            outputs = n_hidden + np.arange(self.weights[1].shape[1])
-            net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, self.weights[2])
-        return net.with_weights(delay=self.delays)
-
-
-def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:
-    """Weights ``N(mean, std)`` per layer: ``config.init_hidden`` and ``config.init_output``.
-
-    The defaults make most hidden neurons fire once or twice and every output fire at least once
-    on typical inputs, so that every label neuron has a spike time to move from the first step.
-    """
-    rng = np.random.default_rng(config.seed)
-    m1, s1 = config.init_hidden
-    m2, s2 = config.init_output
-    w1 = rng.normal(m1, s1, (n_in, config.hidden))
-    w2 = rng.normal(m2, s2, (config.hidden, n_out))
-    weights = [w1, w2] + ([rng.normal(m2, s2, n_out)] if config.output_bias else [])
-    n_syn = sum(w.size for w in weights)
-    return State(weights, np.zeros(n_syn), np.full(config.hidden + n_out, float(config.threshold)))
-
-
-@dataclass
 class Evaluation:
     loss: float
     accuracy: float
@@ -214,18 +178,15 @@ class Trainer:
         self.progress = progress
         self.history = []
         self.bumps = 0
+        self.best_val, self.best_state = -1.0, None
+        self.elapsed = 0.0  # seconds trained before (non-zero after resuming from a checkpoint)
 
     # --------------------------------------------------------------- one batch
     def _populations(self):
-        """One population per neuron when thresholds are learned (per-neuron thresholds), else None."""
-        return np.arange(self.state.thresholds.size) if self.config.learn_thresholds else None
+        return populations_of(self.config, self.state.thresholds)
 
     def _params(self):
-        if not self.config.learn_thresholds:
-            return self.config.params
-        n = self.state.thresholds.size
-        return {"tau_syn": np.full(n, self.config.tau_syn), "tau_mem": np.full(n, self.config.tau_mem),
-                "threshold": self.state.thresholds}
+        return params_of(self.config, self.state.thresholds)
 
     def batch(self, patterns, labels, want_grad=True):
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
@@ -322,35 +283,50 @@ class Trainer:
         return Evaluation(float(res.loss.mean()), float((pred == d.labels).mean()), pred, res.t_first, silent)
 
     # --------------------------------------------------------------- the run
-    def run(self) -> "TrainResult":
+    def train_epoch(self, epoch: int, t0: float, bar) -> dict:
+        """One pass over the shuffled training set, then evaluation; returns the history row."""
         c = self.config
         n = len(self.data["train"])
-        bar = Progress(c.epochs, f"train {c.task}", enabled=self.progress)
-        t0 = time.perf_counter()
-        best_val, best_state = -1.0, None
-        for epoch in range(c.epochs):
-            lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
-            perm = self.rng.permutation(n)
-            losses, correct = [], 0
-            for start in range(0, n, c.batch_size):
-                loss, ok = self.step(perm[start:start + c.batch_size], lr)
-                losses.append(loss)
-                correct += ok
-            row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
-                   "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
-            if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
-                for split in ("validation", "test"):
-                    if split not in self.data:
-                        continue
+        lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs, c.lr_decay, c.lr_step)
+        perm = self.rng.permutation(n)
+        losses, correct = [], 0
+        for start in range(0, n, c.batch_size):
+            loss, ok = self.step(perm[start:start + c.batch_size], lr)
+            losses.append(loss)
+            correct += ok
+            bar.batch()
+        row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
+               "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
+        if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
+            for split in ("validation", "test"):
+                if split in self.data:
                     ev = self.evaluate(split)
                     row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
-            self.history.append(row)
-            if c.select_best and row.get("validation_accuracy", -1.0) > best_val:
-                best_val, best_state = row["validation_accuracy"], self.eval_state.copy()
-            bar.update(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
-                       val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
-        bar.close()
-        self.state = self.eval_state = best_state if best_state is not None else self.eval_state
+        return row
+
+    def run(self, on_epoch=None) -> "TrainResult":
+        """Train the remaining epochs (all, unless restored from a checkpoint); return the result.
+
+        ``on_epoch(trainer, row)`` is called after each epoch (the run's files are written there).
+        """
+        c = self.config
+        n_batches = -(-len(self.data["train"]) // c.batch_size)
+        bar = Progress(c.epochs, n_batches, f"train {c.task}", enabled=self.progress, done=len(self.history))
+        t0 = time.perf_counter() - self.elapsed
+        try:
+            for epoch in range(len(self.history), c.epochs):
+                row = self.train_epoch(epoch, t0, bar)
+                self.history.append(row)
+                if c.select_best and row.get("validation_accuracy", -1.0) > self.best_val:
+                    self.best_val, self.best_state = row["validation_accuracy"], self.eval_state.copy()
+                self.elapsed = time.perf_counter() - t0
+                bar.epoch(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
+                          val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
+                if on_epoch is not None:
+                    on_epoch(self, row)
+        finally:
+            bar.close()
+        self.state = self.eval_state = self.best_state if self.best_state is not None else self.eval_state
         return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
                            time.perf_counter() - t0)
 

@@ -1,0 +1,68 @@
+"""The trainable parameters of a run (``State``), their initialisation, and how they are simulated.
+
+``State.network()`` is ``inputs (+ bias channel) -> hidden -> outputs`` plus, with an output bias,
+the bias channel -> every output (block ``bias_output``). With learned thresholds every neuron is
+its own population with its own threshold (``populations_of``, ``params_of``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..network import Network
+
+if TYPE_CHECKING:
+    from .trainer import TrainConfig
+
+
+@dataclass
+class State:
+    """Trainable parameters: weights per layer, flat delays and per-neuron thresholds (if learned)."""
+
+    weights: list
+    delays: np.ndarray
+    thresholds: np.ndarray
+
+    def copy(self) -> "State":
+        return State([w.copy() for w in self.weights], self.delays.copy(), self.thresholds.copy())
+
+    def network(self) -> Network:
+        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
+        net = Network.feedforward(self.weights[:2])
+        if len(self.weights) == 3:
+            n_in, n_hidden = self.weights[0].shape
+            outputs = n_hidden + np.arange(self.weights[1].shape[1])
+            net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, self.weights[2])
+        return net.with_weights(delay=self.delays)
+
+
+def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:
+    """Weights ``N(mean, std)`` per layer: ``config.init_hidden`` and ``config.init_output``.
+
+    The defaults make most hidden neurons fire once or twice and every output fire at least once
+    on typical inputs, so that every label neuron has a spike time to move from the first step.
+    """
+    rng = np.random.default_rng(config.seed)
+    m1, s1 = config.init_hidden
+    m2, s2 = config.init_output
+    w1 = rng.normal(m1, s1, (n_in, config.hidden))
+    w2 = rng.normal(m2, s2, (config.hidden, n_out))
+    weights = [w1, w2] + ([rng.normal(m2, s2, n_out)] if config.output_bias else [])
+    n_syn = sum(w.size for w in weights)
+    return State(weights, np.zeros(n_syn), np.full(config.hidden + n_out, float(config.threshold)))
+
+
+def populations_of(config: TrainConfig, thresholds) -> np.ndarray | None:
+    """One population per neuron when thresholds are learned (per-neuron thresholds), else None."""
+    return np.arange(np.asarray(thresholds).size) if config.learn_thresholds else None
+
+
+def params_of(config: TrainConfig, thresholds) -> dict:
+    """Neuron parameters: the config's scalars, or per-neuron arrays with ``thresholds`` when learned."""
+    if not config.learn_thresholds:
+        return config.params
+    n = np.asarray(thresholds).size
+    return {"tau_syn": np.full(n, config.tau_syn), "tau_mem": np.full(n, config.tau_mem), "threshold": thresholds}
