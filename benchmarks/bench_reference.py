@@ -56,16 +56,22 @@ def yinyang_case(hidden: int = 120, seed: int = 0, t_max: float | None = None, s
     }
 
 
-def engine_claim(case_doc: dict) -> dict:
-    """The float64 engine's answers (spikes, loss, grad, Jacobian) as an ``exactsnn-result/1`` dict."""
-    from exactsnn.case import load_case, result_document
-
-    case = load_case(case_doc)
+def engine_answers(case):
+    """The float64 engine on the case: simulate, loss, adjoint gradient, FP Jacobian."""
     res = es.simulate(case.model, case.network, case.inputs, case.t_max, params=case.params)
     value, dl_dt, _ = es.loss_value_and_dt(res, case.loss)
     grads = es.adjoint(res, dl_dt, policy="flag")
     jac = es.forward_propagation(res, policy="flag")
-    return json.loads(json.dumps(result_document(case, res, value, grads, jac)))
+    return res, value, grads, jac
+
+
+def engine_claim(case_doc: dict, jacobian: bool = True) -> dict:
+    """The float64 engine's answers (spikes, loss, grad[, Jacobian]) as an ``exactsnn-result/1`` dict."""
+    from exactsnn.case import load_case, result_document
+
+    case = load_case(case_doc)
+    res, value, grads, jac = engine_answers(case)
+    return json.loads(json.dumps(result_document(case, res, value, grads, jac if jacobian else None)))
 
 
 def _timed(fn):
@@ -93,13 +99,19 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true", help="print a cProfile summary of the reference solve")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--skip", choices=("verify", "validate"), action="append", default=[])
+    ap.add_argument("--no-jacobian", action="store_true", help="the claim has spikes, loss and grad only")
     ap.add_argument("--write-case", type=Path)
     ap.add_argument("--write-claim", type=Path)
     args = ap.parse_args(argv)
 
+    from exactsnn.case import load_case
+    from exactsnn.verify import ground_truth
+
     doc = yinyang_case(args.hidden, args.seed, args.t_max)
-    claim, t_engine = _timed(lambda: engine_claim(doc))  # also compiles the engine
-    claim, t_engine = _timed(lambda: engine_claim(doc))
+    case = load_case(doc)
+    engine_answers(case)  # compiles the engine
+    _, t_engine = _timed(lambda: engine_answers(case))
+    claim = engine_claim(doc, jacobian=not args.no_jacobian)
     n_spikes = sum(len(s) for layer in claim["spikes"] for s in layer)
     if args.write_case:
         args.write_case.write_text(json.dumps(doc))
@@ -108,10 +120,6 @@ def main(argv=None):
     print(f"case: 5-{args.hidden}-3 lif, t_max {doc['t_max']}, seed {args.seed}: {n_spikes} spikes "
           f"(hidden {sum(len(s) for s in claim['spikes'][0])}, output {sum(len(s) for s in claim['spikes'][1])})")
     print(f"baseline float64 engine (simulate + FP Jacobian + adjoint): {t_engine * 1e3:.1f} ms")
-    from exactsnn.case import load_case
-    from exactsnn.verify import ground_truth
-
-    case = load_case(doc)
     if args.profile:
         print(_profile(lambda: ground_truth(case, args.dps), args.top))
         return
@@ -121,9 +129,14 @@ def main(argv=None):
     if "verify" not in args.skip:
         rep, t_ver = _timed(lambda: es.verify(case, dps=args.dps))
         print(f"verify (reference included): {t_ver:.2f} s, ok = {rep.ok}")
+        _, t_vcmp = _timed(lambda: es.verify(case, dps=args.dps, truth=truth))
+        print(f"  of which engine + comparison (reference given): {t_vcmp:.2f} s")
     if "validate" not in args.skip:
         rep, t_val = _timed(lambda: es.compare(case, claim, dps=args.dps))
-        print(f"validate (reference included): {t_val:.2f} s, ok = {rep.ok}")
+        print(f"validate (reference included; claim with{'out' if args.no_jacobian else ''} Jacobian): "
+              f"{t_val:.2f} s, ok = {rep.ok}")
+        _, t_cmp = _timed(lambda: es.compare(case, claim, dps=args.dps, truth=truth))
+        print(f"  of which comparing the numbers (reference given): {t_cmp:.2f} s")
 
 
 if __name__ == "__main__":

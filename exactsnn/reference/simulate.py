@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from mpmath import iv, mp
 
 from ..errors import SimulationError
+from .expstate import ExpPolyTable, NeuronState, StatePotential
 from .isolate import first_crossing
 from .potential import Potential, upper
 
@@ -108,6 +109,9 @@ class _Simulation:
         self.seq = 0
         self.cursor = [mp.zero] * n
         self.cand = [None] * n  # None = unknown, else (time or None, undecided list)
+        ex = ExpPolyTable(table.sym, table.values)
+        self.ex = ex if ex.ok else None
+        self.state = [NeuronState(ex) for _ in range(n)] if ex.ok else None
         flat = 0
         for c, times in enumerate(inputs):
             for t in times:
@@ -128,12 +132,18 @@ class _Simulation:
             return
         self.cand[i] = (None, [(lo, min(hi, tau)) for lo, hi in cand[1] if lo < tau])
 
-    def potential(self, j, n_active=None, n_own=None):
-        """``G`` of neuron ``j`` with its first ``n_active`` arrivals and ``n_own`` own spikes."""
-        act = self.rec.active[j][:n_active]
-        own = self.rec.spikes[j][:n_own]
-        terms = [(self.weight[a.syn], a.time) for a in act]
-        return Potential(self.table, terms, own, self.taylor)
+    def potential(self, j):
+        """``G`` of neuron ``j`` with its processed arrivals and own spikes: from its state sums (2) of
+        :mod:`.expstate` when every kernel is an exponential polynomial, else term by term."""
+        if self.state is not None:
+            return StatePotential(self.table, self.ex, self.state[j].snapshot(), self.taylor)
+        terms = [(self.weight[a.syn], a.time) for a in self.rec.active[j]]
+        return Potential(self.table, terms, self.rec.spikes[j], self.taylor)
+
+    def _activate(self, j, arr):
+        self.rec.active[j].append(arr)
+        if self.state is not None:
+            self.state[j].add("psp", self.weight[arr.syn], arr.time)
 
     def _search(self, j):
         pend = self.pending[j]
@@ -164,7 +174,7 @@ class _Simulation:
     def _start(self):
         for j, pend in enumerate(self.pending):
             while pend and pend[0][0] <= 0:
-                self.rec.active[j].append(heapq.heappop(pend)[2])
+                self._activate(j, heapq.heappop(pend)[2])
             if upper(self.potential(j).point(iv, mp.zero, 0)) >= 0:
                 raise SimulationError(f"neuron {j}: V(0) >= threshold; the reference needs V(0) < threshold")
 
@@ -187,7 +197,7 @@ class _Simulation:
     def _arrive(self, i):
         arr = heapq.heappop(self.pending[i])[2]
         self._commit(i, self.cand[i][1])
-        self.rec.active[i].append(arr)
+        self._activate(i, arr)
         self.cursor[i] = max(self.cursor[i], arr.time)
         self.cand[i] = None
 
@@ -204,6 +214,8 @@ class _Simulation:
         rec.times.append(t)
         rec.n_active.append(len(rec.active[j]))
         rec.spikes[j].append(t)
+        if self.state is not None:
+            self.state[j].add("reset", -1, t)
         rec.max_bracket = max(rec.max_bracket, err)
         rec.brackets.append(err)
         self.cursor[j] = t
