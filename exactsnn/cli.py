@@ -11,10 +11,18 @@
     exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
 
-Exit status: 0 on success, 2 for invalid input files or arguments, 1 for a simulation that
-cannot give a trustworthy answer (e.g. a degenerate spike under ``--policy raise``). ``verify``
-exits 1 when the engine is outside its tolerances; ``validate`` exits 1 when any claimed number
-disagrees, and 2 when the files are invalid or the reference cannot solve the case.
+Exit status, one meaning across commands (``EXIT_*`` below):
+
+- 0: success; ``verify``/``validate``: every number agrees within tolerance;
+- 1: a disagreement or an untrustworthy answer: ``verify`` found the engine outside its tolerances,
+  ``validate`` found a claimed number that disagrees, or a simulation cannot give a trustworthy answer
+  (e.g. a degenerate spike under ``--policy raise``);
+- 2: invalid input (files, keys, shapes, values, arguments), found before any long computation;
+- 3: the high-precision reference itself cannot solve the case (``verify``/``validate``: e.g. ``V``
+  still at threshold after a reset, too many spikes); neither agreement nor disagreement is known.
+
+``verify`` and ``validate`` print the reference's run time and precision after their report (in
+``--json``: the key ``reference_run``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,12 @@ import sys
 import warnings
 
 from .errors import DegenerateSpikeError, ExactSNNError, SimulationError
+
+EXIT_OK, EXIT_DISAGREE, EXIT_INVALID, EXIT_REFERENCE_FAILED = 0, 1, 2, 3
+
+
+class ReferenceFailed(Exception):
+    """The reference solver could not solve the case (exit status ``EXIT_REFERENCE_FAILED``)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +87,7 @@ def _add_checks(sub):
                          description="Per spike and per parameter errors of the float64 spike times and "
                                      "gradients against the independent mpmath reference, and the conditioning "
                                      "of every spike. Exit 0 when within tolerance, 1 otherwise, 2 for an "
-                                     "invalid case.")
+                                     "invalid case, 3 when the reference cannot solve it.")
     ver.add_argument("case", help="case file (exactsnn-case/1 JSON)")
     ver.add_argument("--time-tol", type=_tolerance, default=TIME_TOL,
                      help=f"absolute spike-time tolerance of the verdict (default {TIME_TOL:g})")
@@ -85,7 +99,8 @@ def _add_checks(sub):
                                      "loss, gradient or Jacobian entry when |err| <= RTOL * scale + ATOL, scale "
                                      "being the largest exact entry of its block (for the Jacobian: of the same "
                                      "spike's row). Exit 0 when all agree, 1 when any disagrees, 2 for invalid "
-                                     "files.")
+                                     "files (checked before the reference runs), 3 when the reference cannot "
+                                     "solve the case.")
     val.add_argument("case", help="case file (exactsnn-case/1 JSON)")
     val.add_argument("claimed", help="claimed results (exactsnn-result/1 JSON) from any implementation")
     val.add_argument("--rtol", type=_tolerance, default=RTOL,
@@ -98,6 +113,11 @@ def _add_checks(sub):
         p.add_argument("--dps", type=_digits, default=50, help="decimal digits of the reference (default 50)")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--rows", type=int, default=50, help="rows of the readable tables (default 50)")
+        p.add_argument("--save-reference", metavar="FILE",
+                       help="also write the reference answers to FILE (exactsnn-reference-run/1 JSON)")
+        p.add_argument("--reference", metavar="FILE",
+                       help="read the reference answers from FILE (written by --save-reference for this case) "
+                            "instead of solving again")
 
 
 def _add_derive(sub):
@@ -129,6 +149,9 @@ def main(argv=None) -> int:
         if args.command == "validate":
             return _validate(args)
         return _case_command(args)
+    except ReferenceFailed as exc:
+        print(f"exactsnn: the reference cannot solve this case: {exc}", file=sys.stderr)
+        return EXIT_REFERENCE_FAILED
     except DegenerateSpikeError as exc:
         print(f"exactsnn: degenerate spike(s):\n{exc}", file=sys.stderr)
         return 1
@@ -179,28 +202,65 @@ def _case_command(args) -> int:
 
 
 def _verify(args) -> int:
-    import json
-
     from .verify import verify
 
-    report = verify(args.case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol)
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
+    case, truth, cost = _reference(args)
+    report = verify(case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol, truth=truth)
+    _print_report(args, report, truth, cost)
     return 0 if report.ok else 1
 
 
 def _validate(args) -> int:
+    from .case import load_case
+    from .compare import check_claimed, compare, load_claimed
+
+    case, claimed = load_case(args.case), load_claimed(args.claimed)
+    check_claimed(case, claimed)  # format and shapes before the long reference work
+    case, truth, cost = _reference(args, case)
+    report = compare(case, claimed, rtol=args.rtol, atol_time=args.atol_time, atol=args.atol, dps=args.dps,
+                     truth=truth)
+    _print_report(args, report, truth, cost)
+    return 0 if report.ok else 1
+
+
+def _reference(args, case=None):
+    """``(case, ground truth, (seconds, working digits))`` of the reference run."""
+    import time
+
+    from .case import load_case
+    from .verify import ground_truth
+
+    from .reference_store import load_reference, save_reference
+
+    case = load_case(args.case) if case is None else case
+    start = time.perf_counter()
+    if args.reference:
+        truth = load_reference(case, args.reference, args.dps)
+    else:
+        try:
+            truth = ground_truth(case, args.dps)
+        except SimulationError as exc:
+            raise ReferenceFailed(str(exc)) from None
+    if args.save_reference:
+        save_reference(truth, args.save_reference)
+    return case, truth, (time.perf_counter() - start, truth.ref.work_dps)
+
+
+def _print_report(args, report, truth, cost):
     import json
 
-    from .compare import compare
-
-    try:
-        report = compare(args.case, args.claimed, rtol=args.rtol, atol_time=args.atol_time, atol=args.atol,
-                         dps=args.dps)
-    except SimulationError as exc:
-        print(f"exactsnn: the reference cannot solve this case: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report.text(args.rows))
-    return 0 if report.ok else 1
+    seconds, work = cost
+    source = f"loaded from {args.reference}" if args.reference else "solved"
+    line = (f"reference: {seconds:.1f} s for {truth.ref.n_spikes} spikes ({source}), {truth.ref.dps} digits "
+            f"reported, {work} carried")
+    if args.json:
+        doc = report.to_dict()
+        doc["reference_run"] = {"seconds": round(seconds, 3), "n_spikes": truth.ref.n_spikes,
+                                "dps": truth.ref.dps, "working_dps": work, "loaded_from": args.reference}
+        print(json.dumps(doc, indent=1))
+    else:
+        print(report.text(args.rows))
+        print(line)
 
 
 if __name__ == "__main__":
