@@ -80,7 +80,7 @@ def _digits(text) -> int:
 
 
 def _add_checks(sub):
-    from .compare import ATOL, ATOL_TIME, RTOL
+    from .compare import ATOL, ATOL_TIME, FLOAT32, RTOL
     from .verify import GRAD_RTOL, TIME_TOL
 
     ver = sub.add_parser("verify", help="compare the float64 engine with the high-precision reference on a case",
@@ -103,12 +103,17 @@ def _add_checks(sub):
                                      "solve the case.")
     val.add_argument("case", help="case file (exactsnn-case/1 JSON)")
     val.add_argument("claimed", help="claimed results (exactsnn-result/1 JSON) from any implementation")
-    val.add_argument("--rtol", type=_tolerance, default=RTOL,
-                     help=f"relative tolerance of loss, gradient and Jacobian entries (default {RTOL:g})")
-    val.add_argument("--atol-time", type=_tolerance, default=ATOL_TIME,
-                     help=f"absolute tolerance of spike times (default {ATOL_TIME:g})")
-    val.add_argument("--atol", type=_tolerance, default=ATOL,
+    val.add_argument("--rtol", type=_tolerance, default=None,
+                     help=f"relative tolerance of loss, gradient and Jacobian entries (default {RTOL:g}; "
+                          f"--float32: {FLOAT32['rtol']:g})")
+    val.add_argument("--atol-time", type=_tolerance, default=None,
+                     help=f"absolute tolerance of spike times (default {ATOL_TIME:g}; --float32: "
+                          f"{FLOAT32['atol_time']:g})")
+    val.add_argument("--atol", type=_tolerance, default=None,
                      help=f"absolute tolerance added to RTOL * scale (default {ATOL:g})")
+    val.add_argument("--float32", action="store_true",
+                     help="tolerances for single-precision answers (rounding passes, a lost or extra spike does "
+                          "not); explicit --rtol/--atol-time/--atol still win")
     for p in (ver, val):
         p.add_argument("--dps", type=_digits, default=50, help="decimal digits of the reference (default 50)")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -217,10 +222,17 @@ def _validate(args) -> int:
     case, claimed = load_case(args.case), load_claimed(args.claimed)
     check_claimed(case, claimed)  # format and shapes before the long reference work
     case, truth, cost = _reference(args, case)
-    report = compare(case, claimed, rtol=args.rtol, atol_time=args.atol_time, atol=args.atol, dps=args.dps,
-                     truth=truth)
+    report = compare(case, claimed, **_tolerances(args), dps=args.dps, truth=truth)
     _print_report(args, report, truth, cost)
     return 0 if report.ok else 1
+
+
+def _tolerances(args) -> dict:
+    """The validate tolerances: explicit options, else the ``--float32`` profile, else the defaults."""
+    from .compare import ATOL, ATOL_TIME, FLOAT32, RTOL
+
+    base = FLOAT32 if args.float32 else {"rtol": RTOL, "atol_time": ATOL_TIME, "atol": ATOL}
+    return {k: base[k] if getattr(args, k) is None else getattr(args, k) for k in ("rtol", "atol_time", "atol")}
 
 
 def _reference(args, case=None):
@@ -233,7 +245,7 @@ def _reference(args, case=None):
     from .reference_store import load_reference, save_reference
 
     case = load_case(args.case) if case is None else case
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if args.reference:
         truth = load_reference(case, args.reference, args.dps)
     else:
@@ -243,19 +255,20 @@ def _reference(args, case=None):
             raise ReferenceFailed(str(exc)) from None
     if args.save_reference:
         save_reference(truth, args.save_reference)
-    return case, truth, (time.perf_counter() - start, truth.ref.work_dps)
+    return case, truth, (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps)
 
 
 def _print_report(args, report, truth, cost):
     import json
 
-    seconds, work = cost
+    seconds, cpu, work = cost
     source = f"loaded from {args.reference}" if args.reference else "solved"
-    line = (f"reference: {seconds:.1f} s for {truth.ref.n_spikes} spikes ({source}), {truth.ref.dps} digits "
-            f"reported, {work} carried")
+    line = (f"reference: {seconds:.1f} s ({cpu:.1f} s CPU) for {truth.ref.n_spikes} spikes ({source}), "
+            f"{truth.ref.dps} digits reported, {work} carried")
     if args.json:
         doc = report.to_dict()
-        doc["reference_run"] = {"seconds": round(seconds, 3), "n_spikes": truth.ref.n_spikes,
+        doc["reference_run"] = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+                                "n_spikes": truth.ref.n_spikes,
                                 "dps": truth.ref.dps, "working_dps": work, "loaded_from": args.reference}
         print(json.dumps(doc, indent=1))
     else:

@@ -81,7 +81,8 @@ def test_reports_give_the_reference_cost_and_precision(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "verify", case, "--dps", "30")
     assert code == EXIT_OK
     line = [x for x in out.splitlines() if x.startswith("reference:")]
-    m = re.search(r"reference: [0-9.]+ s for \d+ spikes \(solved\), 30 digits reported, (\d+) carried",
+    m = re.search(r"reference: [0-9.]+ s \([0-9.]+ s CPU\) for \d+ spikes \(solved\), 30 digits reported, "
+                  r"(\d+) carried",
                   line[0] if line else "")
     assert m and int(m.group(1)) >= 45  # dps + GUARD_DIGITS, plus any digits lost to cancellation
     claim = tmp_path / "claim.json"
