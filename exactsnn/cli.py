@@ -253,9 +253,10 @@ def _reference(args, case=None):
             truth = ground_truth(case, args.dps)
         except SimulationError as exc:
             raise ReferenceFailed(str(exc)) from None
+    cost = (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps)
     if args.save_reference:
         save_reference(truth, args.save_reference)
-    return case, truth, (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps)
+    return case, truth, cost
 
 
 def _print_report(args, report, truth, cost):

@@ -229,20 +229,29 @@ class NeuronState:
 
 
 def evaluate(state, rates, ctx, t, k=0):
-    """``sum_r exp(-rate_r t) d^k/dt^k``-form of (2): ``d^k/dt^k sum_r exp(-r t) P_r(t)`` at ``t``.
+    """``d^k/dt^k sum_r exp(-rate_r t) P_r(t)`` at ``t`` (a point, or an ``iv`` interval), with
+    ``state`` mapping ``r -> [A_0, ..., A_M]`` (the coefficients of ``P_r``, values of ``ctx``)."""
+    return _sum(derivative(state, rates, k), rates, ctx, t)
 
-    ``state`` maps ``r -> [A_0, ..., A_M]`` (values of ``ctx``); ``t`` a point or an ``iv`` interval.
-    """
-    total = 0
+
+def derivative(state, rates, k):
+    """Coefficients of the ``k``-th derivative: ``d/dt [e^{-r t} P(t)] = e^{-r t} (P'(t) - r P(t))``."""
+    out = {}
     for r, coeffs in state.items():
-        rate = rates[r]
-        cs = list(coeffs)
+        cs, rate = list(coeffs), rates[r]
         for _ in range(k):
             cs = [(i + 1) * cs[i + 1] - rate * cs[i] if i + 1 < len(cs) else -rate * cs[i] for i in range(len(cs))]
+        out[r] = cs
+    return out
+
+
+def _sum(coeffs, rates, ctx, t):
+    total = 0
+    for r, cs in coeffs.items():
         poly = cs[-1]
         for c in reversed(cs[:-1]):
             poly = poly * t + c
-        total = total + ctx.exp(-rate * t) * poly
+        total = total + ctx.exp(-rates[r] * t) * poly
     return total
 
 
@@ -257,11 +266,15 @@ class StatePotential(Potential):
         self.table, self.ex, self.A = table, ex, snapshot
         self.taylor_order = min(taylor_order, table.n_deriv - 1)
         self._at_center = {}
+        self._deriv = {}
 
     def point(self, ctx, t, k: int = 0):
         if ctx is iv:
             t = iv.mpf(t)
-        total = evaluate(self.A[ctx], self.ex.rates[ctx], ctx, t, k)
+        key = (ctx is iv, k)
+        if key not in self._deriv:  # the same few derivatives are evaluated many times per segment
+            self._deriv[key] = derivative(self.A[ctx], self.ex.rates[ctx], k)
+        total = _sum(self._deriv[key], self.ex.rates[ctx], ctx, t)
         if k == 0:
             total = total - (self.table.theta_iv if ctx is iv else self.table.theta)
         return ctx.mpf(total) if isinstance(total, int) else total

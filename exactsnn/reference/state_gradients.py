@@ -29,6 +29,7 @@ here, and the row work is what dominates at Yin-Yang size (``benchmarks/referenc
 from __future__ import annotations
 
 from mpmath import mp
+from mpmath.libmp import from_man_exp, round_nearest
 
 from ..errors import SimulationError
 from .gradients import layout
@@ -46,7 +47,7 @@ class _Fixed:
         return int(mp.nint(mp.ldexp(x, self.bits)))
 
     def to_mpf(self, n):
-        return mp.ldexp(mp.mpf(n), -self.bits)
+        return mp.make_mpf(from_man_exp(n, -self.bits, mp.prec, round_nearest))
 
 
 def _axpy(acc, a, vec, bits):
