@@ -104,3 +104,23 @@ def _sym(model):
     from exactsnn.reference.kernels import symbolic_kernels
 
     return symbolic_kernels(model, (), 2)
+
+
+def test_reference_imports_no_numeric_code():
+    """Static check of every module of exactsnn.reference: imports from exactsnn only of the symbolic
+    model, the network description, the errors and the reference itself (never numeric, derive,
+    codegen, simulate, grad, _generated)."""
+    import ast
+    from pathlib import Path
+
+    import exactsnn.reference as ref_pkg
+
+    allowed = {"errors", "model", "network"}
+    for path in Path(ref_pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 2:
+                    assert (node.module or "").split(".")[0] in allowed, (path.name, node.module)
+                assert not (node.module or "").startswith("exactsnn"), (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("exactsnn") for a in node.names), path.name
