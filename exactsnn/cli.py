@@ -31,7 +31,7 @@ import argparse
 import sys
 import warnings
 
-from .errors import DegenerateSpikeError, ExactSNNError, SimulationError
+from .errors import CaseFormatError, DegenerateSpikeError, ExactSNNError, SimulationError
 
 EXIT_OK, EXIT_DISAGREE, EXIT_INVALID, EXIT_REFERENCE_FAILED = 0, 1, 2, 3
 
@@ -118,6 +118,9 @@ def _add_checks(sub):
         p.add_argument("--dps", type=_digits, default=50, help="decimal digits of the reference (default 50)")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--rows", type=int, default=50, help="rows of the readable tables (default 50)")
+        p.add_argument("--thorough", action="store_true",
+                       help="also cross-check the reference's Jacobian by finite differences in every model "
+                            "parameter and input spike time (2 more reference simulations per column)")
         p.add_argument("--save-reference", metavar="FILE",
                        help="also write the reference answers to FILE (exactsnn-reference-run/1 JSON)")
         p.add_argument("--reference", metavar="FILE",
@@ -247,22 +250,54 @@ def _reference(args, case=None):
     case = load_case(args.case) if case is None else case
     start, cpu = time.perf_counter(), time.process_time()
     if args.reference:
+        if args.thorough:
+            raise CaseFormatError("--thorough checks a fresh reference run; it cannot be combined with --reference")
         truth = load_reference(case, args.reference, args.dps)
     else:
+        subset = fd = None
+        if args.thorough:
+            n_in = sum(len(ts) for ts in case.inputs)
+            subset = [("model", i) for i in range(len(case.params))] + [("input", i) for i in range(n_in)]
         try:
-            truth = ground_truth(case, args.dps)
+            truth = ground_truth(case, args.dps, fd_subset=subset)
         except SimulationError as exc:
             raise ReferenceFailed(str(exc)) from None
-    cost = (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps)
+        if args.thorough:
+            fd = _check_fd(truth.ref)
+    cost = (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps,
+            None if args.reference else fd)
     if args.save_reference:
         save_reference(truth, args.save_reference)
     return case, truth, cost
 
 
+def _check_fd(ref):
+    """``(entries compared, max gap)``; raise ``ReferenceFailed`` unless the finite-difference columns
+    agree with the IFT rows to ``10**-((dps + GUARD_DIGITS) // 2)`` relative to the row's block (central
+    differences with ``h = 10**-((dps + GUARD_DIGITS) // 3)`` err by ~``h**2``; a wrong IFT term by O(1))."""
+    from mpmath import mp
+
+    from .reference import GUARD_DIGITS
+
+    limit = mp.mpf(10) ** (-((ref.dps + GUARD_DIGITS) // 2))
+    gap, n = mp.zero, 0
+    for name in ("d_model", "d_inputs"):
+        for row, row_fd in zip(getattr(ref, name), getattr(ref, name + "_fd")):
+            scale = max((abs(x) for x in row), default=mp.zero)
+            for x, y in zip(row, row_fd):
+                if y is not None:
+                    n += 1
+                    gap = max(gap, abs(x - y) / scale if scale else abs(x - y))
+    if gap > limit:
+        raise ReferenceFailed(f"--thorough: the reference's IFT Jacobian and its finite differences differ by "
+                              f"{mp.nstr(gap, 3)} (relative to the row's block) > {mp.nstr(limit, 3)}")
+    return n, float(gap)
+
+
 def _print_report(args, report, truth, cost):
     import json
 
-    seconds, cpu, work = cost
+    seconds, cpu, work, fd = cost
     source = f"loaded from {args.reference}" if args.reference else "solved"
     line = (f"reference: {seconds:.1f} s ({cpu:.1f} s CPU) for {truth.ref.n_spikes} spikes ({source}), "
             f"{truth.ref.dps} digits reported, {work} carried")
@@ -271,10 +306,16 @@ def _print_report(args, report, truth, cost):
         doc["reference_run"] = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
                                 "n_spikes": truth.ref.n_spikes,
                                 "dps": truth.ref.dps, "working_dps": work, "loaded_from": args.reference}
+        if fd is not None:
+            doc["reference_run"]["fd_entries"], doc["reference_run"]["fd_max_gap"] = fd
         print(json.dumps(doc, indent=1))
     else:
         print(report.text(args.rows))
         print(line)
+        if fd is not None:
+            n, gap = fd
+            print(f"thorough: {n} Jacobian entries by finite differences agree with the IFT to {gap:.1e} "
+                  f"(relative to the row's block)")
 
 
 if __name__ == "__main__":

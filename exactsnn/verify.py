@@ -101,12 +101,16 @@ class GroundTruth:
     grad: dict | None = None
 
 
-def ground_truth(case, dps: int = 50) -> GroundTruth:
-    """Run the reference solver on ``case`` and, when it has a loss, the loss and its gradient."""
+def ground_truth(case, dps: int = 50, fd_subset=None) -> GroundTruth:
+    """Run the reference solver on ``case`` and, when it has a loss, the loss and its gradient.
+
+    ``fd_subset``: also compute these Jacobian columns by finite differences (``reference_solve``),
+    a cross-check of the reference's IFT rows (``verify/validate --thorough``)."""
     from .reference import reference_solve
 
     case = as_case(case)
-    ref = reference_solve(symbolic_model(case.model), case.params, case.network, case.inputs, case.t_max, dps=dps)
+    ref = reference_solve(symbolic_model(case.model), case.params, case.network, case.inputs, case.t_max, dps=dps,
+                          finite_differences=fd_subset is not None, fd_subset=fd_subset)
     return truth_from_reference(case, ref)
 
 

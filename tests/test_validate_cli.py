@@ -122,3 +122,18 @@ def test_saved_reference_is_reused_and_refused_for_another_case(tmp_path, capsys
     assert code == EXIT_INVALID and "computed for another case" in err
     code, _, err = run_cli(capsys, "verify", case, "--reference", saved, "--dps", "60")
     assert code == EXIT_INVALID and "dps = 50" in err
+
+
+def test_thorough_cross_checks_the_reference_by_finite_differences(tmp_path, capsys):
+    case = FIXTURES / f"{SMALL}.case.json"
+    code, out, _ = run_cli(capsys, "verify", case, "--dps", "30", "--thorough")
+    m = re.search(r"thorough: (\d+) Jacobian entries by finite differences agree with the IFT to (\S+)", out)
+    n_spikes = sum(1 for line in out.splitlines() if re.match(r"  L\d n\d+ #\d", line))
+    assert code == EXIT_OK and m and float(m.group(2)) < 1e-20
+    assert int(m.group(1)) == n_spikes * (3 + sum(len(ts) for ts in load_case(case).inputs))  # 3 lif params
+    code, out, _ = run_cli(capsys, "verify", case, "--dps", "30")
+    assert "thorough:" not in out
+    saved = tmp_path / "ref.json"
+    run_cli(capsys, "verify", case, "--save-reference", saved)
+    code, _, err = run_cli(capsys, "verify", case, "--thorough", "--reference", saved)
+    assert code == EXIT_INVALID and "cannot be combined" in err
