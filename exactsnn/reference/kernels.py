@@ -50,7 +50,8 @@ class SymbolicKernels:
     theta : callable
         The threshold.
     exprs : dict
-        The SymPy expressions (after limits) of ``psp``, ``reset``, ``threshold``.
+        The SymPy expressions (after limits) of ``psp``, ``reset``, ``threshold``, ``psp_dp`` and
+        ``reset_dp`` (tuples, one per parameter), and ``params`` (the parameter symbols in order).
     limits : tuple of (str, sympy.Expr)
         The singular limits taken, ``(parameter name, value expression)``.
     """
@@ -182,7 +183,8 @@ def _derive(model, limits, n_deriv) -> SymbolicKernels:
     return SymbolicKernels(
         psp_ds=comp(psp_ds), reset_ds=comp(reset_ds), psp_dp=comp(psp_dp), reset_dp=comp(reset_dp),
         theta=compile_kernel(theta, S, psyms), theta_dp=comp(theta_dp),
-        exprs={"psp": psp, "reset": reset, "threshold": theta}, limits=tuple(limits),
+        exprs={"psp": psp, "reset": reset, "threshold": theta, "psp_dp": tuple(psp_dp),
+               "reset_dp": tuple(reset_dp), "params": tuple(psyms)}, limits=tuple(limits),
     )
 
 
@@ -205,6 +207,7 @@ class KernelTable:
         self.sym = sym
         self.extra_digits = extra_digits
         self.n_deriv = len(sym.psp_ds) - 1
+        self.values = tuple(values)
         p_mp = tuple(mpmath.mpf(v) for v in values)
         p_iv = tuple(mpmath.iv.mpf(v) for v in values)
         self._psp = {ctx: [b(ctx, p) for b in sym.psp_ds] for ctx, p in ((mpmath.mp, p_mp), (mpmath.iv, p_iv))}

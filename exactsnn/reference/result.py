@@ -53,6 +53,8 @@ class ReferenceResult:
     coincident : list of (int, int)
         ``(neuron, index)`` of spikes that coincide (within their bracket) with an arrival at the same
         neuron. The spike time has a kink there; the row given treats the arrival as not yet active.
+    work_dps : int or None
+        Decimal digits carried internally (``dps + GUARD_DIGITS`` + digits lost to cancellation).
     """
 
     spikes: list
@@ -77,6 +79,7 @@ class ReferenceResult:
     t_max: object = None
     n_columns: dict = field(default_factory=dict)
     coincident: list = field(default_factory=list)
+    work_dps: int | None = None
 
     @property
     def n_spikes(self) -> int:

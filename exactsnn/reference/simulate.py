@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from mpmath import iv, mp
 
 from ..errors import SimulationError
+from .expstate import ExpPolyTable, NeuronState, StatePotential
 from .isolate import first_crossing
 from .potential import Potential, upper
 
@@ -108,6 +109,11 @@ class _Simulation:
         self.seq = 0
         self.cursor = [mp.zero] * n
         self.cand = [None] * n  # None = unknown, else (time or None, undecided list)
+        # float keys of the candidate spike times and pending heads (None: none), for fast scans
+        self.ckey, self.pkey = [None] * n, [None] * n
+        ex = ExpPolyTable(table.sym, table.values)
+        self.ex = ex if ex.ok else None
+        self.state = [NeuronState(ex) for _ in range(n)] if ex.ok else None
         flat = 0
         for c, times in enumerate(inputs):
             for t in times:
@@ -119,6 +125,7 @@ class _Simulation:
             tau = mp.fadd(t, self.delay[k], exact=True)
             if tau <= self.t_max:
                 heapq.heappush(self.pending[self.post[k]], (tau, self.seq, Arrival(tau, k, tag)))
+                self._head(self.post[k])
                 self.seq += 1
                 self._shorten(self.post[k], tau)
 
@@ -127,13 +134,24 @@ class _Simulation:
         if cand is None or (cand[0] is not None and _goes_first(cand[0], tau)):
             return
         self.cand[i] = (None, [(lo, min(hi, tau)) for lo, hi in cand[1] if lo < tau])
+        self.ckey[i] = None
 
-    def potential(self, j, n_active=None, n_own=None):
-        """``G`` of neuron ``j`` with its first ``n_active`` arrivals and ``n_own`` own spikes."""
-        act = self.rec.active[j][:n_active]
-        own = self.rec.spikes[j][:n_own]
-        terms = [(self.weight[a.syn], a.time) for a in act]
-        return Potential(self.table, terms, own, self.taylor)
+    def _head(self, i):
+        pend = self.pending[i]
+        self.pkey[i] = float(pend[0][0]) if pend else None
+
+    def potential(self, j):
+        """``G`` of neuron ``j`` with its processed arrivals and own spikes: from its state sums (2) of
+        :mod:`.expstate` when every kernel is an exponential polynomial, else term by term."""
+        if self.state is not None:
+            return StatePotential(self.table, self.ex, self.state[j].snapshot(), self.taylor)
+        terms = [(self.weight[a.syn], a.time) for a in self.rec.active[j]]
+        return Potential(self.table, terms, self.rec.spikes[j], self.taylor)
+
+    def _activate(self, j, arr):
+        self.rec.active[j].append(arr)
+        if self.state is not None:
+            self.state[j].add("psp", self.weight[arr.syn], arr.time)
 
     def _search(self, j):
         pend = self.pending[j]
@@ -146,8 +164,9 @@ class _Simulation:
             for j in range(self.net.n_neurons):
                 if self.cand[j] is None:
                     self.cand[j] = self._search(j)
-            spike = min(((c[0][0], j) for j, c in enumerate(self.cand) if c[0] is not None), default=None)
-            arrival = min(((p[0][0], j) for j, p in enumerate(self.pending) if p), default=None)
+                    self.ckey[j] = None if self.cand[j][0] is None else float(self.cand[j][0][0])
+            spike = _earliest(self.ckey, lambda j: self.cand[j][0][0])
+            arrival = _earliest(self.pkey, lambda j: self.pending[j][0][0])
             if spike is None and arrival is None:
                 break
             if spike is not None and (arrival is None or spike[0] <= arrival[0]):
@@ -164,7 +183,8 @@ class _Simulation:
     def _start(self):
         for j, pend in enumerate(self.pending):
             while pend and pend[0][0] <= 0:
-                self.rec.active[j].append(heapq.heappop(pend)[2])
+                self._activate(j, heapq.heappop(pend)[2])
+            self._head(j)
             if upper(self.potential(j).point(iv, mp.zero, 0)) >= 0:
                 raise SimulationError(f"neuron {j}: V(0) >= threshold; the reference needs V(0) < threshold")
 
@@ -186,8 +206,9 @@ class _Simulation:
 
     def _arrive(self, i):
         arr = heapq.heappop(self.pending[i])[2]
+        self._head(i)
         self._commit(i, self.cand[i][1])
-        self.rec.active[i].append(arr)
+        self._activate(i, arr)
         self.cursor[i] = max(self.cursor[i], arr.time)
         self.cand[i] = None
 
@@ -204,6 +225,8 @@ class _Simulation:
         rec.times.append(t)
         rec.n_active.append(len(rec.active[j]))
         rec.spikes[j].append(t)
+        if self.state is not None:
+            self.state[j].add("reset", -1, t)
         rec.max_bracket = max(rec.max_bracket, err)
         rec.brackets.append(err)
         self.cursor[j] = t
@@ -215,6 +238,17 @@ class _Simulation:
                 f"{mp.nstr(t, 17)} (V - threshold in {after}); the reset kernel must bring V below threshold"
             )
         self._emit(self.net.n_inputs + j, t, ("spike", len(rec.times) - 1))
+
+
+def _earliest(keys, exact):
+    """``(t, j)`` with the smallest exact time ``t = exact(j)`` over ``j`` with ``keys[j]`` not None,
+    smallest ``j`` on ties; None if there is none. ``keys[j] = float(exact(j))``: rounding is monotone,
+    so only the indices whose key equals the smallest key can hold the exact minimum."""
+    present = [k for k in keys if k is not None]
+    if not present:
+        return None
+    low = min(present)
+    return min((exact(j), j) for j, k in enumerate(keys) if k == low)
 
 
 def _goes_first(crossing, tau):

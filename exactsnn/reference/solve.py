@@ -11,11 +11,13 @@ from ..errors import ModelError
 from ..model import NeuronModel
 from ..network import Network, validate_inputs, validate_t_max
 from .expressions import working_precision
+from .expstate import ExpPolyTable
 from .gradients import KINDS, ift_jacobian, layout
 from .gradients import finite_differences as fd_jacobian
 from .kernels import KernelTable, find_limits, symbolic_kernels
 from .result import ReferenceResult
 from .simulate import simulate
+from .state_gradients import ift_jacobian_state
 
 #: Extra decimal digits carried internally beyond the requested ``dps``.
 GUARD_DIGITS = 15
@@ -86,12 +88,21 @@ def reference_solve(model, params, network, inputs, t_max, dps=50, finite_differ
     input_index = [(c, f) for c, a in enumerate(arrays) for f in range(a.size)]
     rec, table, work = problem.run(q0)
     with working_precision(work):
-        rows, vdot = ift_jacobian(table, rec, q0["weight"], len(q0["input"]), len(q0["model"]))
+        rows, vdot = _jacobian(table, rec, q0["weight"], len(q0["input"]), len(q0["model"]), problem.t_max)
         fd = None
         if finite_differences:
             subset = _subset(fd_subset, q0, model)
             fd = finite_differences_columns(problem, rec, q0, subset, dps)
-    return _result(problem, rec, rows, vdot, fd, q0, input_index, table)
+    return _result(problem, rec, rows, vdot, fd, q0, input_index, table, work)
+
+
+def _jacobian(table, rec, weight, n_in, n_p, t_max):
+    """The IFT Jacobian from state sums when the kernels allow it (:mod:`.state_gradients`), else
+    term by term (:func:`.gradients.ift_jacobian`)."""
+    ex = ExpPolyTable(table.sym, table.values)
+    if ex.ok:
+        return ift_jacobian_state(table, ex, rec, weight, n_in, n_p, t_max)
+    return ift_jacobian(table, rec, weight, n_in, n_p)
 
 
 def finite_differences_columns(problem, rec, q0, subset, dps):
@@ -186,7 +197,7 @@ def _subset(fd_subset, q0, model) -> list:
     return out
 
 
-def _result(problem, rec, rows, vdot, fd, q0, input_index, table) -> ReferenceResult:
+def _result(problem, rec, rows, vdot, fd, q0, input_index, table, work) -> ReferenceResult:
     """Split the Jacobian into blocks and round everything to ``dps`` digits."""
     model = problem.model
     cols = layout(len(q0["weight"]), len(q0["input"]), len(q0["model"]))
@@ -195,7 +206,7 @@ def _result(problem, rec, rows, vdot, fd, q0, input_index, table) -> ReferenceRe
         r = lambda x: None if x is None else +x  # noqa: E731  (rounds to dps)
         blocks, fd_blocks = {}, {}
         for kind, (start, size) in cols.items():
-            blocks[names[kind]] = [[+x for x in row[start:start + size]] for row in rows]
+            blocks[names[kind]] = [[+x if x else x for x in row[start:start + size]] for row in rows]
             if fd is not None:
                 fd_blocks[names[kind] + "_fd"] = [
                     [r(fd.get((kind, i), [None] * len(rows))[g]) for i in range(size)]
@@ -208,4 +219,5 @@ def _result(problem, rec, rows, vdot, fd, q0, input_index, table) -> ReferenceRe
             dps=problem.dps, max_bracket=+mp.mpf(rec.max_bracket), param_names=model.param_names,
             input_index=input_index, limits=table.sym.limits, t_max=problem.t_max,
             n_columns={names[k]: size for k, (_, size) in cols.items()}, coincident=list(rec.coincident),
+            work_dps=work,
         )

@@ -14,6 +14,7 @@ their policy.
 
 from ._compare import ATOL as ATOL
 from ._compare import ATOL_TIME as ATOL_TIME
+from ._compare import FLOAT32 as FLOAT32
 from ._compare import RTOL as RTOL
 from ._compare import CompareReport as CompareReport
 from ._compare import compare as compare

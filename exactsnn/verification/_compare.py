@@ -24,49 +24,31 @@ not numbers) raises ``CaseFormatError`` naming the key.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from mpmath import mp
 
+from .claims import (_JAC_BLOCKS, REFERENCE_FORMAT, RESULT_FORMAT, _layout_blocks, _leaves, _matched_leaves,
+                     _number, _spike_layout, check_claimed, load_claimed, shape_text)
 from ..errors import CaseFormatError
 from ._verify import as_case, ground_truth, spike_label
+
+__all__ = ["compare", "CompareReport", "Entry", "match_spikes", "reference_document", "load_claimed",
+           "check_claimed", "shape_text", "RTOL", "ATOL_TIME", "ATOL", "FLOAT32"]
 
 RTOL = 1e-6
 ATOL_TIME = 1e-9
 ATOL = 1e-12
-RESULT_FORMAT = "exactsnn-result/1"
-REFERENCE_FORMAT = "exactsnn-reference/1"
-_JAC_BLOCKS = ("d_weights", "d_delays", "d_input_weights", "d_input_delays", "d_inputs", "d_model")
+#: ``validate --float32``: answers computed in single precision (see the README's validate section).
+FLOAT32 = {"atol_time": 1e-4, "rtol": 1e-3, "atol": 1e-12}
 
 
 # ----------------------------------------------------------------------------- the reference as a document
-def _synapse_blocks(network, flat, delays=False) -> dict:
-    """Per-synapse values in the case format's shapes, keyed like ``grad`` (``weights`` or ``delays``)."""
-    parts = network.unflatten(np.array(list(flat) + [None], dtype=object)[:-1])
-    name = "delays" if delays else "weights"
-    if network.kind == "feedforward":
-        return {name: [parts[f"weights[{l}]"].tolist() for l in range(len(network.layer_sizes) - 1)]}
-    return {f"input_{name}": parts["input_weights"].tolist(), name: parts["weights"].tolist()}
-
-
-def _per_channel(values, input_index, n_inputs) -> list:
-    out = [[] for _ in range(n_inputs)]
-    for (c, _), v in zip(input_index, values):
-        out[c].append(v)
-    return out
-
-
 def _gradient_blocks(truth, blocks: dict, prefix: str) -> dict:
     """``{weights, delays, inputs, model}`` lists -> the result document's keys."""
-    net, ref = truth.case.network, truth.ref
-    doc = {**_synapse_blocks(net, blocks["weights"]), **_synapse_blocks(net, blocks["delays"], delays=True)}
-    doc["inputs"] = _per_channel(blocks["inputs"], ref.input_index, net.n_inputs)
-    doc["model"] = dict(zip(ref.param_names, blocks["model"]))
-    return {prefix + k: v for k, v in doc.items()}
+    return _layout_blocks(truth.case.network, truth.ref.input_index, truth.ref.param_names, blocks, prefix)
 
 
 def reference_document(truth, digits: int | None = None) -> dict:
@@ -108,62 +90,6 @@ def _render(x, fmt):
     return fmt(x) if fmt is not None and isinstance(x, mp.mpf) else x
 
 
-# ----------------------------------------------------------------------------- claimed documents
-def load_claimed(source) -> dict:
-    """A claimed result document from a path, a JSON string or a dict; checks its format tag."""
-    doc = source
-    if not isinstance(source, dict):
-        text = source
-        if isinstance(source, Path) or not str(source).lstrip().startswith("{"):
-            try:
-                text = Path(source).read_text()
-            except OSError as exc:
-                raise CaseFormatError(f"cannot read claimed results {source}: {exc.strerror}") from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CaseFormatError(f"claimed results are not valid JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") not in (RESULT_FORMAT, REFERENCE_FORMAT):
-        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise CaseFormatError(f"claimed results: format = {got!r}; expected {RESULT_FORMAT!r}")
-    return doc
-
-
-def _number(x, where):
-    if isinstance(x, bool) or not isinstance(x, (int, float, str)):
-        raise CaseFormatError(f"claimed {where} = {x!r} is not a number")
-    try:
-        return mp.mpf(x)
-    except (ValueError, TypeError):
-        raise CaseFormatError(f"claimed {where} = {x!r} is not a number") from None
-
-
-def _leaves(x, path=""):
-    """``(path, value)`` of every leaf of nested lists/dicts, in order."""
-    if isinstance(x, dict):
-        for k, v in x.items():
-            yield from _leaves(v, f"{path}.{k}")
-    elif isinstance(x, list):
-        for i, v in enumerate(x):
-            yield from _leaves(v, f"{path}[{i}]")
-    else:
-        yield path, x
-
-
-def _matched_leaves(expected, claimed, where) -> list:
-    """``[(path, exact, claimed mpf)]``; raises when the claimed block's shape differs."""
-    exp, got = dict(_leaves(expected)), dict(_leaves(claimed))
-    if isinstance(expected, dict) and isinstance(claimed, dict):
-        unknown = sorted(set(claimed) - set(expected))
-        if unknown:
-            raise CaseFormatError(f"claimed {where} has unknown name(s) {unknown}; the model has {sorted(expected)}")
-    elif exp.keys() != got.keys():
-        extra, lack = sorted(set(got) - set(exp)), sorted(set(exp) - set(got))
-        detail = f"has no entry {where}{extra[0]} in the case" if extra else f"lacks entry {where}{lack[0]}"
-        raise CaseFormatError(f"claimed {where} does not have the case's shape: it {detail}")
-    return [(p, exp[p], _number(v, where + p)) for p, v in got.items()]
-
-
 # ----------------------------------------------------------------------------- comparison
 @dataclass(frozen=True)
 class Entry:
@@ -176,6 +102,12 @@ class Entry:
     abs_err: float
     rel_err: float
     ok: bool
+    kind: str = "numeric"
+
+    @property
+    def structural(self) -> bool:
+        """A missing or extra spike, or a differing spike count (not a rounding question)."""
+        return self.kind != "numeric"
 
 
 def _entry(quantity, where, exact, got, scale, tol) -> Entry:
@@ -185,26 +117,59 @@ def _entry(quantity, where, exact, got, scale, tol) -> Entry:
     return Entry(quantity, where, exact, got, abs_err, rel, bool(err <= tol))
 
 
-def _spike_entries(expected, claimed, network, atol_time) -> list:
-    """Spike counts and times per neuron; ``claimed`` must have the case's layers and neurons."""
+def _spike_entries(expected, claimed, network, atol_time) -> tuple:
+    """Spike entries per neuron, matched by time; and per neuron ``({claimed index: reference index},
+    number of claimed spikes)``.
+
+    Claimed and reference spikes of a neuron are paired by :func:`match_spikes` (nearest, monotone);
+    a reference spike without a partner is *missing* (listed with its reference time), a claimed one
+    without a partner is *extra* (listed with its claimed time), and a differing count is one more
+    structural entry. Paired spikes are compared as numbers (``|err| <= atol_time``).
+    """
+    claimed = _spike_layout(claimed, network)
     if network.kind == "feedforward":
-        sizes = list(network.layer_sizes[1:])
-        if not (isinstance(claimed, list) and [len(x) if isinstance(x, list) else -1 for x in claimed] == sizes):
-            raise CaseFormatError(f"claimed spikes must hold one list per layer of neurons with {sizes} neurons")
-        claimed, expected = [n for layer in claimed for n in layer], [n for layer in expected for n in layer]
-    elif not (isinstance(claimed, list) and len(claimed) == network.n_neurons):
-        raise CaseFormatError(f"claimed spikes must hold one list per neuron ({network.n_neurons} neurons)")
-    out = []
+        expected = [n for layer in expected for n in layer]
+    out, maps = [], []
     for j, (exp, got) in enumerate(zip(expected, claimed)):
-        if not isinstance(got, list):
-            raise CaseFormatError(f"claimed spikes of neuron {j} must be a list, got {got!r}")
+        label = spike_label(network, j, 0)[:-3]
+        got = [_number(g, f"spikes[{spike_label(network, j, i)}]") for i, g in enumerate(got)]
         if len(got) != len(exp):
-            out.append(Entry("spikes", f"spike count of {spike_label(network, j, 0)[:-3]}", len(exp), len(got),
-                             abs(len(got) - len(exp)), math.inf, False))
-        for i, (t, g) in enumerate(zip(exp, got)):
-            where = f"spikes[{spike_label(network, j, i)}]"
-            out.append(_entry("spikes", where, t, _number(g, where), abs(t), atol_time))
-    return out
+            out.append(Entry("spikes", f"spike count of {label}", len(exp), len(got), abs(len(got) - len(exp)),
+                             math.inf, False, "count"))
+        pairs = match_spikes(exp, got)
+        maps.append(({c: r for r, c in pairs}, len(got)))
+        paired_ref, paired_got = {r for r, _ in pairs}, {c for _, c in pairs}
+        for r, c in pairs:
+            where = f"spikes[{spike_label(network, j, r)}]"
+            out.append(_entry("spikes", where, exp[r], got[c], abs(exp[r]), atol_time))
+        out += [Entry("spikes", f"missing spike {spike_label(network, j, r)}", exp[r], "missing", math.inf,
+                      math.inf, False, "missing") for r in range(len(exp)) if r not in paired_ref]
+        out += [Entry("spikes", f"extra spike {label} (claimed #{c})", "none", got[c], math.inf, math.inf, False,
+                      "extra") for c in range(len(got)) if c not in paired_got]
+    return out, maps
+
+
+def match_spikes(ref, got) -> list:
+    """Pairs ``(reference index, claimed index)`` of two ascending spike trains: nearest, monotone.
+
+    Walks both trains from the start; the two current spikes are paired when each is the other's
+    nearest among the current and next spike of the other train; otherwise the one whose next
+    neighbour fits better is left unpaired (a missing reference spike or an extra claimed one). Equal
+    counts of close spikes pair by position.
+    """
+    pairs, i, j = [], 0, 0
+    while i < len(ref) and j < len(got):
+        d = abs(ref[i] - got[j])
+        next_got = abs(ref[i] - got[j + 1]) if j + 1 < len(got) else mp.inf
+        next_ref = abs(ref[i + 1] - got[j]) if i + 1 < len(ref) else mp.inf
+        if d <= next_got and d <= next_ref:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif next_got < next_ref:
+            j += 1  # got[j] is extra
+        else:
+            i += 1  # ref[i] is missing
+    return pairs
 
 
 def _block_entries(quantity, prefix, expected, claimed, rtol, atol) -> list:
@@ -214,34 +179,45 @@ def _block_entries(quantity, prefix, expected, claimed, rtol, atol) -> list:
     return [_entry(quantity, prefix + p, e, g, scale, rtol * scale + atol) for p, e, g in pairs]
 
 
-def _jacobian_entries(expected, claimed, network, tol) -> list:
+def _jacobian_entries(expected, claimed, network, tol, maps) -> list:
+    """Jacobian entries; a claimed row is compared with the reference spike its spike time was paired
+    with (``maps``, from :func:`_spike_entries`). Rows of missing or extra spikes are not compared
+    (those spikes are reported under ``spikes``)."""
     rtol, atol, atol_time = tol
     key_names = ("layer", "neuron", "index") if network.kind == "feedforward" else ("neuron", "index")
     exp = {tuple(e[k] for k in key_names): e for e in expected}
-    if not isinstance(claimed, list):
-        raise CaseFormatError("claimed jacobian must be a list of per-spike entries")
+    first = np.cumsum((0,) + tuple(network.layer_sizes[1:])) if network.kind == "feedforward" else None
     out, seen = [], set()
     for n, entry in enumerate(claimed):
-        if not isinstance(entry, dict) or any(not isinstance(entry.get(k), int) for k in key_names):
-            raise CaseFormatError(f"claimed jacobian[{n}] must be an object with integer {list(key_names)}")
-        key = tuple(entry[k] for k in key_names)
-        label = f"jacobian[{'L%d n%d #%d' % key if len(key) == 3 else 'n%d #%d' % key}]"
+        got_key = tuple(entry[k] for k in key_names)
+        j = int(first[got_key[0] - 1]) + got_key[1] if first is not None and 1 <= got_key[0] < len(first) else \
+            got_key[0] if first is None else -1
+        pairing, n_claimed = maps[j] if 0 <= j < len(maps) else ({}, 0)
+        if got_key[-1] not in pairing:
+            if not 0 <= got_key[-1] < n_claimed:  # not even in the claim's own spike list
+                out.append(Entry("jacobian", f"jacobian[{_key_label(got_key)}]", "no such spike", "an entry",
+                                 math.inf, math.inf, False, "extra"))
+            continue  # else an extra spike's row: the spike is reported under spikes
+        key = got_key[:-1] + (pairing[got_key[-1]],)
+        label = f"jacobian[{_key_label(key)}" + (f" (claimed #{got_key[-1]})" if key != got_key else "") + "]"
         seen.add(key)
-        if key not in exp:
-            out.append(Entry("jacobian", label, "no such spike", "an entry", math.inf, math.inf, False))
-            continue
         if "time" in entry:
             out.append(_entry("jacobian", label + ".time", exp[key]["time"], _number(entry["time"], label + ".time"),
                               abs(exp[key]["time"]), atol_time))
         for b in _JAC_BLOCKS:
             if b in entry:
-                if b not in exp[key]:
-                    raise CaseFormatError(f"claimed {label} has block {b!r}, which a {network.kind} network lacks")
                 out += _block_entries("jacobian", f"{label}.{b}", exp[key][b], entry[b], rtol, atol)
-    for key in exp.keys() - seen:
-        label = f"jacobian[{'L%d n%d #%d' % key if len(key) == 3 else 'n%d #%d' % key}]"
-        out.append(Entry("jacobian", label, "an entry", "missing", math.inf, math.inf, False))
+    paired = {(j, r) for j, (m, _) in enumerate(maps) for r in m.values()}
+    for key in sorted(exp.keys() - seen):
+        j = int(first[key[0] - 1]) + key[1] if first is not None else key[0]
+        if (j, key[-1]) in paired:  # a spike both sides have, without a claimed row
+            out.append(Entry("jacobian", f"jacobian[{_key_label(key)}]", "an entry", "missing", math.inf, math.inf,
+                             False, "missing"))
     return out
+
+
+def _key_label(key) -> str:
+    return "L%d n%d #%d" % key if len(key) == 3 else "n%d #%d" % key
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,32 +234,66 @@ class CompareReport:
 
     @property
     def disagreements(self) -> tuple:
-        return tuple(e for e in self.entries if not e.ok)
+        """Every entry outside tolerance: structural findings first (missing, extra spikes, counts),
+        then the numeric ones, each group in document order."""
+        bad = [e for e in self.entries if not e.ok]
+        return tuple([e for e in bad if e.structural] + [e for e in bad if not e.structural])
+
+    @property
+    def structural(self) -> tuple:
+        """Missing spikes (reference time), extra spikes (claimed time), differing counts, missing rows."""
+        return tuple(e for e in self.entries if e.structural and not e.ok)
 
     @property
     def ok(self) -> bool:
-        return not self.disagreements
+        return not any(not e.ok for e in self.entries)
 
     def by_quantity(self) -> dict:
-        """quantity -> (compared, disagreeing, worst entry by relative error)."""
+        """quantity -> (compared, disagreeing, worst numeric entry, missing, extra).
+
+        ``compared``/``disagreeing`` count entries (a missing or an extra spike is one entry each); the
+        worst entry is by absolute error for spike times (an absolute tolerance), by relative error
+        otherwise; ``None`` when nothing numeric was compared."""
         out = {}
         for q in ("spikes", "loss", "grad", "jacobian"):
             es = [e for e in self.entries if e.quantity == q]
             if es:
-                out[q] = (len(es), sum(not e.ok for e in es), max(es, key=lambda e: (e.rel_err, e.abs_err)))
+                num = [e for e in es if not e.structural]
+                key = (lambda e: e.abs_err) if q == "spikes" else (lambda e: (e.rel_err, e.abs_err))
+                out[q] = (len(es), sum(not e.ok for e in es), max(num, key=key) if num else None,
+                          sum(e.kind == "missing" for e in es), sum(e.kind == "extra" for e in es))
         return out
 
     def to_dict(self) -> dict:
+        """JSON-ready report. Each disagreement row has ``kind`` (``numeric``, ``missing``, ``extra``,
+        ``count``) and ``error``: for spike times ``abs_err = |claimed - reference|`` in time units (the
+        tolerance is absolute; no relative error is given); for other numbers also ``rel_err`` =
+        ``abs_err / scale`` (scale: the largest exact entry of the block/row); for a count the two
+        counts; for a missing spike its reference time (``expected``), for an extra one its claimed time."""
         def row(e):
-            return {"quantity": e.quantity, "where": e.where, "expected": _show(e.expected, 20),
-                    "claimed": _show(e.claimed, 20), "abs_err": _finite(e.abs_err), "rel_err": _finite(e.rel_err)}
+            out = {"quantity": e.quantity, "kind": e.kind, "where": e.where, "expected": _show(e.expected, 20),
+                   "claimed": _show(e.claimed, 20)}
+            if e.kind == "numeric":
+                out["abs_err"] = _finite(e.abs_err)
+                out["rel_err"] = None if e.quantity == "spikes" or e.where.endswith(".time") else _finite(e.rel_err)
+                out["error"] = ("absolute, time units" if out["rel_err"] is None else
+                                "abs_err, and rel_err = abs_err / largest exact entry of the block (and row)")
+            else:
+                out["error"] = _MEANING[e.kind]
+            return out
 
+        summary = {}
+        for q, (n, bad, worst, missing, extra) in self.by_quantity().items():
+            summary[q] = {"compared": n, "disagree": bad, "missing": missing, "extra": extra}
+            if worst is not None:
+                summary[q]["max_abs_err" if q == "spikes" else "max_rel_err"] = _finite(
+                    worst.abs_err if q == "spikes" else worst.rel_err)
         return {"format": "exactsnn-validate/1", "ok": self.ok, "n_compared": len(self.entries),
-                "n_disagree": len(self.disagreements), "certified": self.certified, "dps": self.dps,
+                "n_disagree": len(self.disagreements), "n_structural": len(self.structural),
+                "certified": self.certified, "dps": self.dps,
                 "tolerances": {"rtol": self.rtol, "atol_time": self.atol_time, "atol": self.atol},
-                "summary": {q: {"compared": n, "disagree": bad, "max_rel_err": _finite(w.rel_err)}
-                            for q, (n, bad, w) in self.by_quantity().items()},
-                "disagreements": [row(e) for e in self.disagreements], "ignored_keys": list(self.ignored)}
+                "summary": summary, "disagreements": [row(e) for e in self.disagreements],
+                "ignored_keys": list(self.ignored)}
 
     def text(self, max_rows: int = 50) -> str:
         cert = "certified" if self.certified else "NOT certified: some crossings undecided"
@@ -292,22 +302,46 @@ class CompareReport:
                  f"  tolerances: spike times |err| <= {self.atol_time:g}; loss, gradient and Jacobian entries "
                  f"|err| <= {self.rtol:g} * scale + {self.atol:g} (scale: largest exact entry of the same block, "
                  f"and of the same spike's row)"]
-        for q, (n, bad, worst) in self.by_quantity().items():
-            lines.append(f"  {q:<9} {n:>6} compared, {bad:>5} disagree; worst rel. error {worst.rel_err:.2e} at "
-                         f"{worst.where}")
+        for q, (n, bad, worst, missing, extra) in self.by_quantity().items():
+            where = "" if worst is None else (
+                f"; worst abs. error {worst.abs_err:.2e} at {worst.where}" if q == "spikes" else
+                f"; worst rel. error {worst.rel_err:.2e} at {worst.where}")
+            struct = f" ({missing} missing, {extra} extra)" if missing or extra else ""
+            lines.append(f"  {q:<9} {n:>6} compared, {bad:>5} disagree{struct}{where}")
         if self.ignored:
             lines.append(f"  not compared: key(s) {list(self.ignored)}")
-        bad = self.disagreements
-        if not bad:
+        if self.ok:
             return "\n".join(lines + ["OK: every number agrees within tolerance"])
-        lines += [f"DISAGREE: {len(bad)} number(s)", f"  {'quantity':<44} {'expected':>24} {'claimed':>24} "
-                  f"{'abs err':>9} {'rel err':>9}"]
-        for e in bad[:max_rows]:
-            lines.append(f"  {e.where:<44} {_show(e.expected, 17):>24} {_show(e.claimed, 17):>24} "
-                         f"{e.abs_err:>9.2e} {e.rel_err:>9.2e}")
-        if len(bad) > max_rows:
-            lines.append(f"  ... and {len(bad) - max_rows} more (--json lists all)")
+        struct, numeric = self.structural, [e for e in self.disagreements if not e.structural]
+        if struct:
+            lines.append(f"STRUCTURE: {len(struct)} finding(s): missing spikes (reference time), extra spikes "
+                         "(claimed time), spike counts, missing rows")
+            lines += [f"  {e.where:<44} {_structural_text(e)}" for e in struct]
+        if numeric:
+            lines += [f"DISAGREE: {len(numeric)} number(s)", f"  {'quantity':<44} {'expected':>24} {'claimed':>24} "
+                      f"{'abs err':>9} {'rel err':>9}"]
+            for e in numeric[:max_rows]:
+                rel = "-" if e.quantity == "spikes" or e.where.endswith(".time") else f"{e.rel_err:.2e}"
+                lines.append(f"  {e.where:<44} {_show(e.expected, 17):>24} {_show(e.claimed, 17):>24} "
+                             f"{e.abs_err:>9.2e} {rel:>9}")
+            if len(numeric) > max_rows:
+                lines.append(f"  ... and {len(numeric) - max_rows} more (--json lists all)")
         return "\n".join(lines)
+
+
+_MEANING = {"missing": "a reference spike (time in 'expected') with no claimed spike near it",
+            "extra": "a claimed spike (time in 'claimed') with no reference spike near it",
+            "count": "the numbers of spikes of the neuron differ ('expected' reference, 'claimed')"}
+
+
+def _structural_text(e) -> str:
+    if e.kind == "missing":
+        return (f"missing: reference spike at t = {_show(e.expected, 17)}" if e.quantity == "spikes" else
+                "missing: no claimed row")
+    if e.kind == "extra":
+        return (f"extra: claimed spike at t = {_show(e.claimed, 17)}" if e.quantity == "spikes" else
+                "extra: a row for a spike that does not exist")
+    return f"count: reference {e.expected}, claimed {e.claimed}"
 
 
 def _show(x, digits):
@@ -343,15 +377,12 @@ def compare(case, claimed, *, rtol: float = RTOL, atol_time: float = ATOL_TIME, 
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} = {v!r} must be a finite number >= 0")
     case, doc = as_case(case), load_claimed(claimed)
-    if "spikes" not in doc:
-        raise CaseFormatError("claimed results have no 'spikes'")
-    if case.loss is None and ("loss" in doc or "grad" in doc):
-        raise CaseFormatError("claimed results have 'loss'/'grad' but the case defines no loss")
+    check_claimed(case, doc)  # before the reference: a malformed file fails in a second, not after it
     truth = ground_truth(case, dps) if truth is None else truth
     expected = reference_document(truth)
     net = case.network
     with mp.workdps(truth.ref.dps):
-        entries = _spike_entries(expected["spikes"], doc["spikes"], net, atol_time)
+        entries, maps = _spike_entries(expected["spikes"], doc["spikes"], net, atol_time)
         if "loss" in doc:
             entries.append(_entry("loss", "loss", truth.loss, _number(doc["loss"], "loss"), abs(truth.loss),
                                   rtol * abs(truth.loss) + atol))
@@ -364,6 +395,6 @@ def compare(case, claimed, *, rtol: float = RTOL, atol_time: float = ATOL_TIME, 
                                       f"{sorted(expected['grad'])}")
             entries += _block_entries("grad", f"grad.{key}", expected["grad"][key], block, rtol, atol)
         if "jacobian" in doc:
-            entries += _jacobian_entries(expected["jacobian"], doc["jacobian"], net, (rtol, atol, atol_time))
+            entries += _jacobian_entries(expected["jacobian"], doc["jacobian"], net, (rtol, atol, atol_time), maps)
     ignored = tuple(k for k in doc if k not in ("format", "spikes", "loss", "grad", "jacobian"))
     return CompareReport(tuple(entries), rtol, atol_time, atol, truth.ref.dps, truth.ref.certified, ignored)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from mpmath import mp
+from mpmath.libmp import from_float, mpf_sub, to_float
 
 from ..errors import ModelError, NetworkError
 
@@ -99,17 +100,29 @@ class GroundTruth:
     grad: dict | None = None
 
 
-def ground_truth(case, dps: int = 50) -> GroundTruth:
-    """Run the reference solver on ``case`` and, when it has a loss, the loss and its gradient."""
+def ground_truth(case, dps: int = 50, fd_subset=None) -> GroundTruth:
+    """Run the reference solver on ``case`` and, when it has a loss, the loss and its gradient.
+
+    ``fd_subset``: also compute these Jacobian columns by finite differences (``reference_solve``),
+    a cross-check of the reference's IFT rows (``verify/validate --thorough``)."""
     from ..reference import reference_solve
 
     case = as_case(case)
-    ref = reference_solve(symbolic_model(case.model), case.params, case.network, case.inputs, case.t_max, dps=dps)
+    ref = reference_solve(symbolic_model(case.model), case.params, case.network, case.inputs, case.t_max, dps=dps,
+                          finite_differences=fd_subset is not None, fd_subset=fd_subset)
+    return truth_from_reference(case, ref)
+
+
+def truth_from_reference(case, ref) -> GroundTruth:
+    """The ground truth of ``case`` from reference answers ``ref`` (a ``ReferenceResult``, e.g. loaded
+    from a file): the loss and its gradient are computed here, at ``ref.dps + 10`` digits."""
+    dps = ref.dps
     if case.loss is None:
         return GroundTruth(case, ref)
     with mp.workdps(dps + 10):
         value, dl_dt = reference_loss(ref, case.loss, case.network.outputs)
-        grad = {b: [mp.fsum(dl_dt[r] * getattr(ref, "d_" + b)[r][i] for r in range(ref.n_spikes))
+        used = [r for r in range(ref.n_spikes) if dl_dt[r]]  # the outputs' first spikes
+        grad = {b: [mp.fsum(dl_dt[r] * getattr(ref, "d_" + b)[r][i] for r in used)
                     for i in range(ref.n_columns["d_" + b])] for b in BLOCKS}
     with mp.workdps(dps):
         return GroundTruth(case, ref, +value, [+x for x in dl_dt], {b: [+x for x in v] for b, v in grad.items()})
@@ -169,14 +182,22 @@ def block_errors(ours, exact, sizes) -> tuple:
     """``(abs, rel)`` float arrays: ``|ours - exact|`` and that over the block's largest ``|exact|``.
 
     ``ours`` are floats, ``exact`` mpf, both concatenated blocks of ``sizes``; the difference is taken
-    at the current mpmath precision (``ours`` converted exactly).
+    exactly (``ours`` converted exactly) and then rounded to float. Zero exact entries (most of a
+    Jacobian) cost one comparison each.
     """
-    abs_err = np.array([float(abs(mp.mpf(float(a)) - b)) for a, b in zip(ours, exact)])
+    ours = np.asarray(ours, dtype=np.float64)
+    abs_err = np.abs(ours)  # where the exact entry is 0
+    mag = np.zeros(ours.shape)
+    for i, b in enumerate(exact):
+        raw = b._mpf_ if isinstance(b, mp.mpf) else mp.mpf(b)._mpf_
+        if raw[1]:  # nonzero mantissa
+            mag[i] = abs(to_float(raw))
+            abs_err[i] = abs(to_float(mpf_sub(from_float(float(ours[i])), raw)))
     rel = np.zeros_like(abs_err)
     start = 0
     for size in sizes:
         part = slice(start, start + size)
-        scale = float(max((abs(x) for x in exact[start:start + size]), default=mp.zero))
+        scale = float(mag[part].max(initial=0.0))
         rel[part] = abs_err[part] / scale if scale > 0 else np.where(abs_err[part] == 0, 0.0, np.inf)
         start += size
     return abs_err, rel
