@@ -18,13 +18,14 @@ import test_agreement as cases  # noqa: E402  (the shared case list)
 
 from exactsnn import forward_propagation, simulate  # noqa: E402
 from exactsnn.reference import reference_solve  # noqa: E402
+from exactsnn.verification.agreement import spike_positions
 
 
 def worst_errors(model, params, net, inputs, t_max):
     res = simulate(model, net, inputs, t_max, params=params)
     ref = reference_solve(cases._symbolic(model), params, net, inputs, t_max, dps=50)
     jac = forward_propagation(res, policy="flag")
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index))}
+    pos = spike_positions(res)
     worst_t, worst = 0.0, {}
     blocks = (("weights", jac.d.weights, ref.d_weights), ("delays", jac.d.delays, ref.d_delays),
               ("inputs", jac.d.inputs, ref.d_inputs), ("model", jac.d.model, ref.d_model))

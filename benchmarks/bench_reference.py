@@ -68,7 +68,7 @@ def engine_answers(case):
 
 def engine_claim(case_doc: dict, jacobian: bool = True) -> dict:
     """The float64 engine's answers (spikes, loss, grad[, Jacobian]) as an ``exactsnn-result/1`` dict."""
-    from exactsnn.case import load_case, result_document
+    from exactsnn.io.case import load_case, result_document
 
     case = load_case(case_doc)
     res, value, grads, jac = engine_answers(case)
@@ -107,7 +107,7 @@ def main(argv=None):
     ap.add_argument("--write-claim", type=Path)
     args = ap.parse_args(argv)
 
-    from exactsnn.case import load_case
+    from exactsnn.io.case import load_case
     from exactsnn.verification import ground_truth
 
     doc = yinyang_case(args.hidden, args.seed, args.t_max)

@@ -25,6 +25,7 @@ from exactsnn.numeric.lambertw import NEG_INV_E_HI
 from exactsnn.reference import reference_solve
 
 from closed_forms import alpha_first_time, lif_double_tau_times
+from exactsnn.verification.agreement import spike_positions
 
 EPS = np.finfo(float).eps
 
@@ -380,6 +381,6 @@ def test_fast_path_matches_mpmath_reference(case):
     assert res.n_closed_form > 0 and max(len(s) for s in res.spikes) >= 2
     ref = reference_solve(models.get(model), params, net, inputs, t_max, dps=30)
     assert ref.certified and res.n_spikes == len(ref.times)
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index))}
+    pos = spike_positions(res)
     err = max(abs(res.spike_time[pos[(j, i)]] - float(t)) for (j, i), t in zip(ref.order, ref.times))
     assert err <= 4 * np.spacing(t_max), err

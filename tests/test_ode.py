@@ -13,6 +13,7 @@ from exactsnn.derive import derive
 from exactsnn.model import S
 from exactsnn.models.ode import impulse_response, linear_ode, linear_ode_model, ode_model_from_dict
 from exactsnn.reference import reference_solve
+from exactsnn.verification.agreement import spike_positions
 
 LIF = dict(states=["I", "V"], equations=["dI/dt = -I/tau_syn", "dV/dt = -V/tau_mem + I"], jump="I += w",
            membrane="V", threshold="threshold", reset="V -= threshold",
@@ -208,7 +209,7 @@ def test_never_seen_ode_model_matches_the_reference():
     ref = reference_solve(model, {}, net, inputs, 3.0, dps=30)
     assert ref.certified and res.n_spikes == len(ref.times) and max(len(s) for s in res.spikes) >= 2
     jac = forward_propagation(res, policy="flag")
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index))}
+    pos = spike_positions(res)
     for r, (j, i) in enumerate(ref.order):
         k = pos[(j, i)]
         assert abs(res.spike_time[k] - float(ref.times[r])) <= 1e-11

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exactsnn.case import load_case
+from exactsnn.io.case import load_case
 from exactsnn.cli import EXIT_DISAGREE, EXIT_INVALID, EXIT_OK, EXIT_REFERENCE_FAILED, main
 
 from test_validate import FIXTURES, SMALL, engine_document
@@ -30,7 +30,7 @@ def no_reference(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("the reference ran before the claim was checked")
     # the module that defines it (callers look it up there at call time)
-    monkeypatch.setattr(importlib.import_module("exactsnn.verification._verify"), "ground_truth", boom)
+    monkeypatch.setattr(importlib.import_module("exactsnn.verification"), "ground_truth", boom)
 
 
 def _claim(tmp_path, mutate) -> Path:
@@ -105,7 +105,7 @@ def test_saved_reference_is_reused_and_refused_for_another_case(tmp_path, capsys
     # reused: the same report without solving again (any solve would fail the test)
     def boom(*a, **k):
         raise AssertionError("solved again")
-    monkeypatch.setattr(importlib.import_module("exactsnn.verification._verify"), "ground_truth", boom)
+    monkeypatch.setattr(importlib.import_module("exactsnn.verification"), "ground_truth", boom)
     code, out2, _ = run_cli(capsys, "validate", case, claim, "--json", "--reference", saved)
     a, b = json.loads(out1), json.loads(out2)
     assert code == EXIT_OK and b["reference_run"]["loaded_from"] == str(saved)

@@ -6,6 +6,10 @@
   reference: the validator behind ``exactsnn validate`` (``_compare.py``).
 - ``check_model(model)``: a new model's symbolic identities, kernel accuracy and agreement of random
   networks with the reference (``_check.py``; imports SymPy, so it is loaded on first use).
+- ``ground_truth(case)``: the reference's answers for a case (``_truth.py``); ``claims.py`` reads and
+  checks a claimed result document before any reference work; ``reference_store.py`` saves and loads
+  reference answers (JSON, keyed by the case's hash); ``agreement.py`` is the one comparison of a float64
+  run with the reference and the one kernel-ulps check, shared with the tests.
 
 This layer sits above the runtime and the reference and uses both; nothing below imports it.
 Degeneracy diagnostics stay in the runtime (``exactsnn.diagnostics``): every gradient call applies
@@ -22,10 +26,10 @@ from ._compare import load_claimed as load_claimed
 from ._compare import reference_document as reference_document
 from ._verify import GRAD_RTOL as GRAD_RTOL
 from ._verify import TIME_TOL as TIME_TOL
-from ._verify import GroundTruth as GroundTruth
+from ._truth import GroundTruth as GroundTruth
 from ._verify import VerifyReport as VerifyReport
-from ._verify import ground_truth as ground_truth
-from ._verify import symbolic_model as symbolic_model
+from ._truth import ground_truth as ground_truth
+from ._truth import symbolic_model as symbolic_model
 from ._verify import verify as verify
 
 _LAZY = {"check_model", "ModelCheck"}

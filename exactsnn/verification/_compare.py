@@ -33,7 +33,8 @@ from mpmath import mp
 from .claims import (_JAC_BLOCKS, REFERENCE_FORMAT, RESULT_FORMAT, _layout_blocks, _leaves, _matched_leaves,
                      _number, _spike_layout, check_claimed, load_claimed, shape_text)
 from ..errors import CaseFormatError
-from ._verify import as_case, ground_truth, spike_label
+from ._truth import as_case, ground_truth
+from ._verify import spike_label
 
 __all__ = ["compare", "CompareReport", "Entry", "match_spikes", "reference_document", "load_claimed",
            "check_claimed", "shape_text", "RTOL", "ATOL_TIME", "ATOL", "FLOAT32"]

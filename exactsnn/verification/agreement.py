@@ -10,14 +10,17 @@
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
-import sympy
 
 from ..grad import forward_propagation
-from ..model import S
 
 BLOCKS = ("weights", "delays", "inputs", "model")
+
+
+def spike_positions(result) -> dict:
+    """``{(neuron, index of the spike at that neuron): row of the spike in the result}``: how a float64 run's
+    spikes are matched with the reference's ``ref.order`` (the one place that says so)."""
+    return {(int(j), int(i)): k for k, (j, i) in enumerate(zip(result.spike_neuron, result.spike_index))}
 
 
 def engine_vs_reference(result, ref, blocks=BLOCKS) -> tuple:
@@ -27,7 +30,7 @@ def engine_vs_reference(result, ref, blocks=BLOCKS) -> tuple:
     for each Jacobian block in ``blocks``. Raises ``ValueError`` if the spike sets differ: matching
     is by (neuron, index), so a missing or extra spike must be reported, not averaged over.
     """
-    pos = {(int(j), int(i)): k for k, (j, i) in enumerate(zip(result.spike_neuron, result.spike_index))}
+    pos = spike_positions(result)
     if set(pos) != {tuple(int(x) for x in key) for key in ref.order}:
         raise ValueError(f"spike sets differ: {result.n_spikes} float64 spikes, {len(ref.order)} reference spikes")
     jac = forward_propagation(result, policy="flag")
@@ -46,6 +49,10 @@ def engine_vs_reference(result, ref, blocks=BLOCKS) -> tuple:
 def kernel_expressions(model, parameters: bool = True) -> tuple:
     """``(parameter symbols, {kernel name: SymPy expression})``: psp, reset, their s-derivatives and, with
     ``parameters``, their parameter derivatives (``dpsp_dp[i]``), from the model's own formulas."""
+    import sympy
+
+    from ..model import S
+
     syms = [model.symbols[n] for n in model.param_names]
     exprs = {"psp": model.psp, "dpsp_ds": sympy.diff(model.psp, S), "reset": model.reset,
              "dreset_ds": sympy.diff(model.reset, S)}
@@ -59,6 +66,11 @@ def kernel_expressions(model, parameters: bool = True) -> tuple:
 def kernel_ulps(model, compiled, values, points) -> dict:
     """``{kernel: max |float64 - exact| / ulp(scale)}`` for psp, reset and their s-derivatives, where the
     exact value is the model's own expression at 50 digits and ``scale`` its largest magnitude."""
+    import mpmath
+    import sympy
+
+    from ..model import S
+
     syms, exprs = kernel_expressions(model, parameters=False)
     out = {}
     with mpmath.workdps(50):

@@ -123,7 +123,7 @@ def check_claimed(case, doc) -> None:
     Raises ``CaseFormatError`` naming the key and, for a block of the wrong shape, both shapes (a
     transposed ``weights[0]`` says ``120x5`` against ``5x120``). Numbers are checked later, one by one.
     """
-    from ._verify import symbolic_model
+    from ._truth import symbolic_model
 
     net = case.network
     names = symbolic_model(case.model).param_names

@@ -41,7 +41,7 @@ _BLOCKS = ("d_weights", "d_delays", "d_inputs", "d_model")
 
 def case_hash(case) -> str:
     """SHA-256 of the problem the reference solves (model, parameters, network, inputs, ``t_max``)."""
-    from ._verify import symbolic_model
+    from ._truth import symbolic_model
 
     model = symbolic_model(case.model)
     net = case.network
@@ -79,7 +79,7 @@ def save_reference(truth, path) -> None:
 
 def load_reference(case, path, dps: int):
     """The ``GroundTruth`` of ``case`` from a saved reference file (refused for another case)."""
-    from ._verify import truth_from_reference
+    from ._truth import truth_from_reference
 
     try:
         doc = json.loads(Path(path).read_text())
