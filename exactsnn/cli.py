@@ -8,7 +8,7 @@
     exactsnn validate CASE.json CLAIMED.json [--rtol R] [--atol-time A] [--atol B] [--json]
                                                 another implementation's answers against the reference
     exactsnn derive MODEL [--latex]             the derived implicit-function partials (LaTeX: a fragment)
-    exactsnn export-nir CASE.json OUT.nir       the case's network as a NIR graph
+    exactsnn export-nir CASE.json|RUN OUT.nir   the case's (or a trained run's) network as a NIR graph
     exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
     exactsnn train TASK --resume RUN_DIR        continue a killed run from its last checkpoint
@@ -160,8 +160,8 @@ def _add_derive(sub):
 
 def _add_nir(sub):
     """``export-nir`` and the ``.nir`` options of the commands that take a case."""
-    exp = sub.add_parser("export-nir", help="write a case's network as a NIR graph (.nir, HDF5)")
-    exp.add_argument("case", help="case file (exactsnn-case/1 JSON)")
+    exp = sub.add_parser("export-nir", help="write a case's or a trained run's network as a NIR graph (.nir, HDF5)")
+    exp.add_argument("case", help="case file (exactsnn-case/1 JSON), or a run folder written by exactsnn train")
     exp.add_argument("out", help="output .nir file")
     for name in ("simulate", "grad", "verify", "validate"):
         p = sub.choices[name]
@@ -184,9 +184,16 @@ def _nir_case(args):
 
 
 def _export_nir(args) -> int:
+    from pathlib import Path
+
     from .io.case import load_case
     from .interop.nir import to_nir, write_nir
 
+    if Path(args.case).is_dir():
+        from .interop.nir_run import export_run
+
+        print(f"wrote {export_run(args.case, args.out)}")
+        return 0
     case = load_case(args.case)
     write_nir(args.out, to_nir(case.network, case.model, case.params))
     print(f"wrote {args.out}")

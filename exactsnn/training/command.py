@@ -135,6 +135,7 @@ def add_train_parser(sub):
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue the run whose checkpoint is in RUN_DIR (its config; output into RUN_DIR)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--export-nir", metavar="OUT.nir", help="also write the trained network as a NIR graph")
 
 
 _RECIPE_OPTIONS = ("hidden", "epochs", "lr", "gamma", "batch_size", "lr_schedule", "dt", "slope", "train_size")
@@ -172,4 +173,8 @@ def run_train(args) -> int:
           f"(train {100 * m['final']['train_accuracy']:.2f}%{best_text}), {m['final']['wall_time_s']:.0f} s")
     written = "metrics, weights" + (" and figures" if m.get("figures") else "")
     print(f"{written} in {out}/ (load with exactsnn.training.load)")
+    if getattr(args, "export_nir", None):
+        from ..interop.nir_run import export_run
+
+        print(f"NIR graph of the trained network in {export_run(out, args.export_nir)}")
     return 0
