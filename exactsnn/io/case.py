@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import CaseFormatError
 from ..losses import Loss
 from ..network import Network, validate_inputs, validate_t_max
+from .result_layout import gradient_blocks, spike_entry, spikes_by_layer
 
 CASE_FORMAT = "exactsnn-case/1"
 RESULT_FORMAT = "exactsnn-result/1"
@@ -195,59 +196,24 @@ def parse_loss(spec) -> Loss | None:
 
 
 # ------------------------------------------------------------------ result document
-def _blocks(network: Network, flat) -> dict:
-    """Per-synapse numbers in the user's shapes: {'weights': [...]} or recurrent keys."""
-    parts = network.unflatten(np.asarray(flat))
-    if network.kind == "feedforward":
-        return {"weights": [parts[f"weights[{l}]"].tolist() for l in range(len(network.layer_sizes) - 1)]}
-    return {"input_weights": parts["input_weights"].tolist(), "weights": parts["weights"].tolist()}
-
-
-def _per_channel(values, in_src, n_inputs) -> list:
-    return [np.asarray(values)[in_src == c].tolist() for c in range(n_inputs)]
-
-
 def spikes_document(network: Network, result) -> list:
-    per_neuron = [s.tolist() for s in result.spikes]
-    if network.kind == "recurrent":
-        return per_neuron
-    out, start = [], 0
-    for size in network.layer_sizes[1:]:
-        out.append(per_neuron[start:start + size])
-        start += size
-    return out
+    return spikes_by_layer(network, [s.tolist() for s in result.spikes])
 
 
 def grad_document(network: Network, grads, result, param_names) -> dict:
-    w = _blocks(network, grads.weights)
-    d = _blocks(network, grads.delays)
-    doc = dict(w)
-    if network.kind == "feedforward":
-        doc["delays"] = d["weights"]
-    else:
-        doc["input_delays"], doc["delays"] = d["input_weights"], d["weights"]
-    doc["inputs"] = _per_channel(grads.inputs, result.in_src, network.n_inputs)
-    doc["model"] = {name: float(v) for name, v in zip(param_names, grads.model)}
-    return doc
+    blocks = {"weights": grads.weights.tolist(), "delays": grads.delays.tolist(), "inputs": grads.inputs.tolist(),
+              "model": [float(v) for v in grads.model]}
+    return gradient_blocks(network, result.in_src, param_names, blocks)
 
 
 def jacobian_document(network: Network, result, jac, param_names) -> list:
     rows = []
-    idx = result.spike_index
     for k in range(result.n_spikes):
-        j = int(result.spike_neuron[k])
-        w = _blocks(network, jac.d.weights[k])
-        d = _blocks(network, jac.d.delays[k])
-        if network.kind == "feedforward":
-            layer, neuron = network.neuron_layer(j)
-            entry = {"layer": layer, "neuron": neuron, "index": int(idx[k]), "time": float(result.spike_time[k]),
-                     "d_weights": w["weights"], "d_delays": d["weights"]}
-        else:
-            entry = {"neuron": j, "index": int(idx[k]), "time": float(result.spike_time[k]),
-                     "d_input_weights": w["input_weights"], "d_weights": w["weights"],
-                     "d_input_delays": d["input_weights"], "d_delays": d["weights"]}
-        entry["d_inputs"] = _per_channel(jac.d.inputs[k], result.in_src, network.n_inputs)
-        entry["d_model"] = {name: float(v) for name, v in zip(param_names, jac.d.model[k])}
+        entry = spike_entry(network, int(result.spike_neuron[k]), int(result.spike_index[k]),
+                            float(result.spike_time[k]))
+        blocks = {"weights": jac.d.weights[k].tolist(), "delays": jac.d.delays[k].tolist(),
+                  "inputs": jac.d.inputs[k].tolist(), "model": [float(v) for v in jac.d.model[k]]}
+        entry.update(gradient_blocks(network, result.in_src, param_names, blocks, prefix="d_"))
         rows.append(entry)
     return rows
 

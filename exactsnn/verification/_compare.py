@@ -33,6 +33,7 @@ from mpmath import mp
 from .claims import (_JAC_BLOCKS, REFERENCE_FORMAT, RESULT_FORMAT, _layout_blocks, _leaves, _matched_leaves,
                      _number, _spike_layout, check_claimed, load_claimed, shape_text)
 from ..errors import CaseFormatError
+from ..io.result_layout import spike_entry, spikes_by_layer
 from ._truth import as_case, ground_truth
 from ._verify import spike_label
 
@@ -60,21 +61,13 @@ def reference_document(truth, digits: int | None = None) -> dict:
     ``reference`` adds ``dps``, ``certified`` and ``vdot`` (per Jacobian entry).
     """
     ref, net = truth.ref, truth.case.network
-    per_neuron = ref.spikes
-    if net.kind == "feedforward":
-        bounds = np.cumsum((0,) + net.layer_sizes[1:])
-        spikes = [per_neuron[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    else:
-        spikes = per_neuron
-    doc = {"format": REFERENCE_FORMAT if digits else RESULT_FORMAT, "spikes": spikes}
+    doc = {"format": REFERENCE_FORMAT if digits else RESULT_FORMAT, "spikes": spikes_by_layer(net, ref.spikes)}
     if truth.loss is not None:
         doc["loss"] = truth.loss
         doc["grad"] = _gradient_blocks(truth, truth.grad, "")
     jac = []
     for r, (j, i) in enumerate(ref.order):
-        layer, n = net.neuron_layer(j)
-        entry = {"neuron": n, "index": i} if layer is None else {"layer": layer, "neuron": n, "index": i}
-        entry["time"] = ref.times[r]
+        entry = spike_entry(net, j, i, ref.times[r])
         blocks = {b: getattr(ref, "d_" + b)[r] for b in ("weights", "delays", "inputs", "model")}
         entry.update(_gradient_blocks(truth, blocks, "d_"))
         jac.append(entry)

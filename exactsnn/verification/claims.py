@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 from mpmath import mp
 
 from ..errors import CaseFormatError
+from ..io.result_layout import gradient_blocks
 from ._verify import spike_label
 
 RESULT_FORMAT = "exactsnn-result/1"
@@ -24,27 +24,9 @@ _JAC_BLOCKS = ("d_weights", "d_delays", "d_input_weights", "d_input_delays", "d_
 
 
 # ----------------------------------------------------------------------------- layout of the blocks
-def _synapse_blocks(network, flat, delays=False) -> dict:
-    """Per-synapse values in the case format's shapes, keyed like ``grad`` (``weights`` or ``delays``)."""
-    parts = network.unflatten(np.array(list(flat) + [None], dtype=object)[:-1])
-    name = "delays" if delays else "weights"
-    if network.kind == "feedforward":
-        return {name: [parts[f"weights[{l}]"].tolist() for l in range(len(network.layer_sizes) - 1)]}
-    return {f"input_{name}": parts["input_weights"].tolist(), name: parts["weights"].tolist()}
-
-
-def _per_channel(values, input_index, n_inputs) -> list:
-    out = [[] for _ in range(n_inputs)]
-    for (c, _), v in zip(input_index, values):
-        out[c].append(v)
-    return out
-
-
 def _layout_blocks(net, input_index, param_names, blocks: dict, prefix: str) -> dict:
-    doc = {**_synapse_blocks(net, blocks["weights"]), **_synapse_blocks(net, blocks["delays"], delays=True)}
-    doc["inputs"] = _per_channel(blocks["inputs"], input_index, net.n_inputs)
-    doc["model"] = dict(zip(param_names, blocks["model"]))
-    return {prefix + k: v for k, v in doc.items()}
+    """The blocks in the result layout (``io.result_layout``); ``input_index`` are (channel, index) pairs."""
+    return gradient_blocks(net, [c for c, _ in input_index], param_names, blocks, prefix)
 
 
 # ----------------------------------------------------------------------------- claimed documents
