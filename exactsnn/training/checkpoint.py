@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
-from .saved import config_from_dict
+from .saved import config_from_dict, read_run_files
 from .trainer import State, Trainer
 
 FORMAT = "exactsnn-checkpoint/1"
@@ -68,14 +68,7 @@ def save_checkpoint(trainer: Trainer, out_dir):
 def resume(run_dir, progress: bool = True) -> Trainer:
     """A ``Trainer`` restored from the last checkpoint in ``run_dir``, ready to ``run()`` the remaining epochs."""
     run = Path(run_dir)
-    try:
-        meta = json.loads((run / "checkpoint.json").read_text())
-        with np.load(run / "checkpoint.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as e:
-        raise InvalidInputError(f"run folder {str(run)!r} holds no readable checkpoint to resume: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InvalidInputError(f"{run / 'checkpoint.json'}: format must be {FORMAT!r}")
+    meta, arrays = read_run_files(run, "checkpoint.json", "checkpoint.npz", FORMAT, "(a checkpoint to resume)")
     trainer = Trainer(config_from_dict(meta["config"], f"{run / 'checkpoint.json'} config"), progress=progress)
     try:
         _restore_state("state", trainer.state, arrays)

@@ -118,17 +118,25 @@ class TrainedModel:
         return Evaluation(float(res.loss.mean()), float((pred == d.labels).mean()), pred, res.t_first, silent)
 
 
+def read_run_files(run: Path, json_name: str, npz_name: str, fmt: str, what: str) -> tuple:
+    """``(metadata dict, {name: array})`` from a run folder's JSON + npz pair (no pickle), or
+    ``InvalidInputError`` naming the folder, the files and the format expected."""
+    try:
+        meta = json.loads((run / json_name).read_text())
+        with np.load(run / npz_name, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as e:
+        raise InvalidInputError(f"run folder {str(run)!r} holds no readable {json_name} + {npz_name} {what}: "
+                                f"{e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise InvalidInputError(f"{run / json_name}: format must be {fmt!r}")
+    return meta, arrays
+
+
 def load(run_dir) -> TrainedModel:
     """Load the model that ``exactsnn train`` (or ``train_to_folder``) wrote into ``run_dir``."""
     run = Path(run_dir)
-    try:
-        meta = json.loads((run / "model.json").read_text())
-        with np.load(run / "weights.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as e:
-        raise InvalidInputError(f"run folder {str(run)!r} holds no readable model.json + weights.npz: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InvalidInputError(f"{run / 'model.json'}: format must be {FORMAT!r}")
+    meta, arrays = read_run_files(run, "model.json", "weights.npz", FORMAT, "(a trained model)")
     config = config_from_dict(meta.get("config"), f"{run / 'model.json'} config")
     keys = BLOCK_KEYS[:3 if config.output_bias else 2]
     missing = [k for k in keys + ("delays", "thresholds", "pre", "post", "outputs") if k not in arrays]
