@@ -165,7 +165,6 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     cand_time, cand_neuron = tree_new(n_neurons)  # min-tree of the neurons' next crossing candidates
     touched = np.empty(n_neurons, np.int64)
     is_touched = np.zeros(n_neurons, np.bool_)
-    polished = np.zeros(n_neurons, np.bool_)
     n_spk = 0
     n_arr = 0
     status = ST_OK
@@ -179,13 +178,6 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             j = cand_neuron[1]
             pj = pop[j]
             theta = theta_pop[pj]
-            if STRATEGY_EXPSUM and not polished[j]:
-                # refine on the defining sum; if that moves it past the next arrival, the arrival goes first
-                polished[j] = True
-                t_pol = newton_polish(t_spk, state_time[j], t_max, p_load(ptab, pj), theta, j, arr_head, arr_time,
-                                      arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev)
-                tree_set(cand_time, cand_neuron, j, t_pol if t_pol <= t_max else math.inf)
-                continue
             if n_spk >= max_spikes:
                 status, fail_j, fail_t = ST_SPIKE_BUDGET, j, t_spk
                 break
@@ -255,7 +247,6 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             j = touched[q]
             pj = pop[j]
             is_touched[j] = False
-            polished[j] = False
             theta = theta_pop[pj]
             if STRATEGY_EXPSUM:
                 st, t_cand, margin, closed = state_next_crossing(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j],

@@ -18,8 +18,10 @@ Candidates are found by the model's strategy: ``expsum`` (closed-form critical p
 neuron's two-coefficient Newton state, see ``newton_state``; Newton inside the bracket starts from the
 model's closed-form spike time where one exists, see ``closed_form_roots``) or ``interval`` (bisection with interval
 enclosures of V and dV/dt; a box is discarded only when the enclosure proves it holds no
-upward crossing). Every spike is finally polished by Newton on the defining sum
-``V(t) = sum w psp(t - t_arr) - sum reset(t - t_own)``.
+upward crossing). ``expsum`` spikes are polished on the neuron's O(1) state (constant work per
+event; its rounding is bounded in ``proofs/recursive_state.md``); ``interval`` spikes by Newton on
+the defining sum ``V(t) = sum w psp(t - t_arr) - sum reset(t - t_own)`` (kernels without a finite
+state keep the history path).
 
 The causal record is a persistent linked list: each arrival points to the previous arrival at
 the same neuron, each spike stores the arrival-list head and its neuron's previous spike.
