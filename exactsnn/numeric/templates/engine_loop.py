@@ -18,9 +18,9 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.newton_state import state_bracket, state_polish, state_shift_add, state_value
+from exactsnn.numeric.newton_state import state_bracket, state_polish, state_shift_add, state_slope, state_value
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
-    STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
+    STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, dreset_ds, firing_threshold, newton_state, p_load,  # stamp: drop
 )  # stamp: drop
 
 
@@ -133,10 +133,13 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     (False: always from the bracket's midpoint, the generic root finder).
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-    arr_src, arr_prev, near, n_closed, fail_j, fail_t): arrays are over-allocated, valid up to n_spk / n_arr;
-    near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start);
-    n_closed = number of crossing candidates whose polish started from a closed form;
-    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise).
+    arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
+    up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
+    start); n_closed = number of crossing candidates whose polish started from a closed form;
+    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
+    spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
+    spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
+    These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
     """
     n_in_sp = in_times.size
     theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
@@ -157,6 +160,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     seq = 0
     spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
     spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
+    spk_vdot, spk_gap = np.empty(16), np.empty(16)
     cap_a = max(n_input_arr, 16)
     arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
     arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
@@ -184,18 +188,23 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             if n_spk == spk_time.size:
                 spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
                 spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
+                spk_vdot, spk_gap = _grow_f(spk_vdot, 0), _grow_f(spk_gap, 0)
             k = n_spk
+            spk_gap[k] = t_spk - arr_time[arr_head[j]] if arr_head[j] >= 0 else math.inf
             spk_time[k], spk_neuron[k], spk_arr_head[k], spk_prev[k] = t_spk, j, arr_head[j], last_spk[j]
             last_spk[j] = k
             n_spk += 1
             if STRATEGY_EXPSUM:
                 x0, x1 = nodes[pj, 0], nodes[pj, 1]
+                spk_vdot[k] = state_slope(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], STATE_PLAIN)
                 state_c0[j], state_c1[j] = state_shift_add(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j],
                                                            reset_c[pj, 0], reset_c[pj, 1], -1.0, STATE_PLAIN)
                 f0 = state_value(x0, x1, state_c0[j], state_c1[j], theta, 0.0, STATE_PLAIN)
             else:
-                f0, _ = potential(t_spk, p_load(ptab, pj), theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
-                                  last_spk, spk_time, spk_prev)
+                params = p_load(ptab, pj)
+                f0, slope_after = potential(t_spk, params, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
+                                            last_spk, spk_time, spk_prev)
+                spk_vdot[k] = slope_after + dreset_ds(0.0, params)  # dV/dt just before the reset
             if f0 >= 0.0:
                 status, fail_j, fail_t = ST_ABOVE_AFTER_RESET, j, t_spk
                 break
@@ -231,6 +240,10 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 arr_time[n_arr], arr_syn[n_arr], arr_src[n_arr], arr_prev[n_arr] = t_arr, syn, src_id, arr_head[j]
                 arr_head[j] = n_arr
                 n_arr += 1
+                k = last_spk[j]
+                while k >= 0 and spk_gap[k] > t_arr - spk_time[k]:  # the first arrival after spike k
+                    spk_gap[k] = t_arr - spk_time[k]
+                    k = spk_prev[k]
                 if STRATEGY_EXPSUM:
                     pj = pop[j]
                     state_c0[j], state_c1[j] = state_shift_add(nodes[pj, 0], nodes[pj, 1], state_c0[j], state_c1[j],
@@ -262,4 +275,4 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 status, fail_j, fail_t = st, j, state_time[j]  # the search from state_time[j] on failed
             tree_set(cand_time, cand_neuron, j, t_cand)
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, near, n_closed, fail_j, fail_t)
+            arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap)
