@@ -9,8 +9,8 @@ spike times (within ``TIME_TOL``) and Jacobian rows (within ``ROW_TOL`` of the r
 compared with the independent 30-digit reference. Default tier: ``k`` in ``DEFAULT_K`` (and the set
 itself); the full sweep is marked slow.
 
-Measured (default tier, ``pytest -s``): 28-33 spikes per case, spike times within 6.7e-16 and Jacobian rows
-within 1.5e-15 of the reference. The engine before the Newton-form state failed the 1e-15 cases (a
+Measured (full sweep, ``pytest -s -m "slow or not slow"``, 63 s on one core): 28-33 spikes per case,
+spike times within 1.6e-15 and Jacobian rows within 4.0e-15 of the reference at every distance. The engine before the Newton-form state failed the 1e-15 cases (a
 SimulationError: its plain state put the neuron above threshold after a reset).
 """
 
