@@ -117,6 +117,33 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
     Diagnostics
     """
     margin_tol = vdot_tol if margin_tol is None else margin_tol
+    if result.spike_vdot is not None and result.spike_event_gap is not None:
+        vdot, gap = result.spike_vdot, result.spike_event_gap  # recorded by the engine during the run
+    else:
+        vdot, gap = _recompute(result)
+    n = result.n_spikes
+    tmax_gap = result.t_max - result.spike_time
+    order = np.argsort(result.spike_time, kind="stable")
+    simult = np.zeros(n, bool)
+    if n > 1:
+        close = np.diff(result.spike_time[order]) <= time_tol
+        simult[order[1:][close]] = True
+        simult[order[:-1][close]] = True
+    tests = ((~(vdot > vdot_tol), "tangential crossing (dV/dt)", vdot),
+             (gap <= time_tol, "spike on an incoming event", gap),
+             (tmax_gap <= time_tol, "spike at t_max", tmax_gap),
+             (simult, "simultaneous spikes", np.zeros(n)))
+    hits = sorted((int(k), i) for i, (mask, _, _) in enumerate(tests) for k in np.flatnonzero(mask))
+    flags = [(k, tests[i][1], float(tests[i][2][k])) for k, i in hits]
+    for j in np.flatnonzero(result.near_margin <= margin_tol):
+        flags.append((-1 - int(j), f"neuron {j}: sub-threshold maximum at threshold (spike about to appear)",
+                      float(result.near_margin[j])))
+    return Diagnostics(np.asarray(vdot, float).copy(), np.asarray(gap, float).copy(), tmax_gap, simult,
+                       result.near_margin.copy(), tuple(flags))
+
+
+def _recompute(result) -> tuple:
+    """(vdot, event_gap) from the causal record, for a result whose engine did not record them."""
     spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev = result.record
     n = result.n_spikes
     vdot = result.model.module.vdot_core(result.ptab, result.pop, result.network.n_synapses, result.in_times.size,
@@ -128,28 +155,7 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
         times = arr_time[post == result.spike_neuron[k]]
         if times.size:
             gap[k] = np.min(np.abs(times - result.spike_time[k]))
-    tmax_gap = result.t_max - result.spike_time
-    order = np.argsort(result.spike_time, kind="stable")
-    simult = np.zeros(n, bool)
-    if n > 1:
-        close = np.diff(result.spike_time[order]) <= time_tol
-        simult[order[1:][close]] = True
-        simult[order[:-1][close]] = True
-    flags = []
-    for k in range(n):
-        if not vdot[k] > vdot_tol:
-            flags.append((k, "tangential crossing (dV/dt)", float(vdot[k])))
-        if gap[k] <= time_tol:
-            flags.append((k, "spike on an incoming event", float(gap[k])))
-        if tmax_gap[k] <= time_tol:
-            flags.append((k, "spike at t_max", float(tmax_gap[k])))
-        if simult[k]:
-            flags.append((k, "simultaneous spikes", 0.0))
-    for j, margin in enumerate(result.near_margin):
-        if margin <= margin_tol:
-            flags.append((-1 - j, f"neuron {j}: sub-threshold maximum at threshold (spike about to appear)",
-                          float(margin)))
-    return Diagnostics(vdot, gap, tmax_gap, simult, result.near_margin.copy(), tuple(flags))
+    return vdot, gap
 
 
 def check_spikes(result, policy: str = "warn") -> Diagnostics:

@@ -84,6 +84,10 @@ class SimulationResult:
     n_closed_form : int
         Number of crossing candidates whose Newton polish started from the model's closed-form
         spike time (0 when the model has none at these parameters, or with ``closed_form=False``).
+    spike_vdot, spike_event_gap : (n_spikes,) float64 or None
+        Recorded by the engine during the run: ``dV/dt`` just before each spike's reset, and the
+        distance to the nearest arrival at the spiking neuron (inf if none). ``diagnostics.diagnose``
+        reads them (None: a result built elsewhere; diagnose then recomputes them from the record).
     """
 
     model: CompiledModel
@@ -99,6 +103,8 @@ class SimulationResult:
     record: tuple = field(repr=False)
     near_margin: np.ndarray = field(repr=False)
     n_closed_form: int = 0
+    spike_vdot: np.ndarray | None = field(default=None, repr=False)
+    spike_event_gap: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def params(self) -> np.ndarray:
@@ -209,7 +215,8 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
               out[9][:n_arr].copy(), out[10][:n_arr].copy())
     return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
-                            out[3][:n_spk].copy(), record, out[11][:, 0].copy(), int(out[12]))
+                            out[3][:n_spk].copy(), record, out[11][:, 0].copy(), int(out[12]),
+                            out[15][:n_spk].copy(), out[16][:n_spk].copy())
 
 
 def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 The reference (``exactsnn.reference``) shares no numeric code with the float64 path: its own
 certified root isolation (interval arithmetic) and its own implicit-function sweep. Tolerances are
-those of the acceptance criteria: spike times within 1e-11 absolute; every Jacobian entry within
-1e-8 relative to the largest entry of its row.
+those of the acceptance criteria: spike times within 1e-12 absolute (issue 14: 1e-11 before the engine
+polished its spikes on the O(1) state instead of the history); every Jacobian entry within 1e-8 relative
+to the largest entry of its row.
 """
 
 import numpy as np
@@ -15,7 +16,7 @@ from exactsnn import models
 from exactsnn.model import kernel_model
 from exactsnn.reference import reference_solve
 
-TIME_TOL = 1e-11
+TIME_TOL = 1e-12
 ROW_TOL = 1e-8
 
 
@@ -66,5 +67,6 @@ def test_float64_engine_matches_reference(case):
     assert res.n_spikes == len(ref.times) and res.n_spikes > 0
     assert max(len(s) for s in res.spikes) >= 2, "case should contain multi-spike neurons"
     worst_t, worst_row = engine_vs_reference(res, ref)
+    print(f"{case}: {res.n_spikes} spikes, times {worst_t:.1e}, rows {worst_row:.1e}")
     assert worst_t <= TIME_TOL, worst_t
     assert worst_row <= ROW_TOL, worst_row

@@ -3,7 +3,7 @@
 Tiers (see the project's STYLE.md): symbolic (the model validates, ``psp(0+) = 0``), kernel (each
 generated float64 kernel vs the model's own SymPy expression at 50+ digits, within a few ulps of the
 kernel's scale), end-to-end (spike times and Jacobian rows vs ``exactsnn.reference``: times within
-1e-11, rows within 1e-8 of the row's largest entry) and cross-method (FP contracted == adjoint).
+1e-12, rows within 1e-8 of the row's largest entry) and cross-method (FP contracted == adjoint).
 """
 
 import importlib
@@ -19,7 +19,7 @@ from exactsnn.compiled import BUILTIN_NAMES, load_builtin
 from exactsnn.model import S, NeuronModel
 from exactsnn.reference import reference_solve
 
-TIME_TOL = 1e-11
+TIME_TOL = 1e-12
 ROW_TOL = 1e-8
 KERNEL_ULPS = 8
 STRATEGY = {"lif": "expsum", "nonleaky_if": "expsum", "srm_alpha": "expsum", "lif_dual_exp": "interval",

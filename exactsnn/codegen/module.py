@@ -128,27 +128,26 @@ def _interval(deriv, name, key):
                      _branch_blocks(deriv, emit))
 
 
-def _expsum_fn(deriv):
-    n = max(deriv.n_slots, 1)
-
-    def emit(br, ind):
-        groups = [["0.0"] * n for _ in range(5)]
-        lines = []
-        if br.expsum is not None:
-            rates, (pa, pb), (ra, rb) = br.expsum
-            m = len(rates)
-            exprs = list(rates) + list(pa) + list(pb) + list(ra) + list(rb)
-            lines, res = cse_lines(exprs, indent=ind)
-            for g in range(5):
-                # every entry a float, so each tuple is homogeneous (UniTuple(float64, n))
-                groups[g][:m] = [repr(float(e)) if e.is_number else r
-                                 for e, r in zip(exprs[g * m:(g + 1) * m], res[g * m:(g + 1) * m])]
-        tup = ", ".join("(" + ", ".join(str(x) for x in grp) + ",)" for grp in groups)
-        return lines + [f"{ind}return {tup}"]
-
-    doc = (f"kernels as sum_r (a_r + b_r s) exp(-rate_r s) over {n} slots: tuples (rates, psp_a, psp_b, "
-           "reset_a, reset_b), zeros in unused slots")
-    return _function(deriv, "expsum_coeffs", "p", doc, _branch_blocks(deriv, emit))
+def _newton_state_fn(deriv):
+    """``newton_state(p)``: the nodes and the kernels' Newton coefficients of the expsum state, one formula
+    valid on and off every singular set (``derive/newton_state.py``); zeros for the interval strategy."""
+    state = deriv.newton_state
+    if state is None:
+        body = ["    return (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)"]
+    else:
+        exprs = list(state.nodes) + list(state.psp_c) + list(state.reset_c)
+        body, res = cse_lines(exprs, indent="    ")
+        # every entry a float, so each tuple is homogeneous (UniTuple(float64, 2))
+        res = [repr(float(e)) if e.is_number else r for e, r in zip(exprs, res)]
+        body = body + [f"    return ({res[0]}, {res[1]}), ({res[2]}, {res[3]}), ({res[4]}, {res[5]})"]
+    basis = "exp(-x1 u)" if state is not None and state.plain else "f[x0, x1](u)"
+    doc = (f"(nodes, psp_c, reset_c): V between events is c0 exp(-x0 u) + c1 {basis}, nodes = (x0, x1);\n"
+           f"    each kernel is k(u) = k0 exp(-x0 u) + k1 {basis} with (k0, k1) = psp_c or reset_c")
+    if state is not None:
+        doc += (f"\n\n    nodes   = ({sympy.sstr(state.nodes[0])}, {sympy.sstr(state.nodes[1])})"
+                f"\n    psp_c   = ({sympy.sstr(state.psp_c[0])}, {sympy.sstr(state.psp_c[1])})"
+                f"\n    reset_c = ({sympy.sstr(state.reset_c[0])}, {sympy.sstr(state.reset_c[1])})")
+    return _function(deriv, "newton_state", "p", doc, body)
 
 
 def _closed_forms(deriv):
@@ -182,63 +181,21 @@ def _closed_form_kind_fn(deriv):
             lines += [f"{ind}if {condition_text(cf.condition)}:", f"{ind}    return {k}"]
         return lines + [f"{ind}return 0"]
 
-    doc = ("number of the closed-form crossing that applies at parameters p (0: none); see es_closed_form. "
-           "Called once per simulation and population")
-    return _function(deriv, "closed_form_kind", "p", doc, _branch_blocks(deriv, emit))
-
-
-def _closed_form_call(cf) -> str:
-    """The kernel call of one closed form, on the state tuples (constant slots lumped with theta)."""
-    theta = "theta" + "".join(f" - a[{c}]" for c in cf.const_slots)
-    i = cf.slots[0]
-    if cf.kind == "log":
-        return f"cf_log(rates[{i}], a[{i}], f0)"
-    if cf.kind == "lambert":
-        return f"cf_lambert(rates[{i}], a[{i}], b[{i}], {theta}, f0)"
-    return f"cf_quadratic(rates[{i}], a[{i}], a[{cf.slots[1]}], f0)"
-
-
-def _es_closed_form_fn(deriv):
-    """``es_closed_form(kind, rates, a, b, theta, f0)``: the closed-form crossing of the state."""
-    numbered = _closed_forms(deriv)
-    doc = ["upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form",
-           "    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and",
-           "    SymPy's solutions of it, per kind; evaluated by the stable kernels of",
-           "    exactsnn.numeric.closed_form_roots, which pick the upward root."]
-    body = []
+    doc = ["number of the closed-form crossing that applies at parameters p (0: none). Called once per",
+           "    simulation and population; the engine then starts its polish from",
+           "    exactsnn.numeric.closed_form_roots.cf_newton_state, which reads the closed form off the Newton",
+           "    state's nodes. The equation F(u) = 0 in the plain state coefficients A_r, B_r (slots of the",
+           "    branch's exponential sum) and SymPy's solutions of it, per kind:"]
     for chain, _, cf, k in numbered:
         doc += ["", f"    {k}: {_closed_form_label(chain, cf)}", f"       F(u) = {sympy.sstr(cf.equation)}"]
         doc += [f"       u = {sympy.sstr(sol)}" for sol in cf.solutions]
-        body += [f"    if kind == {k}:", f"        return {_closed_form_call(cf)}"]
-    body.append("    return math.nan")
-    return "\n".join(["@njit(cache=True)", "def es_closed_form(kind, rates, a, b, theta, f0):",
-                      '    """' + "\n".join(doc) + '\n    """', *body, ""]) + "\n"
+    return _function(deriv, "closed_form_kind", "p", "\n".join(doc) + "\n    ", _branch_blocks(deriv, emit))
 
 
 def _param_loader(n):
     items = ", ".join(f"tab[i, {k}]" for k in range(n))
     return ("@njit(cache=True)\ndef p_load(tab, i):\n    \"\"\"Parameter row i (a population) as the tuple the "
             f"kernels take.\"\"\"\n    return ({items},)\n\n\n")
-
-
-def _tuple_helpers(n):
-    """State helpers specialised to n slots (numba cannot build a tuple of generic length)."""
-    idx = range(n)
-    load = ", ".join(f"st[j, {r}]" for r in idx)
-    shifted_a = ", ".join(f"(a[{r}] + b[{r}] * du) * e{r} + c * ca[{r}]" for r in idx)
-    shifted_b = ", ".join(f"b[{r}] * e{r} + c * cb[{r}]" for r in idx)
-    decays = "\n".join(f"    e{r} = math.exp(-rates[{r}] * du)" for r in idx)
-    stores = "\n".join(f"    st[j, {r}] = x[{r}]" for r in idx)
-    return (
-        "@njit(cache=True)\ndef es_load(st, j):\n    \"\"\"Row j of a state array as a tuple.\"\"\"\n"
-        f"    return ({load},)\n\n\n"
-        "@njit(cache=True)\ndef es_store(st, j, x):\n    \"\"\"Write a state tuple into row j.\"\"\"\n"
-        f"{stores}\n\n\n"
-        "@njit(cache=True)\ndef es_shift_add(rates, a, b, du, ca, cb, c):\n"
-        "    \"\"\"State moved forward by du, plus c * (ca, cb):\n"
-        "    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}.\"\"\"\n"
-        f"{decays}\n    return ({shifted_a},), ({shifted_b},)\n\n\n"
-    )
 
 
 def _function(deriv, name, args, doc, body, pre=()):
@@ -254,7 +211,6 @@ def kernel_source(deriv: Derivation) -> str:
     m = deriv.model
     parts = [
         "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
-        "from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic\n"
         "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4\n"
         "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,\n"
         "                                       iv_pow, iv_powi, iv_scale, iv_sqrt)\n\n",
@@ -267,6 +223,7 @@ def kernel_source(deriv: Derivation) -> str:
         f"N_SLOTS = {max(deriv.n_slots, 1)}\n",
         f"STRATEGY = {deriv.strategy!r}\n",
         f"STRATEGY_EXPSUM = {deriv.strategy == 'expsum'}\n",
+        f"STATE_PLAIN = {deriv.newton_state is not None and deriv.newton_state.plain}\n",
         f"SINGULAR_SETS = {tuple(_chain_text(chain) for chain, _ in deriv.walk() if chain)!r}\n",
         f"CLOSED_FORMS = {tuple(_closed_form_label(chain, cf) for chain, _, cf, _ in _closed_forms(deriv))!r}\n\n\n",
         _scalar(deriv, "psp", "psp", "s, p"),
@@ -277,10 +234,8 @@ def kernel_source(deriv: Derivation) -> str:
         _vector(deriv, "dpsp_dp", "dpsp_dp", "s, p, out"),
         _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
-        _expsum_fn(deriv),
+        _newton_state_fn(deriv),
         _closed_form_kind_fn(deriv),
-        _es_closed_form_fn(deriv),
-        _tuple_helpers(max(deriv.n_slots, 1)),
         _param_loader(len(deriv.params)),
         _interval(deriv, "iv_psp", "psp"),
         _interval(deriv, "iv_dpsp_ds", "dpsp_ds"),

@@ -32,6 +32,7 @@ import sympy
 from ..model import S, NeuronModel
 from . import expsum as _expsum
 from .closed_form import closed_forms
+from .newton_state import newton_state
 from .singular import limit_form, singular_equalities
 
 KERNEL_EXPRS = ("psp", "dpsp_ds", "reset", "dreset_ds", "threshold")
@@ -67,8 +68,11 @@ class Derivation:
     branches : special branches first (their conditions are tested in order, each one's nested
         branches inside it), generic last. ``walk()`` lists them all with their condition chains.
     strategy : "expsum" when every branch is an exponential sum whose derivative has at most
-        two basis functions (one critical point per interval, closed form); else "interval".
-    n_slots : number of exponential-rate slots the numeric state needs (expsum strategy).
+        two basis functions (one critical point per interval, closed form) and the generic branch
+        has a cancellation-free two-node Newton state (``newton_state``); else "interval".
+    n_slots : number of exponential-rate slots of the plain sums (the closed forms' slot layout).
+    newton_state : ``newton_state.NewtonState`` of the generic branch (expsum strategy), valid on every
+        singular set too (its coefficients have no vanishing denominator); None otherwise.
     """
 
     model: NeuronModel
@@ -76,6 +80,7 @@ class Derivation:
     branches: tuple
     strategy: str
     n_slots: int
+    newton_state: object = None
 
     def walk(self):
         """[(chain, branch)] for every branch, nested ones included, in the order the generated
@@ -100,9 +105,11 @@ def derive(model: NeuronModel) -> Derivation:
     ok = all(b.expsum is not None and
              _expsum.derivative_basis_count(b.expsum[0], b.expsum[1:]) <= 2 for b in every)
     n_slots = max((len(b.expsum[0]) for b in every if b.expsum is not None), default=0)
+    state = newton_state(branches[-1].expsum, params) if ok else None
+    ok = state is not None
     if ok:
         branches = [_with_closed_forms(b, params) for b in branches]
-    return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots)
+    return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots, state)
 
 
 def _special_branches(exprs, params, chain, earlier) -> list:

@@ -112,3 +112,42 @@ def cf_lambert(l, a, b, theta_eff, f0):
         w = -1.0  # the branch point, rounded outward: a tangential touch
     u = -(w + r) / l
     return u if u > 0.0 else math.nan
+
+
+@njit(cache=True)
+def cf_newton_state(x0, x1, c0, c1, theta, f0, plain):
+    """Upward root of the two-node Newton state ``c0 e^{-x0 u} + c1 f[x0, x1](u) = theta`` where the
+    nodes' relation gives a closed form, else NaN (see ``numeric/newton_state.py``).
+
+    With ``delta = x1 - x0`` the plain sum is ``(c0 - c1/delta) e^{-x0 u} + (c1/delta) e^{-x1 u}``
+    (``(c0 - c1 u) e^{-x u}`` when ``delta = 0``); its coefficients are bounded wherever a closed form
+    applies (equal nodes, a zero node, or nodes in ratio 2):
+
+    - ``x0 == x1``: Lambert, ``a = c0``, ``b = -c1``;
+    - a zero node: log in the other exponential;
+    - ``x1 == 2 x0`` or ``x0 == 2 x1``: quadratic in the slower exponential.
+
+    ``plain``: the state is ``c0 e^{-x0 u} + c1 e^{-x1 u}`` (distinct rates) and is used as it is.
+    """
+    if plain:
+        if x0 == 0.0:
+            return cf_log(x1, c1, f0)
+        if x1 == 0.0:
+            return cf_log(x0, c0, f0)
+        if x1 == 2.0 * x0:
+            return cf_quadratic(x0, c0, c1, f0)
+        if x0 == 2.0 * x1:
+            return cf_quadratic(x1, c1, c0, f0)
+        return math.nan
+    if x0 == x1:
+        return cf_lambert(x0, c0, -c1, theta, f0)
+    delta = x1 - x0
+    if x0 == 0.0:
+        return cf_log(x1, c1 / delta, f0)
+    if x1 == 0.0:
+        return cf_log(x0, c0 - c1 / delta, f0)
+    if x1 == 2.0 * x0:
+        return cf_quadratic(x0, c0 - c1 / delta, c1 / delta, f0)
+    if x0 == 2.0 * x1:
+        return cf_quadratic(x1, c1 / delta, c0 - c1 / delta, f0)
+    return math.nan

@@ -5,7 +5,7 @@
 n_in_spikes-1`` (channel-major), neuron spike ``k`` (in time order) is ``n_in_spikes + k``.
 
 Hot-loop rule: no allocation per event, and few calls that pass arrays (each costs ~100 ns
-in numba here); the exponential-sum state travels as tuples.
+in numba here); the two-coefficient Newton state (``numeric/newton_state.py``) travels as scalars.
 """
 
 import math
@@ -16,11 +16,11 @@ from numba import njit
 from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.expsum_roots import es_bracket, es_polish, es_value
+from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
+from exactsnn.numeric.newton_state import state_bracket, state_polish, state_shift_add, state_slope, state_value
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
-    N_SLOTS, STRATEGY_EXPSUM, closed_form_kind, es_closed_form, es_load, es_shift_add, es_store,  # stamp: drop
-    expsum_coeffs, firing_threshold, p_load,  # stamp: drop
+    STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, dreset_ds, firing_threshold, newton_state, p_load,  # stamp: drop
 )  # stamp: drop
 
 
@@ -59,34 +59,69 @@ def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr
 
 
 @njit(cache=True)
-def es_next_crossing(cf_kind, rates, a, b, theta, t0, t_max):
-    """(status, t, margin, closed) of the state's first upward crossing after t0 (expsum strategy).
+def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
+    """(status, t, margin, closed) of the Newton state's first upward crossing after t0 (expsum strategy).
 
-    The bracket (closed-form critical point + end signs) decides whether and where a crossing
-    exists; a closed form of the model (``cf_kind != 0``, see ``es_closed_form``) supplies Newton's
-    start inside it; without one, or when its value is not inside the bracket, Newton starts at the
-    bracket's midpoint. ``closed`` tells whether the closed form was used. A potential already at
-    threshold at t0 (reached within rounding exactly at an arrival) spikes at t0.
+    The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
+    crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
+    ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
+    the bracket, Newton starts at the bracket's midpoint. ``closed`` tells whether the closed form was
+    used. A potential already at threshold at t0 (reached within rounding exactly at an arrival)
+    spikes at t0.
     """
-    f0 = es_value(rates, a, b, theta, 0.0)
+    f0 = state_value(x0, x1, c0, c1, theta, 0.0, STATE_PLAIN)
     if f0 >= 0.0:
         return ST_OK, t0, math.inf, False
-    status, lo, hi, margin = es_bracket(rates, a, b, theta, f0, t_max - t0)
-    if status != ST_OK or math.isnan(lo):
-        return status, math.inf, margin, False
-    u = es_closed_form(cf_kind, rates, a, b, theta, f0) if cf_kind != 0 else math.nan
+    lo, hi, margin = state_bracket(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN)
+    if math.isnan(lo):
+        return ST_OK, math.inf, margin, False
+    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
     closed = lo < u <= hi
-    t = t0 + es_polish(rates, a, b, theta, lo, hi, u if closed else 0.5 * (lo + hi))
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, u if closed else 0.5 * (lo + hi), STATE_PLAIN)
     return ST_OK, (t if t <= t_max else math.inf), margin, closed
 
 
 @njit(cache=True)
-def _push(ht, hs, ha, hb, hn, t, seq, syn, src):
-    if hn == ht.size:
-        ht, hs, ha, hb = heap_grow(ht, hs, ha, hb)
-    ht[hn], hs[hn], ha[hn], hb[hn] = t, seq, syn, src
-    heap_sift_up(ht, hs, ha, hb, hn)
-    return ht, hs, ha, hb
+def _heap_push(heap_time, heap_seq, heap_syn, heap_src, heap_size, t, seq, syn, src):
+    if heap_size == heap_time.size:
+        heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
+    heap_time[heap_size], heap_seq[heap_size], heap_syn[heap_size], heap_src[heap_size] = t, seq, syn, src
+    heap_sift_up(heap_time, heap_seq, heap_syn, heap_src, heap_size)
+    return heap_time, heap_seq, heap_syn, heap_src
+
+
+@njit(cache=True)
+def _population_tables(ptab, closed_form):
+    """Per population: threshold, closed-form kind (0: none or not wanted), Newton nodes and the psp's and
+    reset's Newton coefficients, each (n_pop, 2)."""
+    n_pop = ptab.shape[0]
+    theta_pop = np.empty(n_pop)
+    cf_kind = np.zeros(n_pop, np.int64)
+    nodes, psp_c, reset_c = np.zeros((n_pop, 2)), np.zeros((n_pop, 2)), np.zeros((n_pop, 2))
+    for i in range(n_pop):
+        params = p_load(ptab, i)
+        theta_pop[i] = firing_threshold(params)
+        if closed_form:
+            cf_kind[i] = closed_form_kind(params)
+        (nodes[i, 0], nodes[i, 1]), (psp_c[i, 0], psp_c[i, 1]), (reset_c[i, 0], reset_c[i, 1]) = newton_state(params)
+    return theta_pop, cf_kind, nodes, psp_c, reset_c
+
+
+@njit(cache=True)
+def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
+    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order)."""
+    n_input_arr = 0
+    for e in range(in_times.size):
+        n_input_arr += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
+    arr_t, arr_s, arr_e = np.empty(n_input_arr), np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    n_input_arr = 0
+    for e in range(in_times.size):
+        channel = in_src[e]
+        for q in range(out_ptr[channel], out_ptr[channel + 1]):
+            arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
+            n_input_arr += 1
+    order = np.argsort(arr_t, kind="mergesort")
+    return arr_t[order], arr_s[order], arr_e[order]
 
 
 @njit(cache=True)
@@ -98,123 +133,106 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     (False: always from the bracket's midpoint, the generic root finder).
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-    arr_src, arr_prev, near, n_closed, fail_j, fail_t): arrays are over-allocated, valid up to n_spk / n_arr;
-    near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment start);
-    n_closed = number of crossing candidates whose polish started from a closed form;
-    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise).
+    arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
+    up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
+    start); n_closed = number of crossing candidates whose polish started from a closed form;
+    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
+    spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
+    spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
+    These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
     """
     n_in_sp = in_times.size
-    n_pop = ptab.shape[0]
-    theta_pop = np.empty(n_pop)
-    es_tab = np.zeros((n_pop, 5, N_SLOTS))  # per population: rates, psp_a, psp_b, reset_a, reset_b
-    cf_kind = np.zeros(n_pop, np.int64)  # per population: the closed form that applies (0: none)
+    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
     n_closed = 0
-    for i in range(n_pop):
-        pi = p_load(ptab, i)
-        theta_pop[i] = firing_threshold(pi)
-        if closed_form:
-            cf_kind[i] = closed_form_kind(pi)
-        coeffs = expsum_coeffs(pi)
-        for g in range(5):
-            es_store(es_tab[i], g, coeffs[g])
-    st_t = np.zeros(n_neurons)
-    st_a = np.zeros((n_neurons, N_SLOTS))
-    st_b = np.zeros((n_neurons, N_SLOTS))
+    # expsum strategy: neuron j's potential after state_time[j] is c0 N0 + c1 N1 (numeric/newton_state.py)
+    state_time = np.zeros(n_neurons)
+    state_c0 = np.zeros(n_neurons)
+    state_c1 = np.zeros(n_neurons)
     near = np.full((n_neurons, 2), math.inf)
     stack = np.empty((256, 2))
-    # Input arrivals are known in advance: one sorted stream (stable: ties keep push order), merged
-    # with the heap of arrivals caused by neuron spikes. Inputs win ties, as if pushed first.
-    n_ia = 0
-    for e in range(n_in_sp):
-        n_ia += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
-    ia_time, ia_syn, ia_src = np.empty(n_ia), np.empty(n_ia, np.int64), np.empty(n_ia, np.int64)
-    n_ia = 0
-    for e in range(n_in_sp):
-        c = in_src[e]
-        for q in range(out_ptr[c], out_ptr[c + 1]):
-            ia_time[n_ia], ia_syn[n_ia], ia_src[n_ia] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
-            n_ia += 1
-    order = np.argsort(ia_time, kind="mergesort")
-    ia_time, ia_syn, ia_src = ia_time[order], ia_syn[order], ia_src[order]
-    ia = 0
-    ht, hs, ha, hb = heap_new(64)
-    hn = 0
+    # Input arrivals are known in advance: one sorted stream, merged with the heap of arrivals caused by
+    # neuron spikes. Inputs win ties, as if pushed first.
+    input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
+    n_input_arr = input_time.size
+    next_input = 0
+    heap_time, heap_seq, heap_syn, heap_src = heap_new(64)
+    heap_size = 0
     seq = 0
     spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
     spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
-    cap_a = max(n_ia, 16)
+    spk_vdot, spk_gap = np.empty(16), np.empty(16)
+    cap_a = max(n_input_arr, 16)
     arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
     arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
     arr_head = np.full(n_neurons, -1, np.int64)
     last_spk = np.full(n_neurons, -1, np.int64)
-    tval, tidx = tree_new(n_neurons)
+    cand_time, cand_neuron = tree_new(n_neurons)  # min-tree of the neurons' next crossing candidates
     touched = np.empty(n_neurons, np.int64)
     is_touched = np.zeros(n_neurons, np.bool_)
-    polished = np.zeros(n_neurons, np.bool_)
     n_spk = 0
     n_arr = 0
     status = ST_OK
     fail_j, fail_t = -1, math.nan  # where the run stopped, when status != ST_OK
     while status == ST_OK:
-        t_in = ia_time[ia] if ia < n_ia else math.inf
-        t_arr = min(t_in, ht[0] if hn > 0 else math.inf)
-        t_spk = tval[1]
+        t_in = input_time[next_input] if next_input < n_input_arr else math.inf
+        t_arr = min(t_in, heap_time[0] if heap_size > 0 else math.inf)
+        t_spk = cand_time[1]
         n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
-            j = tidx[1]
-            p = p_load(ptab, pop[j])
-            theta = theta_pop[pop[j]]
-            if STRATEGY_EXPSUM and not polished[j]:
-                # refine on the defining sum; if that moves it past the next arrival, the arrival goes first
-                polished[j] = True
-                t_pol = newton_polish(t_spk, st_t[j], t_max, p, theta, j, arr_head, arr_time, arr_syn, arr_prev,
-                                      syn_w, last_spk, spk_time, spk_prev)
-                tree_set(tval, tidx, j, t_pol if t_pol <= t_max else math.inf)
-                continue
+            j = cand_neuron[1]
+            pj = pop[j]
+            theta = theta_pop[pj]
             if n_spk >= max_spikes:
                 status, fail_j, fail_t = ST_SPIKE_BUDGET, j, t_spk
                 break
             if n_spk == spk_time.size:
                 spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
                 spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
+                spk_vdot, spk_gap = _grow_f(spk_vdot, 0), _grow_f(spk_gap, 0)
             k = n_spk
+            spk_gap[k] = t_spk - arr_time[arr_head[j]] if arr_head[j] >= 0 else math.inf
             spk_time[k], spk_neuron[k], spk_arr_head[k], spk_prev[k] = t_spk, j, arr_head[j], last_spk[j]
             last_spk[j] = k
             n_spk += 1
             if STRATEGY_EXPSUM:
-                tab = es_tab[pop[j]]
-                rates = es_load(tab, 0)
-                a, b = es_shift_add(rates, es_load(st_a, j), es_load(st_b, j), t_spk - st_t[j], es_load(tab, 3),
-                                    es_load(tab, 4), -1.0)
-                es_store(st_a, j, a)
-                es_store(st_b, j, b)
-                f0 = es_value(rates, a, b, theta, 0.0)
+                x0, x1 = nodes[pj, 0], nodes[pj, 1]
+                spk_vdot[k] = state_slope(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], STATE_PLAIN)
+                state_c0[j], state_c1[j] = state_shift_add(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j],
+                                                           reset_c[pj, 0], reset_c[pj, 1], -1.0, STATE_PLAIN)
+                f0 = state_value(x0, x1, state_c0[j], state_c1[j], theta, 0.0, STATE_PLAIN)
             else:
-                f0, _ = potential(t_spk, p, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w, last_spk,
-                                  spk_time, spk_prev)
+                params = p_load(ptab, pj)
+                f0, slope_after = potential(t_spk, params, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
+                                            last_spk, spk_time, spk_prev)
+                spk_vdot[k] = slope_after + dreset_ds(0.0, params)  # dV/dt just before the reset
             if f0 >= 0.0:
                 status, fail_j, fail_t = ST_ABOVE_AFTER_RESET, j, t_spk
                 break
-            st_t[j] = t_spk
+            state_time[j] = t_spk
             src = n_in + j
             for q in range(out_ptr[src], out_ptr[src + 1]):
-                ta = t_spk + syn_d[out_syn[q]]
-                if ta <= t_max:
-                    ht, hs, ha, hb = _push(ht, hs, ha, hb, hn, ta, seq, out_syn[q], n_in_sp + k)
-                    hn += 1
+                t_deliver = t_spk + syn_d[out_syn[q]]
+                if t_deliver <= t_max:
+                    heap_time, heap_seq, heap_syn, heap_src = _heap_push(heap_time, heap_seq, heap_syn, heap_src,
+                                                                         heap_size, t_deliver, seq, out_syn[q],
+                                                                         n_in_sp + k)
+                    heap_size += 1
                     seq += 1
             touched[0] = j
             n_touched = 1
         elif t_arr <= t_max:
-            while (ia < n_ia and ia_time[ia] == t_arr) or (hn > 0 and ht[0] == t_arr):
-                if ia < n_ia and ia_time[ia] == t_arr:
-                    syn, src_id = ia_syn[ia], ia_src[ia]
-                    ia += 1
+            while ((next_input < n_input_arr and input_time[next_input] == t_arr)
+                   or (heap_size > 0 and heap_time[0] == t_arr)):
+                if next_input < n_input_arr and input_time[next_input] == t_arr:
+                    syn, src_id = input_syn[next_input], input_src[next_input]
+                    next_input += 1
                 else:
-                    syn, src_id = ha[0], hb[0]
-                    hn -= 1
-                    ht[0], hs[0], ha[0], hb[0] = ht[hn], hs[hn], ha[hn], hb[hn]
-                    heap_sift_down(ht, hs, ha, hb, hn)
+                    syn, src_id = heap_syn[0], heap_src[0]
+                    heap_size -= 1
+                    last = heap_size
+                    heap_time[0], heap_seq[0], heap_syn[0], heap_src[0] = (heap_time[last], heap_seq[last],
+                                                                           heap_syn[last], heap_src[last])
+                    heap_sift_down(heap_time, heap_seq, heap_syn, heap_src, heap_size)
                 j = syn_post[syn]
                 if n_arr == arr_time.size:
                     arr_time, arr_syn = _grow_f(arr_time, 0), _grow_i(arr_syn, 0)
@@ -222,13 +240,16 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 arr_time[n_arr], arr_syn[n_arr], arr_src[n_arr], arr_prev[n_arr] = t_arr, syn, src_id, arr_head[j]
                 arr_head[j] = n_arr
                 n_arr += 1
+                k = last_spk[j]
+                while k >= 0 and spk_gap[k] > t_arr - spk_time[k]:  # the first arrival after spike k
+                    spk_gap[k] = t_arr - spk_time[k]
+                    k = spk_prev[k]
                 if STRATEGY_EXPSUM:
-                    tab = es_tab[pop[j]]
-                    a, b = es_shift_add(es_load(tab, 0), es_load(st_a, j), es_load(st_b, j), t_arr - st_t[j],
-                                        es_load(tab, 1), es_load(tab, 2), syn_w[syn])
-                    es_store(st_a, j, a)
-                    es_store(st_b, j, b)
-                st_t[j] = t_arr
+                    pj = pop[j]
+                    state_c0[j], state_c1[j] = state_shift_add(nodes[pj, 0], nodes[pj, 1], state_c0[j], state_c1[j],
+                                                               t_arr - state_time[j], psp_c[pj, 0], psp_c[pj, 1],
+                                                               syn_w[syn], STATE_PLAIN)
+                state_time[j] = t_arr
                 if not is_touched[j]:
                     is_touched[j] = True
                     touched[n_touched] = j
@@ -237,21 +258,21 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             break
         for q in range(n_touched):  # new candidates of the neurons whose input or state changed
             j = touched[q]
+            pj = pop[j]
             is_touched[j] = False
-            polished[j] = False
-            theta = theta_pop[pop[j]]
+            theta = theta_pop[pj]
             if STRATEGY_EXPSUM:
-                st, tc, margin, closed = es_next_crossing(cf_kind[pop[j]], es_load(es_tab[pop[j]], 0), es_load(st_a, j),
-                                                          es_load(st_b, j), theta, st_t[j], t_max)
+                st, t_cand, margin, closed = state_next_crossing(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j],
+                                                                 state_c1[j], theta, state_time[j], t_max)
                 n_closed += closed
                 if margin < near[j, 0]:
                     near[j, 0] = margin
-                    near[j, 1] = st_t[j]
+                    near[j, 1] = state_time[j]
             else:
-                st, tc = _interval_candidate(j, p_load(ptab, pop[j]), theta, t_max, st_t[j], arr_head, arr_time, arr_syn, arr_prev,
-                                             syn_w, last_spk, spk_time, spk_prev, stack, near)
+                st, t_cand = _interval_candidate(j, p_load(ptab, pj), theta, t_max, state_time[j], arr_head, arr_time,
+                                                 arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
             if st != ST_OK:
-                status, fail_j, fail_t = st, j, st_t[j]  # the search from st_t[j] on failed
-            tree_set(tval, tidx, j, tc)
+                status, fail_j, fail_t = st, j, state_time[j]  # the search from state_time[j] on failed
+            tree_set(cand_time, cand_neuron, j, t_cand)
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, near, n_closed, fail_j, fail_t)
+            arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap)

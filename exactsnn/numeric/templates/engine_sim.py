@@ -15,11 +15,13 @@ Algorithm (per input pattern):
   received an arrival or spiked needs a new candidate.
 
 Candidates are found by the model's strategy: ``expsum`` (closed-form critical point of the
-exponential-sum state, see ``expsum_roots``; Newton inside the bracket starts from the model's
-closed-form spike time where one exists, see ``closed_form_roots``) or ``interval`` (bisection with interval
+neuron's two-coefficient Newton state, see ``newton_state``; Newton inside the bracket starts from the
+model's closed-form spike time where one exists, see ``closed_form_roots``) or ``interval`` (bisection with interval
 enclosures of V and dV/dt; a box is discarded only when the enclosure proves it holds no
-upward crossing). Every spike is finally polished by Newton on the defining sum
-``V(t) = sum w psp(t - t_arr) - sum reset(t - t_own)``.
+upward crossing). ``expsum`` spikes are polished on the neuron's O(1) state (constant work per
+event; its rounding is bounded in ``proofs/recursive_state.md``); ``interval`` spikes by Newton on
+the defining sum ``V(t) = sum w psp(t - t_arr) - sum reset(t - t_own)`` (kernels without a finite
+state keep the history path).
 
 The causal record is a persistent linked list: each arrival points to the previous arrival at
 the same neuron, each spike stores the arrival-list head and its neuron's previous spike.
@@ -32,7 +34,7 @@ from numba import njit
 
 from exactsnn.numeric.interval import iv_add, iv_scale
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
-    N_SLOTS, STRATEGY_EXPSUM, dpsp_ds, dreset_ds, expsum_coeffs, iv_dpsp_ds, iv_dreset_ds,  # stamp: drop
+    dpsp_ds, dreset_ds, iv_dpsp_ds, iv_dreset_ds,  # stamp: drop
     iv_psp, iv_reset, psp, reset,  # stamp: drop
 )  # stamp: drop
 

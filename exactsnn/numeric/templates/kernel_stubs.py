@@ -5,8 +5,8 @@ stamped below them; these stubs are never executed.
 """
 
 N_PARAMS = 1
-N_SLOTS = 1
 STRATEGY_EXPSUM = True
+STATE_PLAIN = False
 
 
 def _never(*args):
@@ -14,7 +14,7 @@ def _never(*args):
 
 
 psp = dpsp_ds = reset = dreset_ds = firing_threshold = _never
-dpsp_dp = dreset_dp = dthreshold_dp = expsum_coeffs = _never
-closed_form_kind = es_closed_form = _never
+dpsp_dp = dreset_dp = dthreshold_dp = newton_state = _never
+closed_form_kind = _never
 iv_psp = iv_dpsp_ds = iv_reset = iv_dreset_ds = _never
-es_load = es_store = es_shift_add = p_load = _never
+p_load = _never

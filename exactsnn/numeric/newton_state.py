@@ -1,0 +1,157 @@
+"""A neuron's potential between events in two-node Newton form, and its first upward threshold crossing.
+
+For the ``expsum`` strategy (``derive/newton_state.py``) the potential ``u`` after the state's reference
+time, minus the threshold, is
+
+    F(u) = c0 N0(u) + c1 N1(u) - theta,    N0 = exp(-x0 u),   N1 = f[x0, x1](u) = expdd2(u, x0, x1),
+
+where ``f[x0, x1]`` is the divided difference of ``lam -> exp(-lam u)``: smooth in the nodes, equal
+nodes included, so the coefficients ``(c0, c1)`` stay bounded however close ``x0`` and ``x1`` are (the
+plain coefficients of ``a0 exp(-x0 u) + a1 exp(-x1 u)`` grow like ``1 / (x1 - x0)``).
+
+Moving the reference time by ``du`` (Leibniz's rule for the divided difference of
+``exp(-lam (u + du)) = exp(-lam u) exp(-lam du)``):
+
+    c0' = c0 exp(-x0 du) + c1 f[x0, x1](du),     c1' = c1 exp(-x1 du).
+
+Derivative (``d/du f[x0, x1] = -(x1 f[x0, x1] + f[x0])``):
+
+    F'(u) = d0 N0(u) + d1 N1(u),    d0 = -(x0 c0 + c1),   d1 = -x1 c1.
+
+Critical point: ``F'(u) = exp(-x0 u) (d0 - d1 phi(u))`` with ``phi(u) = (1 - exp(-delta u)) / delta``,
+``delta = x1 - x0`` (``phi(u) = u`` at ``delta = 0``), strictly increasing from ``phi(0) = 0``. So ``F'``
+has at most one zero, ``phi(u*) = r = d0 / d1``, which exists iff ``r > 0`` and ``z = delta r < 1``:
+
+    u* = r L(z),    L(z) = -log1p(-z) / z,   L(0) = 1,
+
+free of cancellation (``log1p``) at every distance of the nodes. ``F`` is monotone on ``(0, u*]`` and on
+``[u*, L]``; the sign test at the pieces' ends brackets the first upward crossing, so none is missed
+(``state_bracket``), and Newton inside the bracket polishes it (``state_polish``).
+
+``plain`` (a model constant, ``STATE_PLAIN``): the second basis function is ``exp(-x1 u)`` instead, for
+two rates whose plain coefficients cannot cancel (``derive/newton_state.py``). Then
+``c0' = c0 exp(-x0 du)``, ``c1' = c1 exp(-x1 du)``, ``F' = -x0 c0 exp(-x0 u) - x1 c1 exp(-x1 u)``, and
+``F'(u*) = 0`` at ``u* = log(x1 c1 / (-x0 c0)) / (x1 - x0)``.
+"""
+
+import math
+
+from numba import njit
+
+from exactsnn.numeric.expdd import expdd2
+
+STATUS_OK = 0
+
+
+@njit(cache=True)
+def state_value(x0, x1, c0, c1, theta, u, plain):
+    """F(u) = c0 exp(-x0 u) + c1 f[x0, x1](u) - theta (plain: c1 exp(-x1 u)).
+
+    Summed as ``(-theta + c0 exp(-x0 u)) + c1 ...``: with a zero rate (``x0 = 0``) the constant part is
+    exact first, so a potential that tends to the threshold from below never rounds up onto it.
+    """
+    if plain:
+        return -theta + c0 * math.exp(-x0 * u) + c1 * math.exp(-x1 * u)
+    return -theta + c0 * math.exp(-x0 * u) + c1 * expdd2(u, x0, x1)
+
+
+@njit(cache=True)
+def state_slope(x0, x1, c0, c1, u, plain):
+    """F'(u) = -(x0 c0 + c1) exp(-x0 u) - x1 c1 f[x0, x1](u) (plain: -x0 c0 exp(-x0 u) - x1 c1 exp(-x1 u))."""
+    if plain:
+        return -x0 * c0 * math.exp(-x0 * u) - x1 * c1 * math.exp(-x1 * u)
+    return -(x0 * c0 + c1) * math.exp(-x0 * u) - x1 * c1 * expdd2(u, x0, x1)
+
+
+@njit(cache=True)
+def state_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
+    """State moved forward by du, plus weight * (k0, k1) (a kernel's coefficients in the same basis)."""
+    if plain:
+        return c0 * math.exp(-x0 * du) + weight * k0, c1 * math.exp(-x1 * du) + weight * k1
+    return (c0 * math.exp(-x0 * du) + c1 * expdd2(du, x0, x1) + weight * k0,
+            c1 * math.exp(-x1 * du) + weight * k1)
+
+
+@njit(cache=True)
+def _plain_critical(x0, x1, c0, c1):
+    """u* of F' = P exp(-x0 u) + Q exp(-x1 u), P = -x0 c0, Q = -x1 c1 (distinct rates), or nan."""
+    slope0 = -x0 * c0
+    slope1 = -x1 * c1
+    if slope0 == 0.0 or slope1 == 0.0:
+        return math.nan
+    ratio = -slope1 / slope0
+    if not ratio > 0.0:
+        return math.nan
+    return math.log(ratio) / (x1 - x0)
+
+
+@njit(cache=True)
+def state_critical(x0, x1, c0, c1, plain):
+    """u* > 0 with F'(u*) = 0, or nan when F' has no zero on (0, inf)."""
+    if plain:
+        return _plain_critical(x0, x1, c0, c1)
+    if x0 == 0.0 or x1 == 0.0:
+        return math.nan  # F' is one exponential: -c1 exp(-x u)
+    slope0 = -(x0 * c0 + c1)
+    slope1 = -x1 * c1
+    if slope1 == 0.0:
+        return math.nan
+    ratio = slope0 / slope1
+    if not ratio > 0.0:
+        return math.nan
+    z = (x1 - x0) * ratio
+    if not z < 1.0:
+        return math.nan
+    if z == 0.0:
+        return ratio
+    return ratio * (-math.log1p(-z) / z)
+
+
+@njit(cache=True)
+def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
+    """The piece of (0, length] that holds the first upward zero of F, given f_lo = F(0) < 0.
+
+    Returns (lo, hi, margin): F is increasing on [lo, hi] with F(lo) < 0 <= F(hi), or lo = hi = nan
+    when there is no upward zero; margin = theta - V at an interior sub-threshold maximum before it
+    (inf when there is none), the distance by which a spike was missed.
+    """
+    ucrit = state_critical(x0, x1, c0, c1, plain)
+    margin = math.inf
+    lo = 0.0
+    if ucrit > 0.0 and ucrit < length:
+        f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain)
+        if f_lo < 0.0 <= f_crit:
+            return lo, ucrit, margin
+        if f_crit < 0.0 and f_crit > f_lo:
+            margin = -f_crit  # sub-threshold maximum at u*
+        lo = ucrit
+        f_lo = f_crit
+    f_hi = state_value(x0, x1, c0, c1, theta, length, plain)
+    if f_lo < 0.0 <= f_hi:
+        return lo, length, margin
+    return math.nan, math.nan, margin
+
+
+@njit(cache=True)
+def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
+    """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Newton from u, kept inside the bracket.
+
+    Stops when a step is at most 4 ulps of u (quadratic convergence: the error left after such a
+    step is at rounding level), or when the bracket is 2 ulps wide.
+    """
+    for _ in range(200):
+        f_u = state_value(x0, x1, c0, c1, theta, u, plain)
+        if f_u == 0.0:
+            return u
+        if f_u < 0.0:
+            lo = u
+        else:
+            hi = u
+        slope = state_slope(x0, x1, c0, c1, u, plain)
+        nxt = u - f_u / slope if slope > 0.0 else 0.5 * (lo + hi)
+        if not (lo < nxt < hi):
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - u) <= 8.881784197001252e-16 * abs(u) or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
+            return nxt
+        u = nxt
+    return u
