@@ -80,15 +80,16 @@ class CompiledModel:
         return tab
 
 
-    def call(self, name: str, ptab, *args):
-        """Call the engine function ``name``; a division by zero inside the generated kernels (a
-        singular parameter set the derivation has no branch for) becomes a ModelError naming the
-        parameter values, not a numba traceback."""
+    def call(self, name: str, *args):
+        """Call the engine function ``name`` with ``args``. Every engine entry point takes the parameter
+        table ``(n_pop, n_params)`` first; a division by zero inside the generated kernels (a singular
+        parameter set the derivation has no branch for) becomes a ModelError naming those values, not a
+        numba traceback."""
         try:
             return getattr(self.module, name)(*args)
         except ZeroDivisionError:
             rows = "; ".join(", ".join(f"{n}={v!r}" for n, v in zip(self.param_names, row)) for row in
-                             np.asarray(ptab).tolist())
+                             np.asarray(args[0]).tolist())
             raise ModelError(
                 f"model {self.name!r}: the parameter values ({rows}) lie on a singular set of its formulas "
                 f"that has no special branch (handled: {list(self.module.SINGULAR_SETS) or 'none'}); "

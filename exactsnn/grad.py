@@ -67,13 +67,6 @@ class Jacobian:
         return Gradients.split(g, self.d.weights.shape[1], self.d.inputs.shape[1])
 
 
-def _engine_args(result: SimulationResult):
-    spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev = result.record
-    return (result.ptab, result.pop, result.network.n_synapses, result.in_times.size, result.n_spikes,
-            result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
-            arr_prev, result.topology.syn_w)
-
-
 def _check_result(result, caller):
     if not isinstance(result, SimulationResult):
         raise InvalidInputError(f"{caller}: result must be the SimulationResult that exactsnn.simulate returned, "
@@ -101,7 +94,7 @@ def forward_propagation(result: SimulationResult, policy: str = "warn", _own_res
     """
     _check_result(result, "forward_propagation")
     check_spikes(result, policy)
-    jac, vdot = result.model.call("fp_core", result.ptab, *_engine_args(result), bool(_own_reset))
+    jac, vdot = result.model.call("fp_core", *result.engine_args(), bool(_own_reset))
     return Jacobian(Gradients.split(jac, result.network.n_synapses, result.in_times.size), vdot)
 
 
@@ -117,5 +110,5 @@ def adjoint(result: SimulationResult, dl_dt, policy: str = "warn") -> Gradients:
     if not np.isfinite(dl_dt).all():
         raise ValueError("dl_dt contains non-finite values")
     check_spikes(result, policy)
-    g = result.model.call("adjoint_core", result.ptab, *_engine_args(result), dl_dt)
+    g = result.model.call("adjoint_core", *result.engine_args(), dl_dt)
     return Gradients.split(g, result.network.n_synapses, result.in_times.size)

@@ -19,7 +19,8 @@ from .resolve import resolve
 from .grad import Gradients, adjoint
 from .network import Network, validate_inputs, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
-from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, _STATUS_TEXT, pack_inputs, populations_array
+from .numeric.status import message as status_message
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, pack_inputs, populations_array
 from .errors import InputSpikeError, SimulationError
 
 KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
@@ -183,13 +184,12 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     times, src, ptr, max_in = patterns.times, patterns.src, patterns.ptr, patterns.max_in
     topo = Topology.of(network)
     status, losses, t_first, counts, grads = compiled.call(
-        "batch_loss_grad", ptab, ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
+        "batch_loss_grad", ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
         lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in)
     bad = np.flatnonzero(status)
     if bad.size:
-        raise SimulationError(f"pattern {int(bad[0])}: " + _STATUS_TEXT.get(int(status[bad[0]]), "error").format(
-            max_spikes=max_spikes, neuron="?", time="?"))
+        raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
     _finite_loss(losses, f"loss {loss.kind}, tau1 = {loss.tau1}, pattern {int(np.argmin(np.isfinite(losses)))}")
     return BatchResult(losses, t_first, counts, Gradients.split(grads, network.n_synapses, max_in))
 

@@ -10,26 +10,54 @@ result carries the causal record that ``exactsnn.grad`` needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from .compiled import CompiledModel
 from .resolve import resolve
 from .errors import SimulationError
+from .numeric import status
 from .network import Network, validate_inputs, validate_t_max
 
 DEFAULT_MAX_SPIKES = 100_000
 
-_STATUS_TEXT = {
-    1: "the network emitted more than max_spikes={max_spikes} spikes (the next: neuron {neuron} at "
-       "t={time!r}); raise max_spikes or check for runaway excitation",
-    2: "neuron {neuron} is still at or above threshold right after its spike at t={time!r}: the reset must "
-       "bring V below threshold (reset(0+) > 0)",
-    3: "the exponential-sum crossing finder met a potential with more than one critical point "
-       "(internal error: the derivation should have chosen the interval strategy)",
-    4: "interval root isolation exceeded its box budget for neuron {neuron}, searching for its next crossing "
-       "from t={time!r} (a near-tangent crossing); perturb the parameters slightly",
-}
+
+
+class EngineOutput(NamedTuple):
+    """What the engine's ``simulate_one`` returns (buffers are over-allocated: read the first ``n_spikes`` /
+    ``n_arrivals`` entries)."""
+
+    status: int                     # exactsnn.numeric.status code; OK = 0
+    n_spikes: int
+    spike_time: np.ndarray          # (>= n_spikes,) float64, in time order
+    spike_neuron: np.ndarray        # (>= n_spikes,) int64
+    spike_arrival_head: np.ndarray  # last arrival at the spiking neuron before the spike (-1: none)
+    spike_prev: np.ndarray          # the same neuron's previous spike (-1: none)
+    n_arrivals: int
+    arrival_time: np.ndarray        # (>= n_arrivals,) float64: delivery times of spikes at synapses
+    arrival_synapse: np.ndarray     # synapse of each arrival
+    arrival_source: np.ndarray      # source-spike id: input spikes 0..n_in-1, neuron spike k is n_in + k
+    arrival_prev: np.ndarray        # previous arrival at the same neuron (-1: none)
+    near_margin: np.ndarray         # (n_neurons, 1): smallest threshold - V at a sub-threshold maximum
+    n_closed_form: int              # spikes whose polish started from a closed form
+    fail_neuron: int                # where a failing run stopped (status != OK)
+    fail_time: float
+    spike_vdot: np.ndarray          # dV/dt just before each spike's reset
+    spike_event_gap: np.ndarray     # distance to the nearest arrival at the spiking neuron
+
+
+class CausalRecord(NamedTuple):
+    """The causal record the gradient sweeps need: a persistent linked list of arrivals per neuron and each
+    spike's last arrival and previous own spike (``SimulationResult.engine_args`` passes it to the sweeps)."""
+
+    spike_arrival_head: np.ndarray
+    spike_prev: np.ndarray
+    n_arrivals: int
+    arrival_time: np.ndarray
+    arrival_synapse: np.ndarray
+    arrival_source: np.ndarray
+    arrival_prev: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,14 @@ class SimulationResult:
     @property
     def n_populations(self) -> int:
         return int(self.ptab.shape[0])
+
+    def engine_args(self) -> tuple:
+        """The arguments every gradient sweep of the engine (``fp_core``, ``adjoint_core``) starts with, in
+        order: parameter table, populations, sizes, the spikes and the causal record, synaptic weights."""
+        r = self.record
+        return (self.ptab, self.pop, self.network.n_synapses, self.in_times.size, self.n_spikes, self.spike_time,
+                self.spike_neuron, r.spike_arrival_head, r.spike_prev, r.n_arrivals, r.arrival_time,
+                r.arrival_synapse, r.arrival_source, r.arrival_prev, self.topology.syn_w)
 
     @property
     def n_spikes(self) -> int:
@@ -204,19 +240,19 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
     topo = Topology.of(network)
     in_times, in_src = pack_inputs(times)
-    out = compiled.call("simulate_one", ptab, ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
+    out = EngineOutput(*compiled.call("simulate_one", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
                         topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
-                        bool(closed_form))
-    status, n_spk = int(out[0]), int(out[1])
-    if status != 0:
-        raise SimulationError(_STATUS_TEXT.get(status, "engine status {status}").format(
-            max_spikes=max_spikes, neuron=int(out[13]), time=float(out[14]), status=status))
-    n_arr = int(out[6])
-    record = (out[4][:n_spk].copy(), out[5][:n_spk].copy(), n_arr, out[7][:n_arr].copy(), out[8][:n_arr].copy(),
-              out[9][:n_arr].copy(), out[10][:n_arr].copy())
-    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out[2][:n_spk].copy(),
-                            out[3][:n_spk].copy(), record, out[11][:, 0].copy(), int(out[12]),
-                            out[15][:n_spk].copy(), out[16][:n_spk].copy())
+                        bool(closed_form)))
+    if out.status != status.OK:
+        raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
+                                             time=float(out.fail_time)))
+    n_spk, n_arr = int(out.n_spikes), int(out.n_arrivals)
+    record = CausalRecord(out.spike_arrival_head[:n_spk].copy(), out.spike_prev[:n_spk].copy(), n_arr,
+                          out.arrival_time[:n_arr].copy(), out.arrival_synapse[:n_arr].copy(),
+                          out.arrival_source[:n_arr].copy(), out.arrival_prev[:n_arr].copy())
+    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out.spike_time[:n_spk].copy(),
+                            out.spike_neuron[:n_spk].copy(), record, out.near_margin[:, 0].copy(),
+                            int(out.n_closed_form), out.spike_vdot[:n_spk].copy(), out.spike_event_gap[:n_spk].copy())
 
 
 def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarray:

@@ -19,7 +19,7 @@ from exactsnn.compiled import load_builtin
 from exactsnn.derive.closed_form import U, closed_forms, state_symbols
 from exactsnn.diagnostics import diagnose
 from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
-from exactsnn.numeric.expsum_roots import es_bracket, es_polish, es_slope, es_value
+from expsum_roots import es_bracket, es_polish, es_slope, es_value
 from exactsnn.numeric import lambertw as lw
 from exactsnn.numeric.lambertw import NEG_INV_E_HI
 from exactsnn.reference import reference_solve

@@ -21,7 +21,7 @@ from exactsnn import Network, models, simulate
 from exactsnn.compiled import BUILTIN_NAMES, load_builtin
 from exactsnn.reference import reference_solve
 
-from test_model_library import _compare
+from exactsnn.verification.agreement import engine_vs_reference
 
 TIME_TOL = 1e-12
 ROW_TOL = 1e-8
@@ -66,7 +66,7 @@ def test_spikes_and_gradients_near_singular_set(model, k, sign):
     assert ref.certified, ref.undecided
     assert res.n_spikes == len(ref.times) >= 20
     assert max(len(s) for s in res.spikes) >= 10, "the output neuron should fire many times"
-    worst_t, worst_row = _compare(res, ref)
+    worst_t, worst_row = engine_vs_reference(res, ref)
     print(f"{model} {moved}={params[moved]!r}: {res.n_spikes} spikes, times {worst_t:.1e}, rows {worst_row:.1e}")
     assert worst_t <= TIME_TOL
     assert worst_row <= ROW_TOL

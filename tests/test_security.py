@@ -165,7 +165,7 @@ def test_power_with_symbolic_exponent_compiles_and_matches_its_formula():
 
 
 @pytest.mark.parametrize("name", ["pi", "exp", "log", "sqrt", "expm1", "expdd2", "iv_add", "psp", "dpsp_dp",
-                                  "es_load", "range", "float", "MODEL_NAME", "lambda", "_x", "math", "np"])
+                                  "newton_state", "range", "float", "MODEL_NAME", "lambda", "_x", "math", "np"])
 def test_parameter_names_that_collide_with_generated_or_formula_names_are_refused(name):
     with pytest.raises(ModelError, match="reserved|identifier"):
         es.Param(name, 1.0)

@@ -7,14 +7,13 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '95c6ea2dbc5c1935d24c0dcbfce4e338ec8d4f2534fad370be84f11bc90fee8f'
+INPUT_HASH = '4e19db358df94a146dc4295bc1f25c08292b25b6aafdf86199f96fcb63f33ca5'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
 from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
@@ -37,6 +36,8 @@ N_SLOTS = 3
 STRATEGY = 'interval'
 
 STRATEGY_EXPSUM = False
+
+STATE_PLAIN = False
 
 SINGULAR_SETS = ('tau_mem == tau_syn',)
 
@@ -157,58 +158,16 @@ def dthreshold_dp(p, out):
 
 
 @njit(cache=True)
-def expsum_coeffs(p):
-    """kernels as sum_r (a_r + b_r s) exp(-rate_r s) over 3 slots: tuples (rates, psp_a, psp_b, reset_a, reset_b), zeros in unused slots"""
-    tau_syn = p[0]
-    tau_mem = p[1]
-    threshold = p[2]
-    beta = p[3]
-    tau_adapt = p[4]
-    if tau_mem == tau_syn:
-        return (1/tau_syn, 1/tau_adapt, 0.0,), (0.0, 0.0, 0.0,), (1.0, 0.0, 0.0,), (threshold, beta, 0.0,), (0.0, 0.0, 0.0,)
-    _c0 = tau_mem*tau_syn/(tau_mem - tau_syn)
-    return (1/tau_mem, 1/tau_syn, 1/tau_adapt,), (_c0, -_c0, 0.0,), (0.0, 0.0, 0.0,), (threshold, 0.0, beta,), (0.0, 0.0, 0.0,)
+def newton_state(p):
+    """(nodes, psp_c, reset_c): V between events is c0 exp(-x0 u) + c1 f[x0, x1](u), nodes = (x0, x1);
+    each kernel is k(u) = k0 exp(-x0 u) + k1 f[x0, x1](u) with (k0, k1) = psp_c or reset_c"""
+    return (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)
 
 
 @njit(cache=True)
 def closed_form_kind(p):
     """no closed-form crossing: always 0"""
     return 0
-
-
-@njit(cache=True)
-def es_closed_form(kind, rates, a, b, theta, f0):
-    """upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form
-    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and
-    SymPy's solutions of it, per kind; evaluated by the stable kernels of
-    exactsnn.numeric.closed_form_roots, which pick the upward root.
-    """
-    return math.nan
-
-
-@njit(cache=True)
-def es_load(st, j):
-    """Row j of a state array as a tuple."""
-    return (st[j, 0], st[j, 1], st[j, 2],)
-
-
-@njit(cache=True)
-def es_store(st, j, x):
-    """Write a state tuple into row j."""
-    st[j, 0] = x[0]
-    st[j, 1] = x[1]
-    st[j, 2] = x[2]
-
-
-@njit(cache=True)
-def es_shift_add(rates, a, b, du, ca, cb, c):
-    """State moved forward by du, plus c * (ca, cb):
-    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}."""
-    e0 = math.exp(-rates[0] * du)
-    e1 = math.exp(-rates[1] * du)
-    e2 = math.exp(-rates[2] * du)
-    return ((a[0] + b[0] * du) * e0 + c * ca[0], (a[1] + b[1] * du) * e1 + c * ca[1], (a[2] + b[2] * du) * e2 + c * ca[2],), (b[0] * e0 + c * cb[0], b[1] * e1 + c * cb[1], b[2] * e2 + c * cb[2],)
-
 
 
 @njit(cache=True)

@@ -7,14 +7,13 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'c0c1d84045568c5e8955932644c55c70cea475e2ce5a2d14616e84b89b90c7f9'
+INPUT_HASH = '144a53f3a5391858ae897b4689ca0503932a7234d7a079ec0f7885763ffbbd03'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
 from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
@@ -37,6 +36,8 @@ N_SLOTS = 3
 STRATEGY = 'interval'
 
 STRATEGY_EXPSUM = False
+
+STATE_PLAIN = False
 
 SINGULAR_SETS = ('tau_decay == tau_mem and tau_mem == tau_rise', 'tau_decay == tau_mem', 'tau_decay == tau_rise', 'tau_mem == tau_rise')
 
@@ -198,72 +199,16 @@ def dthreshold_dp(p, out):
 
 
 @njit(cache=True)
-def expsum_coeffs(p):
-    """kernels as sum_r (a_r + b_r s) exp(-rate_r s) over 3 slots: tuples (rates, psp_a, psp_b, reset_a, reset_b), zeros in unused slots"""
-    tau_rise = p[0]
-    tau_decay = p[1]
-    tau_mem = p[2]
-    threshold = p[3]
-    if tau_decay == tau_mem:
-        if tau_mem == tau_rise:
-            return (0.0, 0.0, 0.0,), (0.0, 0.0, 0.0,), (0.0, 0.0, 0.0,), (0.0, 0.0, 0.0,), (0.0, 0.0, 0.0,)
-        _c0 = tau_mem - tau_rise
-        _c1 = tau_mem**2*tau_rise/_c0**2
-        return (1/tau_mem, 1/tau_rise, 0.0,), (-_c1, _c1, 0.0,), (tau_mem/_c0, 0.0, 0.0,), (threshold, 0.0, 0.0,), (0.0, 0.0, 0.0,)
-    if tau_decay == tau_rise:
-        _c0 = tau_mem - tau_rise
-        _c1 = tau_mem**2*tau_rise/_c0**2
-        return (1/tau_rise, 1/tau_mem, 0.0,), (-_c1, _c1, 0.0,), (-tau_mem/_c0, 0.0, 0.0,), (0.0, threshold, 0.0,), (0.0, 0.0, 0.0,)
-    if tau_mem == tau_rise:
-        _c0 = tau_decay - tau_rise
-        _c1 = tau_decay**2*tau_rise/_c0**2
-        return (1/tau_rise, 1/tau_decay, 0.0,), (-_c1, _c1, 0.0,), (-tau_decay/_c0, 0.0, 0.0,), (threshold, 0.0, 0.0,), (0.0, 0.0, 0.0,)
-    _c0 = 1/(tau_decay - tau_mem)
-    _c1 = -tau_rise
-    _c2 = tau_mem/(_c1 + tau_decay)
-    _c3 = tau_decay/(_c1 + tau_mem)
-    return (1/tau_decay, 1/tau_mem, 1/tau_rise,), (_c0*_c2*tau_decay**2, -_c0*_c3*tau_mem**2, _c2*_c3*tau_rise,), (0.0, 0.0, 0.0,), (0.0, threshold, 0.0,), (0.0, 0.0, 0.0,)
+def newton_state(p):
+    """(nodes, psp_c, reset_c): V between events is c0 exp(-x0 u) + c1 f[x0, x1](u), nodes = (x0, x1);
+    each kernel is k(u) = k0 exp(-x0 u) + k1 f[x0, x1](u) with (k0, k1) = psp_c or reset_c"""
+    return (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)
 
 
 @njit(cache=True)
 def closed_form_kind(p):
     """no closed-form crossing: always 0"""
     return 0
-
-
-@njit(cache=True)
-def es_closed_form(kind, rates, a, b, theta, f0):
-    """upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form
-    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and
-    SymPy's solutions of it, per kind; evaluated by the stable kernels of
-    exactsnn.numeric.closed_form_roots, which pick the upward root.
-    """
-    return math.nan
-
-
-@njit(cache=True)
-def es_load(st, j):
-    """Row j of a state array as a tuple."""
-    return (st[j, 0], st[j, 1], st[j, 2],)
-
-
-@njit(cache=True)
-def es_store(st, j, x):
-    """Write a state tuple into row j."""
-    st[j, 0] = x[0]
-    st[j, 1] = x[1]
-    st[j, 2] = x[2]
-
-
-@njit(cache=True)
-def es_shift_add(rates, a, b, du, ca, cb, c):
-    """State moved forward by du, plus c * (ca, cb):
-    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}."""
-    e0 = math.exp(-rates[0] * du)
-    e1 = math.exp(-rates[1] * du)
-    e2 = math.exp(-rates[2] * du)
-    return ((a[0] + b[0] * du) * e0 + c * ca[0], (a[1] + b[1] * du) * e1 + c * ca[1], (a[2] + b[2] * du) * e2 + c * ca[2],), (b[0] * e0 + c * cb[0], b[1] * e1 + c * cb[1], b[2] * e2 + c * cb[2],)
-
 
 
 @njit(cache=True)

@@ -7,14 +7,13 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '44d8919a9b4fd61fd89950f1e7d08828e0c2756f1a56d6f472f54cbe65a64d22'
+INPUT_HASH = '61b4da8facb34f467ae3552f209a91ab48567659ff8b851da467e5a079aedd1e'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
 from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
@@ -37,6 +36,8 @@ N_SLOTS = 2
 STRATEGY = 'expsum'
 
 STRATEGY_EXPSUM = True
+
+STATE_PLAIN = True
 
 SINGULAR_SETS = ()
 
@@ -106,56 +107,31 @@ def dthreshold_dp(p, out):
 
 
 @njit(cache=True)
-def expsum_coeffs(p):
-    """kernels as sum_r (a_r + b_r s) exp(-rate_r s) over 2 slots: tuples (rates, psp_a, psp_b, reset_a, reset_b), zeros in unused slots"""
+def newton_state(p):
+    """(nodes, psp_c, reset_c): V between events is c0 exp(-x0 u) + c1 exp(-x1 u), nodes = (x0, x1);
+    each kernel is k(u) = k0 exp(-x0 u) + k1 exp(-x1 u) with (k0, k1) = psp_c or reset_c
+
+    nodes   = (0, 1/tau_syn)
+    psp_c   = (tau_syn, -tau_syn)
+    reset_c = (threshold, 0)"""
     tau_syn = p[0]
     threshold = p[1]
-    return (0.0, 1/tau_syn,), (tau_syn, -tau_syn,), (0.0, 0.0,), (threshold, 0.0,), (0.0, 0.0,)
+    return (0.0, 1/tau_syn), (tau_syn, -tau_syn), (threshold, 0.0)
 
 
 @njit(cache=True)
 def closed_form_kind(p):
-    """number of the closed-form crossing that applies at parameters p (0: none); see es_closed_form. Called once per simulation and population"""
-    return 1
-
-
-@njit(cache=True)
-def es_closed_form(kind, rates, a, b, theta, f0):
-    """upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form
-    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and
-    SymPy's solutions of it, per kind; evaluated by the stable kernels of
-    exactsnn.numeric.closed_form_roots, which pick the upward root.
+    """number of the closed-form crossing that applies at parameters p (0: none). Called once per
+    simulation and population; the engine then starts its polish from
+    exactsnn.numeric.closed_form_roots.cf_newton_state, which reads the closed form off the Newton
+    state's nodes. The equation F(u) = 0 in the plain state coefficients A_r, B_r (slots of the
+    branch's exponential sum) and SymPy's solutions of it, per kind:
 
     1: log
        F(u) = A0 + A1*exp(-u/tau_syn) - threshold
        u = tau_syn*log(-A1/(A0 - threshold))
     """
-    if kind == 1:
-        return cf_log(rates[1], a[1], f0)
-    return math.nan
-
-
-@njit(cache=True)
-def es_load(st, j):
-    """Row j of a state array as a tuple."""
-    return (st[j, 0], st[j, 1],)
-
-
-@njit(cache=True)
-def es_store(st, j, x):
-    """Write a state tuple into row j."""
-    st[j, 0] = x[0]
-    st[j, 1] = x[1]
-
-
-@njit(cache=True)
-def es_shift_add(rates, a, b, du, ca, cb, c):
-    """State moved forward by du, plus c * (ca, cb):
-    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}."""
-    e0 = math.exp(-rates[0] * du)
-    e1 = math.exp(-rates[1] * du)
-    return ((a[0] + b[0] * du) * e0 + c * ca[0], (a[1] + b[1] * du) * e1 + c * ca[1],), (b[0] * e0 + c * cb[0], b[1] * e1 + c * cb[1],)
-
+    return 1
 
 
 @njit(cache=True)

@@ -7,14 +7,13 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '6dcc560ae8efb56af7a3708617aa37c5caa8b78a997be5e566c2f8ebe0b11466'
+INPUT_HASH = '23bfc6793f7b4157e1b151499940e47a45460de6957c13901bfda11f07d10c61'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.closed_form_roots import cf_lambert, cf_log, cf_quadratic
 from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
@@ -37,6 +36,8 @@ N_SLOTS = 1
 STRATEGY = 'expsum'
 
 STRATEGY_EXPSUM = True
+
+STATE_PLAIN = False
 
 SINGULAR_SETS = ()
 
@@ -112,55 +113,32 @@ def dthreshold_dp(p, out):
 
 
 @njit(cache=True)
-def expsum_coeffs(p):
-    """kernels as sum_r (a_r + b_r s) exp(-rate_r s) over 1 slots: tuples (rates, psp_a, psp_b, reset_a, reset_b), zeros in unused slots"""
+def newton_state(p):
+    """(nodes, psp_c, reset_c): V between events is c0 exp(-x0 u) + c1 f[x0, x1](u), nodes = (x0, x1);
+    each kernel is k(u) = k0 exp(-x0 u) + k1 f[x0, x1](u) with (k0, k1) = psp_c or reset_c
+
+    nodes   = (1/tau, 1/tau)
+    psp_c   = (0, -E/tau)
+    reset_c = (threshold, 0)"""
     tau = p[0]
     threshold = p[1]
     _c0 = 1/tau
-    return (_c0,), (0.0,), (math.e*_c0,), (threshold,), (0.0,)
+    return (_c0, _c0), (0.0, -math.e*_c0), (threshold, 0.0)
 
 
 @njit(cache=True)
 def closed_form_kind(p):
-    """number of the closed-form crossing that applies at parameters p (0: none); see es_closed_form. Called once per simulation and population"""
-    return 1
-
-
-@njit(cache=True)
-def es_closed_form(kind, rates, a, b, theta, f0):
-    """upward root u of f(u) = sum_r (a_r + b_r u) exp(-rates_r u) - theta, f0 = f(0), in closed form
-    (nan if none): the equation F(u) = 0 in the state coefficients A_r = a[r], B_r = b[r] and
-    SymPy's solutions of it, per kind; evaluated by the stable kernels of
-    exactsnn.numeric.closed_form_roots, which pick the upward root.
+    """number of the closed-form crossing that applies at parameters p (0: none). Called once per
+    simulation and population; the engine then starts its polish from
+    exactsnn.numeric.closed_form_roots.cf_newton_state, which reads the closed form off the Newton
+    state's nodes. The equation F(u) = 0 in the plain state coefficients A_r, B_r (slots of the
+    branch's exponential sum) and SymPy's solutions of it, per kind:
 
     1: lambert
        F(u) = -threshold + (A0 + B0*u)*exp(-u/tau)
        u = -A0/B0 - tau*LambertW(-threshold*exp(-A0/(B0*tau))/(B0*tau))
     """
-    if kind == 1:
-        return cf_lambert(rates[0], a[0], b[0], theta, f0)
-    return math.nan
-
-
-@njit(cache=True)
-def es_load(st, j):
-    """Row j of a state array as a tuple."""
-    return (st[j, 0],)
-
-
-@njit(cache=True)
-def es_store(st, j, x):
-    """Write a state tuple into row j."""
-    st[j, 0] = x[0]
-
-
-@njit(cache=True)
-def es_shift_add(rates, a, b, du, ca, cb, c):
-    """State moved forward by du, plus c * (ca, cb):
-    (a + b (u + du)) e^{-l (u + du)} = (a' + b' u) e^{-l u}."""
-    e0 = math.exp(-rates[0] * du)
-    return ((a[0] + b[0] * du) * e0 + c * ca[0],), (b[0] * e0 + c * cb[0],)
-
+    return 1
 
 
 @njit(cache=True)

@@ -23,7 +23,8 @@ import numpy as np
 from ..compiled import CompiledModel
 from ..errors import InputSpikeError, SimulationError
 from ..network import Network
-from ..simulate import _STATUS_TEXT, DEFAULT_MAX_SPIKES, Topology
+from ..numeric.status import message as status_message
+from ..simulate import DEFAULT_MAX_SPIKES, Topology
 
 
 def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times") -> tuple:
@@ -126,16 +127,14 @@ class SpikeBatch:
         outputs = network.outputs.astype(np.int64)
         args = (ptab, pop, in_times, in_src, in_ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w,
                 topo.syn_d, topo.out_ptr, topo.out_syn, float(t_max), int(max_spikes), outputs)
-        out = compiled.call("batch_simulate_record", ptab, *args, int(cap[0]), int(cap[1]))
+        out = compiled.call("batch_simulate_record", *args, int(cap[0]), int(cap[1]))
         status, sizes = out[0], out[1]
         bad = np.flatnonzero(status)
         if bad.size:
-            raise SimulationError(f"pattern {int(bad[0])}: " + _STATUS_TEXT.get(
-                int(status[bad[0]]), "engine status {status}").format(max_spikes=max_spikes, neuron="?", time="?",
-                                                                      status=int(status[bad[0]])))
+            raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
         need = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
         if need[0] > cap[0] or need[1] > cap[1]:  # rare: rerun with the exact sizes now known
-            out = compiled.call("batch_simulate_record", ptab, *args, need[0], need[1])
+            out = compiled.call("batch_simulate_record", *args, need[0], need[1])
         return cls(compiled, network, topo, ptab, pop, float(t_max), times.shape, in_ptr, where, *out[1:])
 
     def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:
@@ -182,7 +181,7 @@ class SpikeBatch:
         'input_times': input_shape (0 where no spike), 'params': (B, n_pop, n_params)}."""
         n_syn = self.network.n_synapses
         max_in_sp = int(np.diff(self.in_ptr).max())
-        g = self.compiled.call("batch_adjoint_record", self.ptab, self.ptab, self.pop, n_syn, self.in_ptr, max_in_sp,
+        g = self.compiled.call("batch_adjoint_record", self.ptab, self.pop, n_syn, self.in_ptr, max_in_sp,
                                self.sizes, self.spike_time, self.spk_i, self.arr_f, self.arr_i, self.topology.syn_w,
                                np.ascontiguousarray(dl_dt, np.float64))
         n_b = g.shape[0]

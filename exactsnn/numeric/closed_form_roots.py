@@ -29,11 +29,6 @@ from numba import njit
 
 from exactsnn.numeric.lambertw import NEG_INV_E_HI, STATUS_OK, w0_nonpositive, w0_status, wm1_status
 
-#: Closed-form kinds (the generated ``closed_form_kind`` returns an index into the model's own list).
-KIND_LOG = 1
-KIND_QUADRATIC = 2
-KIND_LAMBERT = 3
-
 # Arguments this close below -1/e are the branch point rounded outward (a few ulps of the product).
 _BRANCH_SLACK = NEG_INV_E_HI * (1.0 + 64.0 * 2.220446049250313e-16)
 

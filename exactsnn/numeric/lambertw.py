@@ -18,8 +18,8 @@ import numpy as np
 from numba import njit
 
 #: Status codes of the jitted kernels.
-STATUS_OK = 0
-STATUS_DOMAIN = 1
+from .status import DOMAIN as STATUS_DOMAIN  # noqa: E402 (the status registry)
+from .status import OK as STATUS_OK  # noqa: E402
 
 #: ``-1/e = NEG_INV_E_HI + NEG_INV_E_LO``; the float ``NEG_INV_E_HI`` (nearest to ``-1/e``) lies
 #: ``1.24e-17`` *below* ``-1/e``, i.e. just outside the real domain.

@@ -13,7 +13,6 @@ import math
 import numpy as np
 from numba import njit
 
-LOSS_NONE = 0
 LOSS_FIRST_SPIKE_SUM = 1
 LOSS_TTFS_CROSS_ENTROPY = 2
 

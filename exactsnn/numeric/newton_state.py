@@ -40,7 +40,6 @@ from numba import njit
 
 from exactsnn.numeric.expdd import expdd2
 
-STATUS_OK = 0
 
 
 @njit(cache=True)

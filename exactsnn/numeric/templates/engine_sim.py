@@ -38,11 +38,11 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     iv_psp, iv_reset, psp, reset,  # stamp: drop
 )  # stamp: drop
 
-ST_OK = 0
-ST_SPIKE_BUDGET = 1
-ST_ABOVE_AFTER_RESET = 2
-ST_UNSUPPORTED = 3
-ST_BOX_BUDGET = 4
+from exactsnn.numeric.status import ABOVE_AFTER_RESET as ST_ABOVE_AFTER_RESET  # noqa: E402 (the registry)
+from exactsnn.numeric.status import BOX_BUDGET as ST_BOX_BUDGET  # noqa: E402
+from exactsnn.numeric.status import OK as ST_OK  # noqa: E402
+from exactsnn.numeric.status import SPIKE_BUDGET as ST_SPIKE_BUDGET  # noqa: E402
+from exactsnn.numeric.status import UNSUPPORTED as ST_UNSUPPORTED  # noqa: E402
 
 MAX_BOXES = 200000
 #: interval strategy: sub-threshold maxima closer than MARGIN_REFINE * theta get their margin to within 20 %

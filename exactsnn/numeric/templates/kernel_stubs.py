@@ -1,10 +1,13 @@
 """Names that the engine templates call, so the templates read (and lint) as normal modules.
 
 The real definitions are generated per model (``exactsnn.codegen``) and the templates are
-stamped below them; these stubs are never executed.
+stamped below them; these stubs are never executed. Every module-level name a printed kernel module
+defines is declared here, so no model parameter may take it (``exactsnn.model.reserved_names``; a
+test compares this list with a generated module).
 """
 
 N_PARAMS = 1
+N_SLOTS = 1
 STRATEGY_EXPSUM = True
 STATE_PLAIN = False
 

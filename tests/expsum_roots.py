@@ -1,4 +1,7 @@
-"""First upward threshold crossing of an exponential sum, correct by construction.
+"""Test oracle: first upward threshold crossing of a plain exponential sum, correct by construction.
+
+The engine used this on its plain-coefficient state until it moved to the Newton-form state
+(``exactsnn/numeric/newton_state.py``); the closed-form tests still use it as an independent bracket.
 
 On an interval without events, for models whose kernels are exponential sums,
 
@@ -25,8 +28,8 @@ import math
 
 from numba import njit
 
-STATUS_OK = 0
-STATUS_UNSUPPORTED = 3
+from exactsnn.numeric.status import OK as STATUS_OK
+from exactsnn.numeric.status import UNSUPPORTED as STATUS_UNSUPPORTED
 
 
 @njit(cache=True)
@@ -135,33 +138,3 @@ def es_bracket(rates, a, b, theta, f_lo, length):
         lo = hi
         f_lo = f_hi
     return STATUS_OK, math.nan, math.nan, margin
-
-
-@njit(cache=True)
-def es_first_crossing(rates, a, b, theta, length):
-    """First upward zero of f on (0, length], by bracketing and Newton from the bracket's midpoint.
-
-    Returns (status, u, margin): u = nan when there is none; margin as in ``es_bracket``.
-    """
-    status, lo, hi, margin = es_bracket(rates, a, b, theta, es_value(rates, a, b, theta, 0.0), length)
-    if status != STATUS_OK or math.isnan(lo):
-        return status, math.nan, margin
-    return STATUS_OK, es_polish(rates, a, b, theta, lo, hi, 0.5 * (lo + hi)), margin
-
-
-@njit(cache=True)
-def es_candidate(rates, a, b, theta, t0, t_max):
-    """(status, t, margin): first upward crossing after the state's reference time t0, or inf.
-
-    A potential already at threshold at t0 (reached within rounding exactly at an arrival)
-    spikes at t0. (Model-independent form; the simulator's own ``es_next_crossing`` adds the
-    model's closed form as the Newton start.)
-    """
-    f0 = es_value(rates, a, b, theta, 0.0)
-    if f0 >= 0.0:
-        return STATUS_OK, t0, math.inf
-    status, lo, hi, margin = es_bracket(rates, a, b, theta, f0, t_max - t0)
-    if status != STATUS_OK or math.isnan(lo):
-        return status, math.inf, margin
-    t = t0 + es_polish(rates, a, b, theta, lo, hi, 0.5 * (lo + hi))
-    return STATUS_OK, (t if t <= t_max else math.inf), margin
