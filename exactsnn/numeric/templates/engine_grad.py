@@ -26,11 +26,11 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
 
 @njit(cache=True)
 def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w,
-            par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset=True):
+            par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, own_reset=True):
     """Parents of spike k and the partials of F at its time.
 
     Fills par_src (source-spike id), par_syn (synapse, -1 for own spikes), par_psp (dF/dw),
-    par_df (dF/dt_parent) and df_dp (dF/d model params). Returns (n_parents, Vdot).
+    parent_dF_dt (dF/dt_parent) and df_dp (dF/d model params). Returns (n_parents, Vdot).
     ``own_reset=False`` drops the own-spike parents (the coupling through the reset), as the
     paper's public code does: only for demonstrating that error, never for real gradients.
     """
@@ -48,12 +48,12 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             par_src[n] = arr_src[a]
             par_syn[n] = syn
             par_psp[n] = psp(s, p)
-            par_df[n] = -w * dps
+            parent_dF_dt[n] = -w * dps
             n += 1
             vdot += w * dps
-            dpsp_dp(s, p, buf)
+            dpsp_dp(s, p, kernel_dp)
             for i in range(N_PARAMS):
-                df_dp[i] += w * buf[i]
+                df_dp[i] += w * kernel_dp[i]
         a = arr_prev[a]
     m = spk_prev[k]
     while m >= 0:
@@ -63,16 +63,16 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             par_src[n] = n_in_sp + m
             par_syn[n] = -1
             par_psp[n] = 0.0
-            par_df[n] = dr
+            parent_dF_dt[n] = dr
             n += 1
         vdot -= dr
-        dreset_dp(s, p, buf)
+        dreset_dp(s, p, kernel_dp)
         for i in range(N_PARAMS):
-            df_dp[i] -= buf[i]
+            df_dp[i] -= kernel_dp[i]
         m = spk_prev[m]
-    dthreshold_dp(p, buf)
+    dthreshold_dp(p, kernel_dp)
     for i in range(N_PARAMS):
-        df_dp[i] -= buf[i]
+        df_dp[i] -= kernel_dp[i]
     return n, vdot
 
 
@@ -90,16 +90,16 @@ def fp_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head
     n_q = 2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS
     jac = np.zeros((n_spk, n_q))
     vdots = np.empty(n_spk)
-    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk):
         c = pop[spk_neuron[k]]
         n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
-                          arr_prev, syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf, own_reset)
+                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, own_reset)
         vdots[k] = vdot
         row = jac[k]
         for i in range(n):
             e = par_src[i]
-            g = par_df[i]
+            g = parent_dF_dt[i]
             syn = par_syn[i]
             if syn >= 0:
                 row[syn] += par_psp[i]
@@ -123,17 +123,17 @@ def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr
     """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + n_pop N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order."""
     grad = np.zeros(2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS)
     adj = dl_dt[:n_spk].copy()
-    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
         if adj[k] == 0.0:
             continue
         c = pop[spk_neuron[k]]
         n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
-                          arr_prev, syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
         f = -adj[k] / vdot
         for i in range(n):
             e = par_src[i]
-            g = f * par_df[i]
+            g = f * parent_dF_dt[i]
             syn = par_syn[i]
             if syn >= 0:
                 grad[syn] += f * par_psp[i]
@@ -153,8 +153,8 @@ def vdot_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_he
               arr_syn, arr_src, arr_prev, syn_w):
     """dV/dt at every spike (the IFT denominator), from the same partials as the sweeps."""
     out = np.empty(n_spk)
-    par_src, par_syn, par_psp, par_df, df_dp, buf = _scratch(n_arr, n_spk)
+    par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk):
         _, out[k] = collect(k, p_load(ptab, pop[spk_neuron[k]]), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
-                            syn_w, par_src, par_syn, par_psp, par_df, df_dp, buf)
+                            syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
     return out
