@@ -57,6 +57,8 @@ def test_transposed_block_names_both_shapes_before_the_reference(tmp_path, capsy
     (lambda d: d["spikes"][0][0].__setitem__(0, None), "is not a number"),
     (lambda d: d["jacobian"][2]["d_weights"][0].pop(), r"jacobian\[2\].d_weights"),
     (lambda d: d["jacobian"][0].pop("neuron"), r"jacobian\[0\] must be an object with integer"),
+    (lambda d: d["jacobian"][1].update(d_weight=d["jacobian"][1].pop("d_weights")),
+     r"jacobian\[1\] has unknown key\(s\) \['d_weight'\]"),
     (lambda d: d.update(loss="abc"), "claimed loss = 'abc' is not a number"),
 ])
 def test_malformed_claims_exit_2_before_the_reference(tmp_path, capsys, no_reference, mutate, match):

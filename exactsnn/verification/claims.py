@@ -152,6 +152,10 @@ def _check_jacobian_shapes(claimed, network, skel):
             raise CaseFormatError(f"claimed jacobian[{n}] must be an object with integer {list(key_names)}")
         if "time" in entry:
             _number(entry["time"], f"jacobian[{n}].time")
+        unknown = sorted(set(entry) - set(key_names) - {"time"} - set(_JAC_BLOCKS))
+        if unknown:  # a misspelt block would otherwise be skipped without a word
+            raise CaseFormatError(f"claimed jacobian[{n}] has unknown key(s) {unknown}; an entry holds "
+                                  f"{list(key_names) + ['time']} and blocks {sorted(_JAC_BLOCKS)}")
         for b in _JAC_BLOCKS:
             if b in entry:
                 if b not in skel:
