@@ -51,9 +51,9 @@ def dask_client(scheduler: str | None = None, n_workers: int = 2):
         return
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise InvalidInputError(f"n_workers = {n_workers!r}: need a positive integer")
-    dashboard = "127.0.0.1:0" if has_dashboard() else None
+    # the scheduler's HTTP server (dashboard when bokeh is installed, else metrics) also on loopback
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=dashboard) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address="127.0.0.1:0") as cluster, distributed.Client(cluster) as client:
         yield client
 
 

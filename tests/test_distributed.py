@@ -1,0 +1,188 @@
+"""exactsnn.distributed: campaigns on Dask LocalClusters that the tests start on 127.0.0.1 and close.
+
+- the same campaign on 2 worker processes and on 1 gives identical records (timings aside);
+- an interrupted campaign, run again, runs exactly the cases it had not recorded;
+- killing a worker process mid-campaign: Dask reruns its tasks, every case is recorded exactly once;
+- a case that raises becomes an ``error`` record with its message, and its case file is written out;
+- the store's primary key refuses a second record of a case, and a store refuses another campaign;
+- workers compiling the same model on a cold cache (fresh ``EXACTSNN_CACHE_DIR``) agree (slow).
+
+Cases are tiny random lif networks (feed-forward and recurrent, multi-spike) checked against the
+30-digit mpmath reference.
+"""
+
+import json
+import os
+import signal
+import sqlite3
+import textwrap
+
+import psutil
+import pytest
+
+pytest.importorskip("dask.distributed")
+from dask.distributed import Client, LocalCluster  # noqa: E402
+
+from exactsnn.distributed import CampaignStore, GeneratorSpec, campaign  # noqa: E402
+from exactsnn.distributed.sources import generated_cases  # noqa: E402
+from exactsnn.distributed.tasks import RECORD_FIELDS, TIMING_FIELDS  # noqa: E402
+from exactsnn.errors import InvalidInputError  # noqa: E402
+
+SPEC = GeneratorSpec(seeds=tuple(range(8)), n_hidden=(1, 2), t_max=(1.5, 2.0))
+
+
+def local_cluster(n_workers=2, **kw):
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0", **kw)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with local_cluster() as c, Client(c) as client:
+        yield c, client
+
+
+def listen_ips():
+    """IP addresses that this process and its children (workers, nannies) listen on."""
+    procs = [psutil.Process()] + psutil.Process().children(recursive=True)
+    return [c.laddr.ip for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+
+
+def without_timings(records):
+    return sorted(({k: r[k] for k in RECORD_FIELDS + ("case_json",) if k not in TIMING_FIELDS} for r in records),
+                  key=lambda r: r["case_id"])
+
+
+def test_two_workers_give_the_records_of_one(cluster, tmp_path):
+    c, client = cluster
+    two = campaign(SPEC, store=tmp_path / "two.db", scheduler=c.scheduler_address)
+    listening = []  # exactsnn starts and closes this cluster; what it listens on, seen mid-campaign
+    one = campaign(SPEC, store=tmp_path / "one.db", n_workers=1, on_record=lambda _: listening.extend(listen_ips()))
+    assert listening and set(listening) == {"127.0.0.1"}
+    assert sorted(two.ran) == sorted(one.ran) == [f"lif-{s}" for s in range(8)]
+    assert without_timings(two.records) == without_timings(one.records)
+    # the networks are tiny: the engine agrees with the reference and some neurons fire several times
+    assert two.counts == {"ok": 8, "fail": 0, "error": 0}
+    assert max(r["max_abs_err_time"] for r in two.records) < 1e-11
+    assert any('"recurrent"' in r["case_json"] for r in two.records)
+    assert any('"feedforward"' in r["case_json"] for r in two.records)
+    assert sum(r["n_spikes"] for r in two.records) > 8
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_campaign_resumes_with_the_missing_cases_only(cluster, tmp_path):
+    c, _ = cluster
+    store, first = tmp_path / "c.db", []
+
+    def stop_after_three(record):
+        first.append(record["case_id"])
+        if len(first) == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        campaign(SPEC, store=store, scheduler=c.scheduler_address, on_record=stop_after_three)
+    with sqlite3.connect(store) as db:
+        before = {r[0]: r for r in db.execute("SELECT * FROM records")}
+    assert sorted(before) == sorted(first)
+    again = campaign(SPEC, store=store, scheduler=c.scheduler_address)
+    assert again.skipped == 3 and sorted(again.ran) == sorted(set(f"lif-{s}" for s in range(8)) - set(first))
+    with sqlite3.connect(store) as db:
+        after = {r[0]: r for r in db.execute("SELECT * FROM records")}
+    assert len(after) == 8 and all(after[k] == before[k] for k in before)  # timings too: not run again
+    assert campaign(SPEC, store=store, scheduler=c.scheduler_address).ran == ()
+
+
+def test_killed_worker_still_records_every_case_exactly_once(tmp_path):
+    killed = []
+    with local_cluster() as c, Client(c) as client:
+        def kill_a_busy_worker(record):
+            if killed:
+                return
+            busy = [w for w, keys in client.processing().items() if keys]
+            pids = client.run(os.getpid, workers=busy[:1])
+            for addr, pid in pids.items():
+                killed.append((addr, client.processing()[addr]))
+                os.kill(pid, signal.SIGKILL)
+
+        res = campaign(SPEC, store=tmp_path / "k.db", scheduler=c.scheduler_address, on_record=kill_a_busy_worker)
+    assert killed and killed[0][1], "a worker with a task in flight was killed"
+    assert res.lost == () and sorted(res.ran) == [f"lif-{s}" for s in range(8)]
+    with sqlite3.connect(tmp_path / "k.db") as db:
+        ids = [r[0] for r in db.execute("SELECT case_id FROM records")]
+    assert sorted(ids) == [f"lif-{s}" for s in range(8)]
+    assert res.counts["ok"] == 8
+
+
+def test_a_raising_case_is_a_failure_record_with_its_case_file(cluster, tmp_path):
+    c, _ = cluster
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    good = json.loads(dict(generated_cases(SPEC))["lif-3"])
+    (folder / "good.json").write_text(json.dumps(good))
+    bad = dict(good, model=dict(good["model"], tau_syn=-1.0))
+    (folder / "bad.json").write_text(json.dumps(bad))
+    res = campaign(folder, store=tmp_path / "f.db", scheduler=c.scheduler_address)
+    rec = {r["case_id"]: r for r in res.records}
+    assert rec["good"]["status"] == "ok" and rec["good"]["error"] is None
+    assert rec["bad"]["status"] == "error" and "tau_syn" in rec["bad"]["error"]
+    assert res.records[0]["case_id"] == "bad"  # worst first
+    written = res.write_flagged(tmp_path / "flagged")
+    assert [p.name for p in written] == ["bad.json"] and json.loads(written[0].read_text()) == bad
+
+
+def test_store_refuses_duplicates_and_another_campaign(tmp_path):
+    record = dict.fromkeys(RECORD_FIELDS, None) | {"case_id": "a", "status": "ok"}
+    with CampaignStore(tmp_path / "s.db", {"kind": "verify", "dps": 30}) as db:
+        db.add(record, "{}")
+        with pytest.raises(sqlite3.IntegrityError):
+            db.add(record, "{}")
+        assert db.done() == {"a"}
+    with pytest.raises(InvalidInputError, match="another campaign"):
+        CampaignStore(tmp_path / "s.db", {"kind": "verify", "dps": 50})
+
+
+@pytest.mark.parametrize("kw, match", [(dict(kind="train"), "kind"), (dict(dps=5), "dps"),
+                                       (dict(n_workers=0), "n_workers")])
+def test_bad_arguments_are_named(tmp_path, kw, match):
+    with pytest.raises(InvalidInputError, match=match):
+        campaign(GeneratorSpec(seeds=(0,)), store=tmp_path / "x.db", **kw)
+
+
+def test_bad_sources_are_named(tmp_path):
+    with pytest.raises(InvalidInputError, match="not a folder"):
+        campaign(tmp_path / "missing", store=tmp_path / "x.db")
+    with pytest.raises(InvalidInputError, match="no \\*.json"):
+        campaign(tmp_path, store=tmp_path / "x.db")
+    with pytest.raises(InvalidInputError, match="kinds"):
+        GeneratorSpec(kinds=("convolutional",))
+
+
+COMPILE = textwrap.dedent("""
+    def compile_and_simulate(_):
+        import exactsnn
+        from exactsnn import Network, simulate
+        m = exactsnn.kernel_model("s/tau*exp(1 - s/tau)", "theta*exp(-s/tau_r)", "theta",
+                                  {"tau": 1.4, "tau_r": 0.7, "theta": 1.0})
+        cm = exactsnn.compile_model(m)
+        return cm.module.__file__, simulate(cm, Network.feedforward([[[2.0]]]), [[0.0]], 4.0).spike_time.tolist()
+""")
+
+
+@pytest.mark.slow
+def test_workers_compile_the_same_model_on_a_cold_cache_safely(tmp_path):
+    cache = tmp_path / "cache"
+    ns = {}
+    exec(COMPILE, ns)  # a function defined in no importable module: cloudpickle ships it by value
+    with local_cluster(env={"EXACTSNN_CACHE_DIR": str(cache)}) as c, Client(c) as client:
+        workers = list(client.nthreads())
+        futures = [client.submit(ns["compile_and_simulate"], i, workers=[w], pure=False)
+                   for i, w in enumerate(workers)]
+        results = client.gather(futures)
+    assert len(results) == 2 and results[0] == results[1] and results[0][1]
+    assert results[0][0].startswith(str(cache))
+    generated = sorted(f for f in os.listdir(cache) if f.endswith(".py"))
+    assert len(generated) == 2 and sum(f.endswith("_kernels.py") for f in generated) == 1
+    assert not [f for f in os.listdir(cache) if f.endswith(".tmp")]
