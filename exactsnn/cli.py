@@ -11,6 +11,8 @@
     exactsnn export-nir CASE.json OUT.nir       the case's network as a NIR graph
     exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
+    exactsnn campaign CASES_DIR | --generate lif --seeds 0-999 [--store DB] [--scheduler ADDR] [--workers N]
+                                                verify many cases as Dask tasks (exactsnn.distributed)
 
 simulate, grad, verify and validate also take a NIR graph instead of a case:
 ``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
@@ -51,7 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     from .training.command import add_train_parser
 
     add_train_parser(sub)
+    _add_campaign(sub)
     return ap
+
+
+def _add_campaign(sub):
+    from .distributed.command import add_campaign_parser
+
+    add_campaign_parser(sub)
 
 
 def _tolerance(text) -> float:
@@ -167,6 +176,10 @@ def main(argv=None) -> int:
             from .training.command import run_train
 
             return run_train(args)
+        if args.command == "campaign":
+            from .distributed.command import run_campaign
+
+            return run_campaign(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":

@@ -186,3 +186,34 @@ def test_workers_compile_the_same_model_on_a_cold_cache_safely(tmp_path):
     generated = sorted(f for f in os.listdir(cache) if f.endswith(".py"))
     assert len(generated) == 2 and sum(f.endswith("_kernels.py") for f in generated) == 1
     assert not [f for f in os.listdir(cache) if f.endswith(".tmp")]
+
+
+def test_cli_campaign_summary_flagged_cases_and_figure(tmp_path, capsys):
+    from exactsnn.cli import main
+
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    cases = dict(generated_cases(SPEC))
+    (folder / "good.json").write_text(cases["lif-3"])
+    (folder / "broken.json").write_text(cases["lif-2"].replace('"t_max"', '"t_end"'))
+    argv = ["campaign", str(folder), "--store", str(tmp_path / "c.db"), "--workers", "1", "--out",
+            str(tmp_path / "flagged"), "--plot", str(tmp_path / "hist.png"), "--no-progress"]
+    assert main(argv) == 1  # one case could not be run
+    out = capsys.readouterr().out
+    assert "1 ok, 0 outside tolerance, 1 error(s)" in out
+    assert out.index("broken") < out.index("good")  # worst first
+    assert (tmp_path / "flagged" / "broken.json").read_text() == (folder / "broken.json").read_text()
+    assert not (tmp_path / "flagged" / "good.json").exists()
+    assert (tmp_path / "hist.png").stat().st_size > 0
+    assert main(argv) == 1 and "0 run now, 2 recorded before" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["campaign"], ["campaign", "--generate", "lif", "--seeds", "3-1"],
+                                  ["campaign", "--generate", "lif", "--kinds", "conv"],
+                                  ["campaign", "--generate", "lif", "--workers", "0"]])
+def test_cli_campaign_bad_arguments_exit_2(argv, tmp_path, capsys):
+    from exactsnn.cli import main
+
+    assert main(argv + ["--store", str(tmp_path / "x.db")]) == 2
+    assert "invalid input" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()

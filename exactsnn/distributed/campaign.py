@@ -81,7 +81,8 @@ def case_source(source) -> tuple:
     if isinstance(source, dict):
         source = GeneratorSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in source.items()})
     if isinstance(source, GeneratorSpec):
-        return generated_cases(source), {"generator": source.to_dict()}
+        spec = {k: v for k, v in source.to_dict().items() if k != "seeds"}  # more seeds may join a store later
+        return generated_cases(source), {"generator": spec}
     if isinstance(source, (str, Path)):
         return folder_cases(source), {"folder": str(Path(source).resolve())}
     raise InvalidInputError(f"campaign source = {source!r}: expected a folder of case files, a GeneratorSpec "
@@ -127,6 +128,8 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
         raise InvalidInputError(f"kind = {kind!r}; allowed {list(KINDS)}")
     if isinstance(dps, bool) or not isinstance(dps, int) or dps < 15:
         raise InvalidInputError(f"dps = {dps!r}: need an integer >= 15")
+    if scheduler is None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
+        raise InvalidInputError(f"n_workers = {n_workers!r}: need a positive integer")
     start = time.perf_counter()
     cases, described = case_source(source)
     ids = [cid for cid, _ in cases]

@@ -56,8 +56,10 @@ class CampaignStore:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('config', ?)", (text,))
         elif row[0] != text:
-            raise InvalidInputError(f"store {str(self.path)!r} holds another campaign ({row[0]}); this one is "
-                                    f"{text}. Use a new store file to run it.")
+            old = json.loads(row[0])
+            diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+            raise InvalidInputError(f"store {str(self.path)!r} holds another campaign (it differs in {diff}: "
+                                    f"{[old.get(k) for k in diff]!r} there); use a new store file for this one")
 
     def done(self) -> set:
         """Case ids already recorded."""
