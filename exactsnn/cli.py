@@ -13,6 +13,8 @@
                                                 train a classifier with exact gradients; metrics + figures
     exactsnn campaign CASES_DIR | --generate lif --seeds 0-999 [--store DB] [--scheduler ADDR] [--workers N]
                                                 verify many cases as Dask tasks (exactsnn.distributed)
+    exactsnn sweep {xor,iris,yinyang} --seeds 0-9 --hidden 30,60 [--lr ...] [--epochs N]
+                                                training runs as Dask tasks; one table + figure
 
 simulate, grad, verify and validate also take a NIR graph instead of a case:
 ``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
@@ -58,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_campaign(sub):
-    from .distributed.command import add_campaign_parser
+    from .distributed.command import add_campaign_parser, add_sweep_parser
 
     add_campaign_parser(sub)
+    add_sweep_parser(sub)
 
 
 def _tolerance(text) -> float:
@@ -176,10 +179,10 @@ def main(argv=None) -> int:
             from .training.command import run_train
 
             return run_train(args)
-        if args.command == "campaign":
-            from .distributed.command import run_campaign
+        if args.command in ("campaign", "sweep"):
+            from .distributed.command import run_campaign, run_sweep
 
-            return run_campaign(args)
+            return run_campaign(args) if args.command == "campaign" else run_sweep(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":

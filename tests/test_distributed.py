@@ -217,3 +217,27 @@ def test_cli_campaign_bad_arguments_exit_2(argv, tmp_path, capsys):
     assert main(argv + ["--store", str(tmp_path / "x.db")]) == 2
     assert "invalid input" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+
+
+def test_sweep_runs_are_the_in_process_runs_and_resume(cluster, tmp_path):
+    import numpy as np
+
+    from exactsnn.distributed.sweep import sweep
+    from exactsnn.training import config_for
+    from exactsnn.training.command import train_to_folder
+
+    c, _ = cluster
+    res = sweep("xor", {"hidden": [4, 8]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=5)
+    assert sorted(res.ran) == sorted(f"xor-hidden{h}-seed{s}" for h in (4, 8) for s in (0, 1))
+    assert [(r["hidden"], r["seed"]) for r in res.rows] == [(4, 0), (4, 1), (8, 0), (8, 1)]
+    # a worker's run is the run of the same configuration in this process, weight for weight
+    local = train_to_folder(config_for("xor", hidden=8, seed=1, epochs=5), tmp_path / "local", figures=False,
+                            progress=False)
+    remote = np.load(tmp_path / "xor-hidden8-seed1" / "weights.npz")
+    assert np.array_equal(remote["w1"], local.state.weights[0]) and np.array_equal(remote["w2"], local.state.weights[1])
+    assert res.rows[3]["test_accuracy"] == local.metrics()["final"]["test_accuracy"]
+    means = {(n, v): m for n, v, m, _, _ in res.summary()}
+    assert means[("hidden", 8)] == np.mean([r["test_accuracy"] for r in res.rows if r["hidden"] == 8])
+    assert res.table.read_text().count("\n") == 5 and res.figure.exists()
+    again = sweep("xor", {"hidden": [4, 8]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=5)
+    assert again.ran == () and again.rows == res.rows

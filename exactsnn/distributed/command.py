@@ -58,3 +58,50 @@ def run_campaign(args) -> int:
         print(f"exactsnn campaign: {len(result.lost)} case(s) lost; run the same command again", file=sys.stderr)
         return 3
     return 0 if result.counts["fail"] == result.counts["error"] == 0 else 1
+
+
+def _values(kind):
+    def parse(text):
+        try:
+            return [kind(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            import argparse
+
+            raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated {kind.__name__} values") from None
+    return parse
+
+
+def add_sweep_parser(sub):
+    """Register the ``sweep`` sub-command: training runs over a grid and seeds as Dask tasks."""
+    from ..training import TASKS
+
+    p = sub.add_parser("sweep", help="train over a grid of hyper-parameters and seeds as Dask tasks; one table "
+                                     "and one figure (exactsnn.distributed.sweep)")
+    p.add_argument("task", choices=TASKS)
+    p.add_argument("--seeds", default="0", help="seeds, e.g. 0-9 or 1,3 (default 0)")
+    p.add_argument("--hidden", type=_values(int), help="hidden sizes, comma-separated")
+    p.add_argument("--lr", type=_values(float), help="learning rates, comma-separated")
+    p.add_argument("--batch-size", type=_values(int), help="batch sizes, comma-separated")
+    p.add_argument("--epochs", type=int, help="epochs of every run (default: the task's)")
+    p.add_argument("--train-size", type=int, help="yinyang: training samples of every run")
+    p.add_argument("--out", help="parent folder of the run folders, sweep.csv and sweep.png (default sweeps/TASK)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default $DASK_SCHEDULER_ADDRESS, "
+                                       "else a LocalCluster on 127.0.0.1)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
+
+
+def run_sweep(args) -> int:
+    from . import parse_seeds
+    from .sweep import sweep
+
+    grid = {k: getattr(args, k) for k in ("hidden", "lr", "batch_size") if getattr(args, k)}
+    fixed = {k: getattr(args, k) for k in ("epochs", "train_size") if getattr(args, k) is not None}
+    res = sweep(args.task, grid, parse_seeds(args.seeds), out=args.out or f"sweeps/{args.task}", scheduler=args.scheduler,
+                n_workers=args.workers, progress=True, **fixed)
+    print(f"\nexactsnn sweep {args.task}: {len(res.rows)} run(s) ({len(res.ran)} run now) -> {res.table}")
+    print(f"  {'swept':<12} {'value':>10} {'test accuracy (mean +- std)':>30} {'runs':>5}")
+    for name, value, mean, std, n in res.summary():
+        print(f"  {name:<12} {value!s:>10} {100 * mean:>20.2f} +- {100 * std:5.2f} % {n:>5}")
+    if res.figure:
+        print(f"  figure written to {res.figure}")
+    return 0
