@@ -58,6 +58,7 @@ _LAZY = {
     "verify": ("exactsnn.verification", "verify"),
     "compare": ("exactsnn.verification", "compare"),
     "load_case": ("exactsnn.io", "load_case"),
+    "campaign": ("exactsnn.distributed", "campaign"),  # needs the 'distributed' extra when it runs
 }
 
 
