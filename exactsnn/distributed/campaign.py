@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from .cluster import dask_client, has_dashboard
-from .sources import GeneratorSpec, folder_cases, generated_cases
+from .sources import GeneratorSpec, claimed_text, folder_cases, generated_cases
 from .store import CampaignStore
 from .tasks import KINDS, run_case
 
@@ -97,8 +97,11 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
     ----------
     source : str, Path, GeneratorSpec or dict
         A folder of ``*.json`` case files (case id = file stem), or random networks (``GeneratorSpec``).
-    kind : {"verify"}
-        ``exactsnn.verify``: float64 spike times, Jacobian and loss gradient against the reference.
+    kind : {"verify", "compare"}
+        ``"verify"``: float64 spike times, Jacobian and loss gradient against the reference
+        (``exactsnn.verify``). ``"compare"`` (folder sources): the claimed answers of another
+        implementation, ``<case_id>.claimed.json`` beside each case, against the reference
+        (``exactsnn.compare``, the validator).
     dps : int
         Digits of the reference (>= 15).
     store : str or Path
@@ -132,29 +135,33 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
         raise InvalidInputError(f"n_workers = {n_workers!r}: need a positive integer")
     start = time.perf_counter()
     cases, described = case_source(source)
+    if kind == "compare" and "folder" not in described:
+        raise InvalidInputError("kind = 'compare' needs a folder of cases with <case>.claimed.json beside each")
     ids = [cid for cid, _ in cases]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("campaign source has repeated case ids")
     with CampaignStore(store, {"kind": kind, "dps": dps, **described}) as db:
         done = db.done()
         todo = {cid: text for cid, text in cases if cid not in done}
+        claims = {cid: claimed_text(source, cid) for cid in todo} if kind == "compare" else {}
         ran, lost, dashboard = [], [], None
         if todo:
             with dask_client(scheduler, n_workers) as client:
                 dashboard = client.dashboard_link if (scheduler or has_dashboard()) else None
-                _run(client, todo, kind, dps, retries, db, progress, on_record, ran, lost, dashboard)
+                _run(client, todo, claims, kind, dps, retries, db, progress, on_record, ran, lost, dashboard)
         records = db.records(with_case=True)
     return CampaignResult(records, tuple(ran), len(cases) - len(todo), tuple(lost), Path(store), dashboard,
                           time.perf_counter() - start)
 
 
-def _run(client, todo, kind, dps, retries, db, progress, on_record, ran, lost, dashboard):
+def _run(client, todo, claims, kind, dps, retries, db, progress, on_record, ran, lost, dashboard):
     """Submit every case, then commit records in completion order (``distributed.as_completed``)."""
     from dask.distributed import as_completed
 
     tag = uuid.uuid4().hex[:8]
     ids = list(todo)
-    futures = client.map(run_case, ids, [todo[c] for c in ids], kind=kind, dps=dps, retries=retries, pure=False,
+    futures = client.map(run_case, ids, [todo[c] for c in ids], [kind] * len(ids), [dps] * len(ids),
+                         [claims.get(c) for c in ids], retries=retries, pure=False,
                          key=[f"exactsnn-{kind}-{tag}-{c}" for c in ids])
     owner = dict(zip((f.key for f in futures), ids))
     bar = _bar(len(ids), progress, dashboard)

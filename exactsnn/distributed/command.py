@@ -1,6 +1,7 @@
 """``exactsnn campaign``: the command-line face of ``exactsnn.distributed.campaign``.
 
     exactsnn campaign CASES_DIR [options]              every *.json case file of a folder
+    exactsnn campaign CASES_DIR --kind compare         claimed answers CASE.claimed.json against the reference
     exactsnn campaign --generate lif --seeds 0-999     seeded random lif networks (GeneratorSpec)
 
 Exit status: 0 every case within tolerance, 1 some case outside tolerance or failed, 2 invalid
@@ -20,6 +21,9 @@ def add_campaign_parser(sub):
     p.add_argument("--generate", choices=("lif",), help="random networks of this model instead of a folder")
     p.add_argument("--seeds", default="0-99", help="generator seeds, e.g. 0-999 or 1,5,9 (default 0-99)")
     p.add_argument("--kinds", default="feedforward,recurrent", help="generator network kinds (comma-separated)")
+    p.add_argument("--kind", choices=("verify", "compare"), default="verify",
+                   help="verify: the float64 engine vs the reference (default); compare: the claimed answers "
+                        "CASE.claimed.json beside each case file vs the reference (like exactsnn validate)")
     p.add_argument("--dps", type=int, default=30, help="digits of the reference (default 30)")
     p.add_argument("--store", default="campaign.db", help="SQLite file of the records (default campaign.db); "
                                                           "an existing one is resumed")
@@ -45,7 +49,7 @@ def run_campaign(args) -> int:
         source = GeneratorSpec(seeds=parse_seeds(args.seeds), model=args.generate, kinds=kinds)
     else:
         source = args.source
-    result = campaign(source, dps=args.dps, store=args.store, scheduler=args.scheduler, n_workers=args.workers,
+    result = campaign(source, args.kind, dps=args.dps, store=args.store, scheduler=args.scheduler, n_workers=args.workers,
                       progress=not args.no_progress)
     print(summary_text(result, args.top))
     if args.out and result.flagged:

@@ -146,19 +146,29 @@ def generated_cases(spec: GeneratorSpec) -> list:
     return [(f"{spec.model}-{int(s)}", json.dumps(random_case(spec, int(s)))) for s in spec.seeds]
 
 
+CLAIMED_SUFFIX = ".claimed.json"
+
+
 def folder_cases(folder) -> list:
     """``[(case_id, text), ...]`` of every ``*.json`` file in ``folder`` (not recursive), id = file stem.
 
+    Files ending in ``.claimed.json`` are another implementation's answers (``claimed_text``), not cases.
     Files are read as text only; parsing happens in the task, so an invalid file becomes a failure
     record rather than stopping the campaign.
     """
     path = Path(folder)
     if not path.is_dir():
         raise InvalidInputError(f"campaign source {str(folder)!r} is not a folder of case files")
-    files = sorted(p for p in path.glob("*.json") if p.is_file())
+    files = sorted(p for p in path.glob("*.json") if p.is_file() and not p.name.endswith(CLAIMED_SUFFIX))
     if not files:
         raise InvalidInputError(f"campaign source {str(folder)!r} holds no *.json case files")
     return [(p.stem, p.read_text()) for p in files]
+
+
+def claimed_text(folder, case_id: str):
+    """The text of ``folder/<case_id>.claimed.json`` (an ``exactsnn-result/1`` document), or None."""
+    path = Path(folder) / f"{case_id}{CLAIMED_SUFFIX}"
+    return path.read_text() if path.is_file() else None
 
 
 def parse_seeds(text: str) -> tuple:

@@ -17,7 +17,7 @@ RECORD_FIELDS = ("case_id", "status", "ok", "well_conditioned", "certified", "n_
                  "max_abs_err_time", "max_rel_err_grad", "max_abs_err_grad", "min_vdot", "min_event_gap",
                  "min_tmax_gap", "min_near_margin", "flags", "error", "t_reference", "t_engine")
 TIMING_FIELDS = ("t_reference", "t_engine")
-KINDS = ("verify",)
+KINDS = ("verify", "compare")
 
 
 def _finite(x):
@@ -60,7 +60,37 @@ def verify_record(case_id: str, text: str, dps: int) -> dict:
             "t_reference": t1 - t0, "t_engine": t2 - t1}
 
 
-def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30) -> dict:
+def compare_record(case_id: str, text: str, claimed: str | None, dps: int) -> dict:
+    """The record of ``exactsnn.compare`` (a claimed ``exactsnn-result/1`` document against the reference).
+
+    ``max_abs_err_time``: worst ``|claimed - exact|`` of the spike times; ``max_rel_err_grad`` and
+    ``max_abs_err_grad``: worst of the loss, gradient and Jacobian entries; ``flags``:
+    ``"disagree:<quantity>"`` per quantity with a disagreeing entry (and ``"not certified"``).
+    """
+    from ..verification import compare, ground_truth
+
+    if claimed is None:
+        raise FileNotFoundError(f"no claimed result {case_id}.claimed.json beside the case")
+    t0 = time.perf_counter()
+    truth = ground_truth(text, dps)
+    t1 = time.perf_counter()
+    rep = compare(truth.case, claimed, dps=dps, truth=truth)
+    t2 = time.perf_counter()
+    times = [e for e in rep.entries if e.quantity == "spikes"]
+    grads = [e for e in rep.entries if e.quantity != "spikes"]
+    flags = sorted({f"disagree:{e.quantity}" for e in rep.disagreements} | (set() if rep.certified else
+                                                                           {"not certified"}))
+    record = dict.fromkeys(RECORD_FIELDS)
+    record.update(case_id=case_id, status="ok" if rep.ok else "fail", ok=int(rep.ok), certified=int(rep.certified),
+                  n_spikes=len(times), n_spikes_ref=truth.ref.n_spikes,
+                  max_abs_err_time=_finite(max((e.abs_err for e in times), default=0.0)),
+                  max_rel_err_grad=_finite(max((e.rel_err for e in grads), default=0.0)),
+                  max_abs_err_grad=_finite(max((e.abs_err for e in grads), default=0.0)),
+                  flags=json.dumps(flags), t_reference=t1 - t0, t_engine=t2 - t1)
+    return record
+
+
+def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30, claimed: str | None = None) -> dict:
     """Run one case; return its record (a dict with the keys ``RECORD_FIELDS``).
 
     Parameters
@@ -68,8 +98,9 @@ def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30) -> di
     case_id : str
     text : str
         The case as JSON (``exactsnn-case/1``).
-    kind : {"verify"}
-        ``"verify"``: the float64 engine against the ``dps``-digit reference (``exactsnn.verify``).
+    kind : {"verify", "compare"}
+        ``"verify"``: the float64 engine against the ``dps``-digit reference (``exactsnn.verify``);
+        ``"compare"``: ``claimed`` (another implementation's ``exactsnn-result/1`` text) against it.
     dps : int
         Digits of the reference.
 
@@ -85,6 +116,8 @@ def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30) -> di
         raise ValueError(f"kind = {kind!r}; allowed {list(KINDS)}")
     t0 = time.perf_counter()
     try:
+        if kind == "compare":
+            return compare_record(case_id, text, claimed, dps)
         return verify_record(case_id, text, dps)
     except Exception as exc:  # noqa: BLE001 - any failure of one case is that case's record, not the campaign's
         record = dict.fromkeys(RECORD_FIELDS)
