@@ -45,7 +45,8 @@ def row_of(folder: Path, metrics: dict) -> dict:
 
 @dataclass
 class SweepResult:
-    """Rows (one per run, in grid order), the swept names, and where the table and figure are."""
+    """Rows (one per run, in grid order), the swept names (``("seed",)`` without a grid), the runs of
+    this call, and where the table and figure are."""
 
     rows: list
     swept: tuple
@@ -112,7 +113,7 @@ def sweep(task: str, grid: dict, seeds=(0,), *, out="sweeps", scheduler: str | N
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = SweepResult(rows, tuple(k for k in swept if k != "seed" or len(seeds) > 1 or not grid),
+    result = SweepResult(rows, tuple(grid) or ("seed",),
                          tuple(folders[i].name for i in todo), table)
     if figure:
         result.figure = plot_sweep(result, out / "sweep.png")
