@@ -274,3 +274,20 @@ def test_compare_campaign_finds_a_perturbed_claim(cluster, tmp_path):
     assert rec["lif-2"]["status"] == "error" and "claimed" in rec["lif-2"]["error"]
     with pytest.raises(InvalidInputError, match="compare"):
         campaign(SPEC, "compare", store=tmp_path / "g.db")
+
+
+def test_dask_scheduler_address_attaches_to_the_running_cluster(cluster, tmp_path, monkeypatch):
+    c, _ = cluster
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", c.scheduler_address)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    during = []
+    res = campaign(GeneratorSpec(seeds=(3,)), store=tmp_path / "e.db",
+                   on_record=lambda _: during.append({p.pid for p in psutil.Process().children(recursive=True)}))
+    assert res.ran == ("lif-3",) and during == [before]  # no new cluster was started
+    assert res.dashboard and "127.0.0.1" in res.dashboard
+
+
+def test_workers_with_several_threads_are_refused(tmp_path):
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0") as c:
+        with pytest.raises(InvalidInputError, match="one thread per worker"):
+            campaign(GeneratorSpec(seeds=(0,)), store=tmp_path / "t.db", scheduler=c.scheduler_address)

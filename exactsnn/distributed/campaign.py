@@ -7,6 +7,7 @@ cases that have no record yet, so an interrupted campaign resumes and no case is
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -147,7 +148,8 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
         ran, lost, dashboard = [], [], None
         if todo:
             with dask_client(scheduler, n_workers) as client:
-                dashboard = client.dashboard_link if (scheduler or has_dashboard()) else None
+                attached = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+                dashboard = client.dashboard_link if (attached or has_dashboard()) else None
                 _run(client, todo, claims, kind, dps, retries, db, progress, on_record, ran, lost, dashboard)
         records = db.records(with_case=True)
     return CampaignResult(records, tuple(ran), len(cases) - len(todo), tuple(lost), Path(store), dashboard,
