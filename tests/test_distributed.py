@@ -291,3 +291,19 @@ def test_workers_with_several_threads_are_refused(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0") as c:
         with pytest.raises(InvalidInputError, match="one thread per worker"):
             campaign(GeneratorSpec(seeds=(0,)), store=tmp_path / "t.db", scheduler=c.scheduler_address)
+
+
+@pytest.mark.slow
+def test_check_model_campaign_runs_the_battery_per_model(cluster, tmp_path):
+    from exactsnn.verification import check_model
+    from exactsnn.models import get
+
+    c, _ = cluster
+    res = campaign(["srm_alpha"], "check_model", store=tmp_path / "m.db", scheduler=c.scheduler_address)
+    (rec,) = res.records
+    direct = check_model(get("srm_alpha"), dps=30)  # the same battery in this process
+    assert rec["case_id"] == "srm_alpha" and rec["status"] == ("ok" if direct.ok else "fail")
+    assert rec["n_spikes"] == sum(n for n, _, _ in direct.networks)
+    assert rec["max_abs_err_time"] == max(dt for _, dt, _ in direct.networks)
+    with pytest.raises(InvalidInputError, match="check_model"):
+        campaign(SPEC, "check_model", store=tmp_path / "x.db")

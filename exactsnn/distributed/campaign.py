@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from .cluster import dask_client, has_dashboard
-from .sources import GeneratorSpec, claimed_text, folder_cases, generated_cases
+from .sources import GeneratorSpec, claimed_text, folder_cases, generated_cases, model_sources
 from .store import CampaignStore
 from .tasks import KINDS, run_case
 
@@ -78,7 +78,8 @@ def _safe(case_id: str) -> str:
 
 
 def case_source(source) -> tuple:
-    """``(cases, description)`` of a source: a folder path, a ``GeneratorSpec``, or a dict of its fields."""
+    """``(cases, description)`` of a source: a folder path, a ``GeneratorSpec`` or a dict of its fields, or
+    (``check_model``) a list of built-in model names and model files."""
     if isinstance(source, dict):
         source = GeneratorSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in source.items()})
     if isinstance(source, GeneratorSpec):
@@ -86,6 +87,8 @@ def case_source(source) -> tuple:
         return generated_cases(source), {"generator": spec}
     if isinstance(source, (str, Path)):
         return folder_cases(source), {"folder": str(Path(source).resolve())}
+    if isinstance(source, (list, tuple)) and source and all(isinstance(x, (str, Path)) for x in source):
+        return model_sources(source), {"models": [str(x) for x in source]}
     raise InvalidInputError(f"campaign source = {source!r}: expected a folder of case files, a GeneratorSpec "
                             "or a dict of its fields")
 
@@ -96,13 +99,15 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
 
     Parameters
     ----------
-    source : str, Path, GeneratorSpec or dict
-        A folder of ``*.json`` case files (case id = file stem), or random networks (``GeneratorSpec``).
+    source : str, Path, GeneratorSpec, dict or list
+        A folder of ``*.json`` case files (case id = file stem), random networks (``GeneratorSpec``), or
+        for ``check_model`` a list of models.
     kind : {"verify", "compare"}
         ``"verify"``: float64 spike times, Jacobian and loss gradient against the reference
         (``exactsnn.verify``). ``"compare"`` (folder sources): the claimed answers of another
         implementation, ``<case_id>.claimed.json`` beside each case, against the reference
-        (``exactsnn.compare``, the validator).
+        (``exactsnn.compare``, the validator). ``"check_model"``: the model battery on each model of a list
+        of built-in names and model files (JSON/TOML).
     dps : int
         Digits of the reference (>= 15).
     store : str or Path
@@ -138,6 +143,9 @@ def campaign(source, kind: str = "verify", *, dps: int = 30, store="campaign.db"
     cases, described = case_source(source)
     if kind == "compare" and "folder" not in described:
         raise InvalidInputError("kind = 'compare' needs a folder of cases with <case>.claimed.json beside each")
+    if (kind == "check_model") != ("models" in described):
+        raise InvalidInputError("kind = 'check_model' takes a list of models (built-in names or model files), "
+                                "and only it does")
     ids = [cid for cid, _ in cases]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("campaign source has repeated case ids")

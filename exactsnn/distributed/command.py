@@ -3,6 +3,7 @@
     exactsnn campaign CASES_DIR [options]              every *.json case file of a folder
     exactsnn campaign CASES_DIR --kind compare         claimed answers CASE.claimed.json against the reference
     exactsnn campaign --generate lif --seeds 0-999     seeded random lif networks (GeneratorSpec)
+    exactsnn campaign --kind check_model --models lif,srm_alpha,my_model.toml   the model battery per model
 
 Exit status: 0 every case within tolerance, 1 some case outside tolerance or failed, 2 invalid
 arguments, 3 some case could not be completed by Dask (lost; a re-run retries it).
@@ -21,9 +22,11 @@ def add_campaign_parser(sub):
     p.add_argument("--generate", choices=("lif",), help="random networks of this model instead of a folder")
     p.add_argument("--seeds", default="0-99", help="generator seeds, e.g. 0-999 or 1,5,9 (default 0-99)")
     p.add_argument("--kinds", default="feedforward,recurrent", help="generator network kinds (comma-separated)")
-    p.add_argument("--kind", choices=("verify", "compare"), default="verify",
+    p.add_argument("--kind", choices=("verify", "compare", "check_model"), default="verify",
                    help="verify: the float64 engine vs the reference (default); compare: the claimed answers "
-                        "CASE.claimed.json beside each case file vs the reference (like exactsnn validate)")
+                        "CASE.claimed.json beside each case file vs the reference (like exactsnn validate); "
+                        "check_model: the model battery on each of --models")
+    p.add_argument("--models", help="check_model: comma-separated built-in names or model files (JSON/TOML)")
     p.add_argument("--dps", type=int, default=30, help="digits of the reference (default 30)")
     p.add_argument("--store", default="campaign.db", help="SQLite file of the records (default campaign.db); "
                                                           "an existing one is resumed")
@@ -42,9 +45,12 @@ def run_campaign(args) -> int:
     from . import GeneratorSpec, campaign, parse_seeds
     from .summary import plot_histograms, summary_text
 
-    if (args.source is None) == (args.generate is None):
-        raise InvalidInputError("campaign: give a folder of case files or --generate MODEL (one of them)")
-    if args.generate:
+    if sum(x is not None for x in (args.source, args.generate, args.models)) != 1:
+        raise InvalidInputError("campaign: give a folder of case files, --generate MODEL or --models LIST "
+                                "(one of them)")
+    if args.models:
+        source = [m.strip() for m in args.models.split(",") if m.strip()]
+    elif args.generate:
         kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
         source = GeneratorSpec(seeds=parse_seeds(args.seeds), model=args.generate, kinds=kinds)
     else:

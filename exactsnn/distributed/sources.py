@@ -171,6 +171,26 @@ def claimed_text(folder, case_id: str):
     return path.read_text() if path.is_file() else None
 
 
+def model_sources(specs) -> list:
+    """``[(case_id, json_text), ...]`` for ``check_model`` campaigns: one per built-in name or model file.
+
+    A file's text travels with the task (workers need not see this file system): the record's case text
+    is ``{"builtin": name}`` or ``{"file": name, "suffix": ".toml", "text": ...}``; id = name or file stem.
+    """
+    from ..compiled import BUILTIN_NAMES
+
+    out = []
+    for spec in specs:
+        path = Path(str(spec))
+        if str(spec) in BUILTIN_NAMES:
+            out.append((str(spec), json.dumps({"builtin": str(spec)})))
+        elif path.is_file():
+            out.append((path.stem, json.dumps({"file": path.name, "suffix": path.suffix, "text": path.read_text()})))
+        else:
+            raise InvalidInputError(f"model {str(spec)!r} is neither a built-in {list(BUILTIN_NAMES)} nor a file")
+    return out
+
+
 def parse_seeds(text: str) -> tuple:
     """``"0-9"`` -> ``(0, ..., 9)``; ``"3,5,7"`` -> ``(3, 5, 7)``; ``"4"`` -> ``(4,)``; mixed: ``"0-2,7"``."""
     out = []

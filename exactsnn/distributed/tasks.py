@@ -17,7 +17,7 @@ RECORD_FIELDS = ("case_id", "status", "ok", "well_conditioned", "certified", "n_
                  "max_abs_err_time", "max_rel_err_grad", "max_abs_err_grad", "min_vdot", "min_event_gap",
                  "min_tmax_gap", "min_near_margin", "flags", "error", "t_reference", "t_engine")
 TIMING_FIELDS = ("t_reference", "t_engine")
-KINDS = ("verify", "compare")
+KINDS = ("verify", "compare", "check_model")
 
 
 def _finite(x):
@@ -90,6 +90,39 @@ def compare_record(case_id: str, text: str, claimed: str | None, dps: int) -> di
     return record
 
 
+def check_model_record(case_id: str, text: str, dps: int) -> dict:
+    """The record of ``exactsnn.check_model`` on one model (``sources.model_sources``).
+
+    ``max_abs_err_time`` / ``max_rel_err_grad``: worst spike-time error and row-relative Jacobian error
+    over its random networks; ``n_spikes``: their spikes; ``flags``: ``"symbolic"`` when a derived
+    identity fails, ``"kernel:<name>"`` per kernel over 64 ulps.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from ..io import load_model_spec
+    from ..verification import check_model
+
+    doc = json.loads(text)
+    t0 = time.perf_counter()
+    if "builtin" in doc:
+        model = load_model_spec(doc["builtin"])
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"model{doc['suffix']}"
+            path.write_text(doc["text"])
+            model = load_model_spec(str(path))
+    chk = check_model(model, dps=dps)
+    flags = ([] if chk.symbolic_ok else ["symbolic"]) + [f"kernel:{k}" for k, u in chk.kernel_ulps.items() if u > 64]
+    record = dict.fromkeys(RECORD_FIELDS)
+    record.update(case_id=case_id, status="ok" if chk.ok else "fail", ok=int(chk.ok),
+                  n_spikes=sum(n for n, _, _ in chk.networks),
+                  max_abs_err_time=_finite(max((dt for _, dt, _ in chk.networks), default=0.0)),
+                  max_rel_err_grad=_finite(max((row for _, _, row in chk.networks), default=0.0)),
+                  flags=json.dumps(sorted(flags)), t_reference=time.perf_counter() - t0)
+    return record
+
+
 def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30, claimed: str | None = None) -> dict:
     """Run one case; return its record (a dict with the keys ``RECORD_FIELDS``).
 
@@ -100,7 +133,8 @@ def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30, claim
         The case as JSON (``exactsnn-case/1``).
     kind : {"verify", "compare"}
         ``"verify"``: the float64 engine against the ``dps``-digit reference (``exactsnn.verify``);
-        ``"compare"``: ``claimed`` (another implementation's ``exactsnn-result/1`` text) against it.
+        ``"compare"``: ``claimed`` (another implementation's ``exactsnn-result/1`` text) against it;
+        ``"check_model"``: the model battery (``exactsnn.check_model``) on the model in ``text``.
     dps : int
         Digits of the reference.
 
@@ -118,6 +152,8 @@ def run_case(case_id: str, text: str, kind: str = "verify", dps: int = 30, claim
     try:
         if kind == "compare":
             return compare_record(case_id, text, claimed, dps)
+        if kind == "check_model":
+            return check_model_record(case_id, text, dps)
         return verify_record(case_id, text, dps)
     except Exception as exc:  # noqa: BLE001 - any failure of one case is that case's record, not the campaign's
         record = dict.fromkeys(RECORD_FIELDS)
