@@ -38,6 +38,13 @@ def summary_text(result, top: int = 10) -> str:
         lines.append("  " + " ".join(_cell(fmt, r[key]) for key, _, fmt in TABLE) + f"  {note}")
     if len(recs) > top:
         lines.append(f"  ... {len(recs) - top} more (sqlite3 {result.store} 'select * from records')")
+    flagged = result.flagged
+    if flagged:
+        lines.append(f"\n  flagged ({len(flagged)}):")
+        for r in flagged[:top]:
+            lines.append(f"  {r['case_id']:<16} {r['status']:<6} {r['error'] or ', '.join(json.loads(r['flags']))}")
+        if len(flagged) > top:
+            lines.append(f"  ... {len(flagged) - top} more")
     return "\n".join(lines)
 
 
@@ -58,7 +65,7 @@ def plot_histograms(result, path):
                                "worst gradient error per case (row/block relative)")):
         vals = [math.log10(max(r[key], 1e-20)) for r in done if r[key] is not None]
         ax.hist(vals, bins=30, color="C0")
-        ax.set_xlabel(f"log10 {key}")
+        ax.set_xlabel(f"log10 {key} (exact 0 drawn at -20)")
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("cases")
     fig.suptitle(f"{len(done)} cases", fontsize=10)
