@@ -307,3 +307,38 @@ def test_check_model_campaign_runs_the_battery_per_model(cluster, tmp_path):
     assert rec["max_abs_err_time"] == max(dt for _, dt, _ in direct.networks)
     with pytest.raises(InvalidInputError, match="check_model"):
         campaign(SPEC, "check_model", store=tmp_path / "x.db")
+
+
+def test_data_parallel_training_gives_bit_identical_weights(cluster, tmp_path):
+    import numpy as np
+
+    from exactsnn.distributed.data_parallel import DaskTrainer
+    from exactsnn.training import Trainer, config_for
+
+    c, client = cluster
+    config = config_for("xor", epochs=8, seed=2)
+    single = Trainer(config, progress=False).run()
+    trainer = DaskTrainer(config, client, n_shards=2)
+    split = trainer.run()
+    assert trainer.shard_tasks >= 2 * config.epochs  # every batch was split in two
+    for a, b in zip(single.state.weights, split.state.weights):
+        assert np.array_equal(a, b)
+    assert single.history[-1]["train_loss"] == split.history[-1]["train_loss"]
+    assert not np.array_equal(single.state.weights[0], Trainer(config, progress=False).state.weights[0])  # it trained
+
+
+@pytest.mark.slow
+def test_data_parallel_yinyang_three_epochs_bit_identical(cluster):
+    import numpy as np
+
+    from exactsnn.distributed.data_parallel import DaskTrainer
+    from exactsnn.training import Trainer, config_for
+
+    c, client = cluster
+    config = config_for("yinyang", epochs=3, hidden=30, seed=0)
+    single = Trainer(config, progress=False).run()
+    trainer = DaskTrainer(config, client, n_shards=2)
+    split = trainer.run()
+    assert trainer.shard_tasks > 3 * 100
+    assert all(np.array_equal(a, b) for a, b in zip(single.state.weights, split.state.weights))
+    assert single.final["test"].accuracy == split.final["test"].accuracy
