@@ -59,6 +59,7 @@ _LAZY = {
     "compare": ("exactsnn.verification", "compare"),
     "load_case": ("exactsnn.io", "load_case"),
     "load": ("exactsnn.training.saved", "load"),  # a trained run folder (exactsnn train --out DIR)
+    "campaign": ("exactsnn.distributed", "campaign"),  # needs the 'distributed' extra when it runs
 }
 
 

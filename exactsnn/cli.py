@@ -13,6 +13,10 @@
                                                 train a classifier with exact gradients; metrics + figures
     exactsnn train TASK --resume RUN_DIR        continue a killed run from its last checkpoint
     exactsnn --version
+    exactsnn campaign CASES_DIR | --generate lif --seeds 0-999 [--store DB] [--scheduler ADDR] [--workers N]
+                                                verify many cases as Dask tasks (exactsnn.distributed)
+    exactsnn sweep {xor,iris,yinyang} --seeds 0-9 --hidden 30,60 [--lr ...] [--epochs N]
+                                                training runs as Dask tasks; one table + figure
 
 simulate, grad, verify and validate also take a NIR graph instead of a case:
 ``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
@@ -78,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     from .training.command import add_train_parser
 
     add_train_parser(sub)
+    _add_campaign(sub)
     return ap
 
 
@@ -85,6 +90,13 @@ def _add_version(ap):
     from . import __version__
 
     ap.add_argument("--version", action="version", version=f"exactsnn {__version__}")
+
+
+def _add_campaign(sub):
+    from .distributed.command import add_campaign_parser, add_sweep_parser
+
+    add_campaign_parser(sub)
+    add_sweep_parser(sub)
 
 
 def _tolerance(text) -> float:
@@ -222,6 +234,10 @@ def main(argv=None) -> int:
             from .training.command import run_train
 
             return run_train(args)
+        if args.command in ("campaign", "sweep"):
+            from .distributed.command import run_campaign, run_sweep
+
+            return run_campaign(args) if args.command == "campaign" else run_sweep(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":
