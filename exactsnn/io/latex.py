@@ -41,7 +41,7 @@ def symbol_tex(name: str) -> str:
 
 
 def _tex(expr, names: dict) -> str:
-    expr = sympy.sympify(expr)
+    expr = sympy.sympify(expr, strict=True)
     return sympy.latex(expr, symbol_names={s: names.get(s.name, symbol_tex(s.name)) for s in expr.free_symbols})
 
 

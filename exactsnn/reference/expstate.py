@@ -52,7 +52,7 @@ from .potential import Potential
 
 def exp_poly(expr, s=S):
     """``{rate_expr: [a_0, ..., a_M]}`` with ``expr = sum_r sum_m a_m s^m exp(-rate s)``, or None."""
-    terms = _terms(sympy.sympify(expr), s)
+    terms = _terms(sympy.sympify(expr, strict=True), s)
     if terms is None:
         return None
     out = {}
@@ -143,7 +143,7 @@ class ExpPolyKernel:
 
 
 def _const(expr, param_syms, ctx, values):
-    return compile_kernel(sympy.sympify(expr), S, param_syms)(ctx, values)(ctx.mpf(0))
+    return compile_kernel(sympy.sympify(expr, strict=True), S, param_syms)(ctx, values)(ctx.mpf(0))
 
 
 _FORMS_CACHE: dict = {}
