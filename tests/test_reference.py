@@ -267,7 +267,7 @@ def test_precision_is_local(lif):
 def test_errors(lif, kmodel):
     with pytest.raises(SimulationError, match="max_spikes"):
         reference_solve(lif, {}, single(7.0), [[0.0]], 2.0, max_spikes=1)
-    weak = kernel_model("s*exp(-s)", "theta*s", "theta", {"theta": 0.2})
+    weak = kernel_model("s*exp(-s)", "theta*(1 - exp(-s))", "theta", {"theta": 0.2})  # reset(0+) = 0
     with pytest.raises(SimulationError, match="after the reset"):
         reference_solve(weak, {}, single(1.0), [[0.0]], 3.0)
     below = kernel_model("s*exp(-s)", "0.5 + 0*s", "theta", {"theta": -0.5})
