@@ -137,3 +137,23 @@ def test_weights_and_times_that_would_overflow_the_potential_are_refused():
         es.Network.feedforward([np.array([[1e308], [1e308]])])
     with pytest.raises(InputSpikeError, match="at most 1e\\+100"):
         es.simulate("lif", es.Network.feedforward([[[2.0]]]), [[0.1]], 1e101)
+
+
+def test_extreme_time_constants_agree_with_the_reference():
+    """tau_syn = 1e13, tau_mem = 1e14 used to give one spike too many and times off by 5.5e-4; the Newton-form
+    state now agrees with the 30-digit reference. Far beyond (1e300) the engine gives the tau -> oo limit:
+    the same spikes as at 1e20 (the kernels differ from that limit by ~s/tau, far below float64's resolution)."""
+    from exactsnn import models
+    from exactsnn.reference import reference_solve
+
+    net = es.Network.feedforward([np.array([[2.5, 2.0], [1.5, 2.9]]), np.array([[1.2], [1.1]])])
+    inputs = [[0.1, 0.6], [0.3]]
+    params = {"tau_syn": 1e13, "tau_mem": 1e14, "threshold": 1.0}
+    res = es.simulate("lif", net, inputs, 2.0, params=params)
+    ref = reference_solve(models.get("lif"), params, net, inputs, 2.0, dps=30)
+    assert ref.certified and res.n_spikes == len(ref.times) >= 20
+    assert np.max(np.abs(np.sort(res.spike_time) - np.sort([float(t) for t in ref.times]))) <= 1e-14
+    far = es.simulate("lif", net, inputs, 2.0, params={"tau_syn": 1e300, "tau_mem": 2e300, "threshold": 1.0})
+    near = es.simulate("lif", net, inputs, 2.0, params={"tau_syn": 1e20, "tau_mem": 2e20, "threshold": 1.0})
+    assert far.n_spikes == near.n_spikes == res.n_spikes
+    assert np.max(np.abs(far.spike_time - near.spike_time)) <= 1e-14
