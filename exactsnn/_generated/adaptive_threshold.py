@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '4e19db358df94a146dc4295bc1f25c08292b25b6aafdf86199f96fcb63f33ca5'
+INPUT_HASH = 'fa0a675148cd99ba1f01fd569b761afe12d46b77aa69b4df7d808e575d8bb795'
 
 import math
 
@@ -102,6 +102,32 @@ def firing_threshold(p):
     """threshold = threshold"""
     threshold = p[2]
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = -(math.exp(-s/tau_syn)/tau_syn**2 - math.exp(-s/tau_mem)/tau_mem**2)/(1/tau_syn - 1/tau_mem)
+
+    in Newton form: -(expdd1(s, 1/tau_syn)/tau_syn + (expdd1(s, 1/tau_syn) + expdd2(s, 1/tau_mem, 1/tau_syn)/tau_mem)/tau_mem)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_syn
+    _c1 = expdd1(s, _c0)
+    _c2 = 1/tau_mem
+    return -_c0*_c1 - _c2*(_c1 + _c2*expdd2(s, _c2, _c0))
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = beta*math.exp(-s/tau_adapt)/tau_adapt**2 + threshold*math.exp(-s/tau_mem)/tau_mem**2"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    beta = p[3]
+    tau_adapt = p[4]
+    if tau_mem == tau_syn:
+        return beta*math.exp(-s/tau_adapt)/tau_adapt**2 + threshold*math.exp(-s/tau_syn)/tau_syn**2
+    return beta*math.exp(-s/tau_adapt)/tau_adapt**2 + threshold*math.exp(-s/tau_mem)/tau_mem**2
 
 
 @njit(cache=True)

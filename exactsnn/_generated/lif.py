@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '07e68013ff2119add936e1bfaff8f19e62099b682aaac02a7fa955a22e23d36c'
+INPUT_HASH = 'c351a1ca95577c149ec5ca773196a697da1f49ef0e8e07b6c4b8f1664097f242'
 
 import math
 
@@ -96,6 +96,30 @@ def firing_threshold(p):
     """threshold = threshold"""
     threshold = p[2]
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = -(math.exp(-s/tau_syn)/tau_syn**2 - math.exp(-s/tau_mem)/tau_mem**2)/(1/tau_syn - 1/tau_mem)
+
+    in Newton form: -(expdd1(s, 1/tau_syn)/tau_syn + (expdd1(s, 1/tau_syn) + expdd2(s, 1/tau_mem, 1/tau_syn)/tau_mem)/tau_mem)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_syn
+    _c1 = expdd1(s, _c0)
+    _c2 = 1/tau_mem
+    return -_c0*_c1 - _c2*(_c1 + _c2*expdd2(s, _c2, _c0))
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = threshold*math.exp(-s/tau_mem)/tau_mem**2"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    if tau_mem == tau_syn:
+        return threshold*math.exp(-s/tau_syn)/tau_syn**2
+    return threshold*math.exp(-s/tau_mem)/tau_mem**2
 
 
 @njit(cache=True)

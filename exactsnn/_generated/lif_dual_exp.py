@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '144a53f3a5391858ae897b4689ca0503932a7234d7a079ec0f7885763ffbbd03'
+INPUT_HASH = 'b35a2030e2cde8d86d60b9ac47c070dfc0d4bc760b19743373849d3bcadee7b9'
 
 import math
 
@@ -119,6 +119,37 @@ def firing_threshold(p):
             return threshold
         return threshold
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = tau_decay*tau_mem*(math.exp(-s/tau_rise)/(tau_rise*(tau_decay - tau_rise)*(tau_mem - tau_rise)) - math.exp(-s/tau_mem)/(tau_mem*(tau_decay - tau_mem)*(tau_mem - tau_rise)) + math.exp(-s/tau_decay)/(tau_decay*(tau_decay - tau_mem)*(tau_decay - tau_rise)))
+
+    in Newton form: (expdd1(s, 1/tau_rise) + expdd2(s, 1/tau_mem, 1/tau_rise)/tau_mem + (expdd2(s, 1/tau_mem, 1/tau_rise) + expdd3(s, 1/tau_decay, 1/tau_mem, 1/tau_rise)/tau_decay)/tau_decay)/tau_rise"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    _c0 = 1/tau_rise
+    _c1 = 1/tau_mem
+    _c2 = expdd2(s, _c1, _c0)
+    _c3 = 1/tau_decay
+    return _c0*(_c1*_c2 + _c3*(_c2 + _c3*expdd3(s, _c3, _c1, _c0)) + expdd1(s, _c0))
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = threshold*math.exp(-s/tau_mem)/tau_mem**2"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    threshold = p[3]
+    if tau_decay == tau_mem:
+        if tau_mem == tau_rise:
+            return threshold*math.exp(-s/tau_rise)/tau_rise**2
+        return threshold*math.exp(-s/tau_mem)/tau_mem**2
+    if tau_mem == tau_rise:
+        return threshold*math.exp(-s/tau_rise)/tau_rise**2
+    return threshold*math.exp(-s/tau_mem)/tau_mem**2
 
 
 @njit(cache=True)

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'ab22edefad69b88229780221349404fde9b17f22fdad416f0afa2c6a4858347a'
+INPUT_HASH = '7ae7e27e3f7d209822aef3356fa12a764d0ead3e49ee9ceff159d5d008e6f83c'
 
 import math
 
@@ -126,6 +126,41 @@ def firing_threshold(p):
             return threshold
         return threshold
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = -frac_slow*(math.exp(-s/tau_slow)/tau_slow**2 - math.exp(-s/tau_mem)/tau_mem**2)/(1/tau_slow - 1/tau_mem) + (frac_slow - 1)*(math.exp(-s/tau_mem)/tau_mem**2 - math.exp(-s/tau_fast)/tau_fast**2)/(1/tau_mem - 1/tau_fast)
+
+    in Newton form: -((expdd1(s, 1/tau_fast) + expdd2(s, 1/tau_slow, 1/tau_fast)/tau_slow)/tau_slow + expdd1(s, 1/tau_fast)/tau_fast + (expdd1(s, 1/tau_fast) + expdd2(s, 1/tau_slow, 1/tau_fast)/tau_slow + (expdd2(s, 1/tau_slow, 1/tau_fast) + expdd3(s, 1/tau_mem, 1/tau_slow, 1/tau_fast)/tau_mem)/tau_mem)*(frac_slow*tau_fast*tau_mem - frac_slow*tau_mem*tau_slow - tau_fast*tau_mem + tau_fast*tau_slow)/(tau_fast*tau_mem*tau_slow))"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    frac_slow = p[2]
+    tau_mem = p[3]
+    _c0 = 1/tau_fast
+    _c1 = expdd1(s, _c0)
+    _c2 = 1/tau_slow
+    _c3 = expdd2(s, _c2, _c0)
+    _c4 = _c1 + _c2*_c3
+    _c5 = 1/tau_mem
+    _c6 = tau_fast*tau_mem
+    return -_c0*_c1 - _c0*_c2*_c5*(_c4 + _c5*(_c3 + _c5*expdd3(s, _c5, _c2, _c0)))*(_c6*frac_slow - _c6 - frac_slow*tau_mem*tau_slow + tau_fast*tau_slow) - _c2*_c4
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = threshold*math.exp(-s/tau_mem)/tau_mem**2"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    tau_mem = p[3]
+    threshold = p[4]
+    if tau_fast == tau_mem:
+        if tau_mem == tau_slow:
+            return threshold*math.exp(-s/tau_slow)/tau_slow**2
+        return threshold*math.exp(-s/tau_mem)/tau_mem**2
+    if tau_mem == tau_slow:
+        return threshold*math.exp(-s/tau_slow)/tau_slow**2
+    return threshold*math.exp(-s/tau_mem)/tau_mem**2
 
 
 @njit(cache=True)

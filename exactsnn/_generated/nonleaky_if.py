@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '61b4da8facb34f467ae3552f209a91ab48567659ff8b851da467e5a079aedd1e'
+INPUT_HASH = '45968f5484840d827a7791228c14e37a1273b064205e14f21634b3adc995023c'
 
 import math
 
@@ -77,6 +77,20 @@ def firing_threshold(p):
     """threshold = threshold"""
     threshold = p[1]
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = -math.exp(-s/tau_syn)/tau_syn"""
+    tau_syn = p[0]
+    _c0 = 1/tau_syn
+    return -_c0*math.exp(-_c0*s)
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = 0"""
+    return 0
 
 
 @njit(cache=True)

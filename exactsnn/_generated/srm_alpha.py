@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '23bfc6793f7b4157e1b151499940e47a45460de6957c13901bfda11f07d10c61'
+INPUT_HASH = 'f030511b99285d78c76692ddcd6a049f7d5572a0a5c456a0d11394fcf05ad151'
 
 import math
 
@@ -82,6 +82,22 @@ def firing_threshold(p):
     """threshold = threshold"""
     threshold = p[1]
     return threshold
+
+
+@njit(cache=True)
+def d2psp_ds2(s, p):
+    """d2psp_ds2 = (s/tau - 2)*math.exp(-s/tau + 1)/tau**2"""
+    tau = p[0]
+    _c0 = s/tau
+    return (_c0 - 2)*math.exp(1 - _c0)/tau**2
+
+
+@njit(cache=True)
+def d2reset_ds2(s, p):
+    """d2reset_ds2 = threshold*math.exp(-s/tau)/tau**2"""
+    tau = p[0]
+    threshold = p[1]
+    return threshold*math.exp(-s/tau)/tau**2
 
 
 @njit(cache=True)

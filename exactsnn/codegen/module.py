@@ -72,6 +72,7 @@ def _newton_kernels(deriv) -> dict:
         out[kernel] = form
         out[f"d{kernel}_ds"] = sympy.diff(form, S)
         out[f"d{kernel}_dp"] = tuple(sympy.diff(form, p) for p in deriv.params)
+        out[f"d2{kernel}_ds2"] = sympy.diff(form, S, 2)
     _NEWTON[id(deriv)] = (deriv, out)
     return out
 
@@ -231,6 +232,8 @@ def kernel_source(deriv: Derivation) -> str:
         _scalar(deriv, "reset", "reset", "s, p"),
         _scalar(deriv, "dreset_ds", "dreset_ds", "s, p"),
         _scalar(deriv, "firing_threshold", "threshold", "p"),
+        _scalar(deriv, "d2psp_ds2", "d2psp_ds2", "s, p"),
+        _scalar(deriv, "d2reset_ds2", "d2reset_ds2", "s, p"),
         _vector(deriv, "dpsp_dp", "dpsp_dp", "s, p, out"),
         _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),

@@ -14,7 +14,8 @@ quantity evaluated at ``s = t - event``:
     dF/dp         = sum w dpsp/dp - sum dreset/dp - dthreshold/dp
 
 So the derivation produces, per branch, the expressions ``psp, dpsp_ds, dpsp_dp[i], reset,
-dreset_ds, dreset_dp[i], threshold, dthreshold_dp[i]``. A branch is the generic formula, or
+dreset_ds, dreset_dp[i], threshold, dthreshold_dp[i]`` and, for the second-order IFT
+(``exactsnn.hessian``, ``proofs/second_order.md``), ``d2psp_ds2, d2reset_ds2``. A branch is the generic formula, or
 the limit of it on a singular parameter set (``tau_syn == tau_mem``). The limit forms may be singular
 themselves on a smaller set (three equal time constants of ``lif_dual_exp``): each special branch
 carries its own nested branches, found by the same search on its limit forms, down to a branch
@@ -35,7 +36,7 @@ from .closed_form import closed_forms
 from .newton_state import newton_state
 from .singular import limit_form, singular_equalities
 
-KERNEL_EXPRS = ("psp", "dpsp_ds", "reset", "dreset_ds", "threshold")
+KERNEL_EXPRS = ("psp", "dpsp_ds", "reset", "dreset_ds", "threshold", "d2psp_ds2", "d2reset_ds2")
 VECTOR_EXPRS = ("dpsp_dp", "dreset_dp", "dthreshold_dp")
 
 
@@ -156,6 +157,8 @@ def _generic_exprs(model, params) -> dict:
         "reset": reset,
         "dreset_ds": sympy.diff(reset, S),
         "threshold": theta,
+        "d2psp_ds2": sympy.diff(psp, S, 2),
+        "d2reset_ds2": sympy.diff(reset, S, 2),
         "dpsp_dp": tuple(sympy.diff(psp, p) for p in params),
         "dreset_dp": tuple(sympy.diff(reset, p) for p in params),
         "dthreshold_dp": tuple(sympy.diff(theta, p) for p in params),

@@ -1,0 +1,242 @@
+"""Exact second derivatives of spike times and losses (second-order implicit function theorem).
+
+Spike ``k`` solves ``F_k = V(t_k) - theta = 0``. Differentiating ``F_k(t_k(q), q, t_parents(q)) = 0``
+twice along a direction ``v`` gives (``proofs/second_order.md``)
+
+    t_ddot_k = -( Q_k(t_dot, v) + sum_parents dF_k/dt_e t_ddot_e ) / Vdot_k,
+    Q_k = sum_arr [w psp''(s) u^2 + 2 v_w psp'(s) u] - sum_own reset''(s) u^2,   u = t_dot_k - tau_dot,
+
+where ``t_dot = J v`` is the first-order tangent, ``tau_dot`` the tangent of the arrival (source
+spike plus delay) or of the own earlier spike. The own-reset terms (``sum_own``) and the parents'
+own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both required.
+
+- ``spike_hessian``: the full ``d2 t_k / dq2`` of chosen spikes (small networks; cost
+  ``O(n_edges n_q^2)`` time, ``O(n_spikes n_q^2)`` memory).
+- ``hvp``: ``(d2 L / dq2) v`` of a loss by forward-over-adjoint: one tangent sweep, one adjoint sweep
+  for the multipliers ``mu``, the Lagrangian's second-order terms, and one more adjoint sweep.
+
+Parameters ``q`` here are the weights, delays and input spike times (``[w | d | inputs]``, as the first
+three blocks of ``Gradients``); model-parameter blocks are not covered yet (they need the mixed
+kernel partials ``d2psp/ds dp``). Second derivatives scale like ``1 / Vdot^3`` near a tangential
+crossing: ``policy`` flags such spikes exactly as the first-order sweeps do.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .diagnostics import check_spikes
+from .errors import InvalidInputError
+from .grad import Gradients
+from .losses import Loss, loss_value_and_dt
+from .network import real_array
+from .numeric import second_order as so
+from .simulate import SimulationResult
+
+MAX_HESSIAN_ENTRIES = 50_000_000
+
+
+class Edges(NamedTuple):
+    """Causal edges of every spike with the kernel values at their lags (see ``numeric/second_order.py``).
+
+    ptr : (n_spikes + 1,) int64   edges of spike k are ptr[k]:ptr[k+1]
+    src, syn : (n_edges,) int64   source-spike id (input id, or n_in + spike); synapse (-1: own spike)
+    w, k0, k1, k2 : (n_edges,) float64   weight; psp, psp', psp'' (arrival) or 0, reset', reset'' (own)
+    vdot : (n_spikes,) float64
+    """
+
+    ptr: np.ndarray
+    src: np.ndarray
+    syn: np.ndarray
+    w: np.ndarray
+    k0: np.ndarray
+    k1: np.ndarray
+    k2: np.ndarray
+    vdot: np.ndarray
+    n_syn: int
+    n_in: int
+
+
+def edges(result: SimulationResult) -> Edges:
+    """Walk the causal record (the same parents as the first-order sweeps) and evaluate the kernels."""
+    mod = result.model.module
+    spk_arr_head, spk_prev, _, arr_time, arr_syn, arr_src, arr_prev = result.record
+    syn_w = result.topology.syn_w
+    n_in = result.in_times.size
+    rows = []
+    ptr = [0]
+    for k in range(result.n_spikes):
+        p = tuple(result.ptab[result.pop[result.spike_neuron[k]]].tolist())
+        t = result.spike_time[k]
+        a = spk_arr_head[k]
+        while a >= 0:
+            s = t - arr_time[a]
+            if s >= 0.0:
+                syn = int(arr_syn[a])
+                rows.append((int(arr_src[a]), syn, syn_w[syn], mod.psp(s, p), mod.dpsp_ds(s, p), mod.d2psp_ds2(s, p)))
+            a = arr_prev[a]
+        m = spk_prev[k]
+        while m >= 0:
+            s = t - result.spike_time[m]
+            rows.append((n_in + int(m), -1, 0.0, 0.0, mod.dreset_ds(s, p), mod.d2reset_ds2(s, p)))
+            m = spk_prev[m]
+        ptr.append(len(rows))
+    cols = list(zip(*rows)) if rows else [()] * 6
+    src, syn = (np.array(c, np.int64) for c in cols[:2])
+    w, k0, k1, k2 = (np.array(c, np.float64) for c in cols[2:])
+    ptr = np.array(ptr, np.int64)
+    return Edges(ptr, src, syn, w, k0, k1, k2, so.vdot_edges(ptr, syn, w, k1), result.network.n_synapses, n_in)
+
+
+def n_params(result: SimulationResult) -> int:
+    """Length of ``q = [weights | delays | input times]``."""
+    return 2 * result.network.n_synapses + result.in_times.size
+
+
+def _check_result(result, caller):
+    if not isinstance(result, SimulationResult):
+        raise InvalidInputError(f"{caller}: result must be the SimulationResult that exactsnn.simulate returned, "
+                                f"got {type(result).__name__}")
+
+
+def _direction(result, v) -> np.ndarray:
+    """``v`` as a flat ``[w | d | inputs]`` vector: a Gradients (model block must be zero) or an array."""
+    n_q = n_params(result)
+    if isinstance(v, Gradients):
+        if np.any(np.asarray(v.model) != 0):
+            raise InvalidInputError("v.model: second derivatives with respect to model parameters are not "
+                                    "supported yet; give a direction with a zero model block")
+        v = np.concatenate([v.weights, v.delays, v.inputs])
+    v = real_array(v, "v", InvalidInputError)
+    if v.shape != (n_q,):
+        raise InvalidInputError(f"v must have shape ({n_q},) (weights | delays | input times) or be a Gradients, "
+                                f"got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise InvalidInputError("v contains non-finite values")
+    return v
+
+
+def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn") -> np.ndarray:
+    """Full second derivative of spike times with respect to ``q = [weights | delays | input times]``.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    spikes : sequence of int, optional
+        Spike ids (time order, as ``result.spike_time``); default all spikes.
+    policy : {"raise", "warn", "flag"}
+        Degenerate-spike policy (``exactsnn.diagnostics``).
+
+    Returns
+    -------
+    (len(spikes), n_q, n_q) float64, symmetric: ``H[i, a, b] = d2 t_{spikes[i]} / dq_a dq_b``.
+
+    Notes
+    -----
+    ``H_k = -( sum_arr [w psp'' U U^T + psp' (e_w U^T + U e_w^T) - w psp' H_src]
+    + sum_own [-reset'' U U^T + reset' H_m] ) / Vdot_k`` with ``U = dt_k/dq - dtau/dq``
+    (``proofs/second_order.md``).
+    """
+    _check_result(result, "spike_hessian")
+    n_q = n_params(result)
+    ids = np.arange(result.n_spikes) if spikes is None else np.asarray(spikes)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= result.n_spikes)):
+        raise InvalidInputError(f"spikes must be spike ids in [0, {result.n_spikes}), got {spikes!r}")
+    if result.n_spikes * n_q * n_q > MAX_HESSIAN_ENTRIES:
+        raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_q} x {n_q} entries (> "
+                                f"{MAX_HESSIAN_ENTRIES}); use hvp for large networks")
+    check_spikes(result, policy)
+    e = edges(result)
+    jac = so.jacobian_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in)
+    hess = so.hessian_edges(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, jac)
+    return hess[ids]
+
+
+def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
+    """``(t_dot, t_ddot)``: ``J v`` and ``v^T (d2 t_k/dq2) v`` for every spike (forward over forward)."""
+    _check_result(result, "spike_curvature")
+    v = _direction(result, v)
+    check_spikes(result, policy)
+    e = edges(result)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot)
+
+
+def loss_derivatives(result: SimulationResult, loss: Loss) -> tuple:
+    """``(dL/dt (n_spikes,), d2L/dt2 (n_spikes, n_spikes))`` of a first-spike loss.
+
+    ``first_spike_sum`` has zero second derivative; ``ttfs_cross_entropy`` with ``p = softmax(-t/tau0)``
+    over the outputs has ``(diag(p) - p p^T) / tau0^2 + delta_{o,label} gamma exp(t_label/tau1) / tau1^2``
+    (rows of silent outputs are zero: they pass no gradient)."""
+    _, dl_dt, t_first = loss_value_and_dt(result, loss)
+    d2 = np.zeros((result.n_spikes, result.n_spikes))
+    if loss.kind == "ttfs_cross_entropy":
+        _, ids = result.first_spikes()
+        z = -t_first / loss.tau0
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        h = (np.diag(p) - np.outer(p, p)) / loss.tau0 ** 2
+        h[loss.label, loss.label] += loss.gamma * np.exp(t_first[loss.label] / loss.tau1) / loss.tau1 ** 2
+        live = np.flatnonzero(ids >= 0)
+        d2[np.ix_(ids[live], ids[live])] = h[np.ix_(live, live)]
+    return dl_dt, d2
+
+
+def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
+    """Hessian-vector product ``(d2 L / dq2) v`` of a loss, by forward-over-adjoint.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    loss : Loss or (dl_dt, d2l_dt2)
+        A first-spike ``Loss``, or the loss's gradient ``(n_spikes,)`` and Hessian ``(n_spikes, n_spikes)``
+        with respect to the spike times.
+    v : Gradients or (2 n_synapses + n_input_spikes,) array
+        Direction in ``[weights | delays | input times]``; a Gradients' model block must be zero.
+    policy : {"raise", "warn", "flag"}
+
+    Returns
+    -------
+    Gradients
+        Blocks ``weights, delays, inputs`` of ``H v``; ``model`` is empty (not covered yet).
+
+    Notes
+    -----
+    With ``G_k = F_k(t, q)``, ``lam = dL/dt``, ``mu = -G_t^{-T} lam`` (adjoint) and ``t_dot = J v``
+    (tangent), ``w = d2L/dt2 t_dot + sum_k mu_k d2F_k . (t_dot, v)`` split into spike-time and
+    parameter parts ``(w_t, w_q)``; then ``H v = w_q + G_q^T (-G_t^{-T} w_t)``: the second term is one
+    more adjoint sweep. Cost: three linear sweeps over the causal edges.
+    """
+    _check_result(result, "hvp")
+    v = _direction(result, v)
+    dl_dt, d2l = _loss_terms(result, loss)
+    check_spikes(result, policy)
+    e = edges(result)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
+    w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
+    _, back = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t + d2l @ tdot)
+    out = w_q + back
+    n_syn = e.n_syn
+    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:], np.zeros(0))
+
+
+def _loss_terms(result, loss) -> tuple:
+    if isinstance(loss, Loss):
+        return loss_derivatives(result, loss)
+    try:
+        dl_dt, d2l = loss
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"loss must be an exactsnn.Loss or a pair (dl_dt, d2l_dt2), got "
+                                f"{type(loss).__name__}") from None
+    n = result.n_spikes
+    dl_dt = real_array(dl_dt, "dl_dt", InvalidInputError)
+    d2l = real_array(d2l, "d2l_dt2", InvalidInputError)
+    if dl_dt.shape != (n,) or d2l.shape != (n, n):
+        raise InvalidInputError(f"loss (dl_dt, d2l_dt2) must have shapes ({n},) and ({n}, {n}), got "
+                                f"{dl_dt.shape} and {d2l.shape}")
+    if not (np.isfinite(dl_dt).all() and np.isfinite(d2l).all()):
+        raise InvalidInputError("loss (dl_dt, d2l_dt2) contains non-finite values")
+    return dl_dt, d2l
