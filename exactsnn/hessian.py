@@ -59,35 +59,22 @@ class Edges(NamedTuple):
     n_in: int
 
 
-def edges(result: SimulationResult) -> Edges:
-    """Walk the causal record (the same parents as the first-order sweeps) and evaluate the kernels."""
+def edges(result: SimulationResult, seed=None) -> Edges:
+    """The causal edges (the same parents as the first-order sweeps) with their kernel values, of every spike
+    or, given a boolean ``seed`` (n_spikes,), of the seed spikes and their ancestors only. The other spikes get
+    no edges and ``Vdot = 1``: nothing a quantity of the seed spikes depends on (their tangents read 0)."""
     mod = result.model.module
     spk_arr_head, spk_prev, _, arr_time, arr_syn, arr_src, arr_prev = result.record
-    syn_w = result.topology.syn_w
     n_in = result.in_times.size
-    rows = []
-    ptr = [0]
-    for k in range(result.n_spikes):
-        p = tuple(result.ptab[result.pop[result.spike_neuron[k]]].tolist())
-        t = result.spike_time[k]
-        a = spk_arr_head[k]
-        while a >= 0:
-            s = t - arr_time[a]
-            if s >= 0.0:
-                syn = int(arr_syn[a])
-                rows.append((int(arr_src[a]), syn, syn_w[syn], mod.psp(s, p), mod.dpsp_ds(s, p), mod.d2psp_ds2(s, p)))
-            a = arr_prev[a]
-        m = spk_prev[k]
-        while m >= 0:
-            s = t - result.spike_time[m]
-            rows.append((n_in + int(m), -1, 0.0, 0.0, mod.dreset_ds(s, p), mod.d2reset_ds2(s, p)))
-            m = spk_prev[m]
-        ptr.append(len(rows))
-    cols = list(zip(*rows)) if rows else [()] * 6
-    src, syn = (np.array(c, np.int64) for c in cols[:2])
-    w, k0, k1, k2 = (np.array(c, np.float64) for c in cols[2:])
-    ptr = np.array(ptr, np.int64)
-    return Edges(ptr, src, syn, w, k0, k1, k2, so.vdot_edges(ptr, syn, w, k1), result.network.n_synapses, n_in)
+    keep = np.ones(result.n_spikes, np.bool_) if seed is None else so.ancestors(
+        n_in, result.spike_time, spk_arr_head, spk_prev, arr_time, arr_src, arr_prev, np.asarray(seed, np.bool_))
+    ptr, src, syn, w, k0, k1, k2 = so.edges_core(
+        mod.psp, mod.dpsp_ds, mod.d2psp_ds2, mod.dreset_ds, mod.d2reset_ds2, mod.p_load, result.ptab, result.pop,
+        n_in, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
+        result.topology.syn_w, keep)
+    vdot = so.vdot_edges(ptr, syn, w, k1)
+    vdot[~keep] = 1.0
+    return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in)
 
 
 def n_params(result: SimulationResult) -> int:
@@ -165,23 +152,31 @@ def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
 
 
 def loss_derivatives(result: SimulationResult, loss: Loss) -> tuple:
-    """``(dL/dt (n_spikes,), d2L/dt2 (n_spikes, n_spikes))`` of a first-spike loss.
+    """``(dL/dt (n_spikes,), d2L/dt2 (n_spikes, n_spikes))`` of a first-spike loss (dense; ``hvp`` uses the
+    output block only, ``_loss_block``).
 
     ``first_spike_sum`` has zero second derivative; ``ttfs_cross_entropy`` with ``p = softmax(-t/tau0)``
     over the outputs has ``(diag(p) - p p^T) / tau0^2 + delta_{o,label} gamma exp(t_label/tau1) / tau1^2``
     (rows of silent outputs are zero: they pass no gradient)."""
-    _, dl_dt, t_first = loss_value_and_dt(result, loss)
+    dl_dt, idx, block = _loss_block(result, loss)
     d2 = np.zeros((result.n_spikes, result.n_spikes))
+    d2[np.ix_(idx, idx)] = block
+    return dl_dt, d2
+
+
+def _loss_block(result, loss) -> tuple:
+    """``(dL/dt, idx, block)``: d2L/dt2 is ``block`` on the spikes ``idx`` (the outputs' first spikes), 0 elsewhere."""
+    _, dl_dt, t_first = loss_value_and_dt(result, loss)
+    _, ids = result.first_spikes()
+    live = np.flatnonzero(ids >= 0)
+    h = np.zeros((t_first.size, t_first.size))
     if loss.kind == "ttfs_cross_entropy":
-        _, ids = result.first_spikes()
         z = -t_first / loss.tau0
         p = np.exp(z - z.max())
         p /= p.sum()
         h = (np.diag(p) - np.outer(p, p)) / loss.tau0 ** 2
         h[loss.label, loss.label] += loss.gamma * np.exp(t_first[loss.label] / loss.tau1) / loss.tau1 ** 2
-        live = np.flatnonzero(ids >= 0)
-        d2[np.ix_(ids[live], ids[live])] = h[np.ix_(live, live)]
-    return dl_dt, d2
+    return dl_dt, ids[live], h[np.ix_(live, live)]
 
 
 def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
@@ -207,25 +202,35 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     With ``G_k = F_k(t, q)``, ``lam = dL/dt``, ``mu = -G_t^{-T} lam`` (adjoint) and ``t_dot = J v``
     (tangent), ``w = d2L/dt2 t_dot + sum_k mu_k d2F_k . (t_dot, v)`` split into spike-time and
     parameter parts ``(w_t, w_q)``; then ``H v = w_q + G_q^T (-G_t^{-T} w_t)``: the second term is one
-    more adjoint sweep. Cost: three linear sweeps over the causal edges.
+    more adjoint sweep. Cost: three linear sweeps over the causal edges of the spikes the loss depends on
+    (the loss's spikes and their ancestors; the others are skipped, as the first-order adjoint skips them).
     """
     _check_result(result, "hvp")
     v = _direction(result, v)
-    dl_dt, d2l = _loss_terms(result, loss)
+    dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)
-    e = edges(result)
+    out = hvp_flat(result, dl_dt, idx, block, v)
+    n_syn = result.network.n_synapses
+    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:], np.zeros(0))
+
+
+def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
+    """The sweeps of ``hvp`` on validated inputs: ``(d2L/dq2) v`` (n_q,) for ``dL/dt`` (n_spikes,) and
+    ``d2L/dt2`` equal to ``block`` on the spikes ``idx`` (0 elsewhere). Only the spikes the loss depends on
+    (its spikes and their ancestors) are visited."""
+    seed = dl_dt != 0.0
+    seed[idx[(block != 0.0).any(axis=0) | (block != 0.0).any(axis=1)]] = True
+    e = edges(result, seed)
     tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
     mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
     w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
-    _, back = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t + d2l @ tdot)
-    out = w_q + back
-    n_syn = e.n_syn
-    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:], np.zeros(0))
+    w_t[idx] += block @ tdot[idx]
+    return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
 
 
 def _loss_terms(result, loss) -> tuple:
     if isinstance(loss, Loss):
-        return loss_derivatives(result, loss)
+        return _loss_block(result, loss)
     try:
         dl_dt, d2l = loss
     except (TypeError, ValueError):
@@ -239,4 +244,4 @@ def _loss_terms(result, loss) -> tuple:
                                 f"{dl_dt.shape} and {d2l.shape}")
     if not (np.isfinite(dl_dt).all() and np.isfinite(d2l).all()):
         raise InvalidInputError("loss (dl_dt, d2l_dt2) contains non-finite values")
-    return dl_dt, d2l
+    return dl_dt, np.arange(n), d2l

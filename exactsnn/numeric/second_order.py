@@ -191,3 +191,83 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
                 h += g * hess[s_e - n_in]
         h *= -1.0 / vdot[k]
     return hess
+
+
+@njit(cache=True)
+def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, pop, n_in, spk_time, spk_neuron,
+               spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, keep):
+    """The causal edges of the spikes with ``keep[k]`` and their kernel values (``exactsnn.hessian.Edges``);
+    other spikes get no edges.
+
+    The model's jitted kernels are passed in; the parents are those of the first-order sweeps: every arrival
+    at the spiking neuron with lag ``s >= 0`` and every earlier own spike."""
+    n = spk_time.size
+    cap = 0
+    for k in range(n):
+        if not keep[k]:
+            continue
+        a = spk_arr_head[k]
+        while a >= 0:
+            if spk_time[k] - arr_time[a] >= 0.0:
+                cap += 1
+            a = arr_prev[a]
+        m = spk_prev[k]
+        while m >= 0:
+            cap += 1
+            m = spk_prev[m]
+    ptr = np.zeros(n + 1, np.int64)
+    src = np.empty(cap, np.int64)
+    syn = np.empty(cap, np.int64)
+    w = np.empty(cap)
+    k0 = np.empty(cap)
+    k1 = np.empty(cap)
+    k2 = np.empty(cap)
+    e = 0
+    for k in range(n):
+        if not keep[k]:
+            ptr[k + 1] = e
+            continue
+        p = p_load(ptab, pop[spk_neuron[k]])
+        t = spk_time[k]
+        a = spk_arr_head[k]
+        while a >= 0:
+            s = t - arr_time[a]
+            if s >= 0.0:
+                src[e] = arr_src[a]
+                syn[e] = arr_syn[a]
+                w[e] = syn_w[arr_syn[a]]
+                k0[e] = psp(s, p)
+                k1[e] = dpsp_ds(s, p)
+                k2[e] = d2psp_ds2(s, p)
+                e += 1
+            a = arr_prev[a]
+        m = spk_prev[k]
+        while m >= 0:
+            s = t - spk_time[m]
+            src[e] = n_in + m
+            syn[e] = -1
+            w[e] = 0.0
+            k0[e] = 0.0
+            k1[e] = dreset_ds(s, p)
+            k2[e] = d2reset_ds2(s, p)
+            e += 1
+            m = spk_prev[m]
+        ptr[k + 1] = e
+    return ptr, src, syn, w, k0, k1, k2
+
+
+@njit(cache=True)
+def ancestors(n_in, spk_time, spk_arr_head, spk_prev, arr_time, arr_src, arr_prev, seed):
+    """``seed`` closed under causal parents (backward in time): the spikes a loss on ``seed`` depends on."""
+    keep = seed.copy()
+    for k in range(spk_time.size - 1, -1, -1):
+        if not keep[k]:
+            continue
+        a = spk_arr_head[k]
+        while a >= 0:
+            if spk_time[k] - arr_time[a] >= 0.0 and arr_src[a] >= n_in:
+                keep[arr_src[a] - n_in] = True
+            a = arr_prev[a]
+        if spk_prev[k] >= 0:
+            keep[spk_prev[k]] = True
+    return keep

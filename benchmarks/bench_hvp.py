@@ -1,0 +1,84 @@
+"""Cost of one Hessian-vector product against one gradient (issue 16, target: under 4x).
+
+Network: 5-120-3 lif as bench_core.py (tau_syn = 1/0.999, tau_mem = 1, threshold = 1, t_max = 4), hidden
+weights N(0.6, 0.4), output weights N(0.05, 0.1); each of the 5 input channels carries ``rate`` spikes,
+uniform in [0.15, 2]. TTFS cross-entropy loss (labels cycling 0..2), a random unit direction v.
+
+Per sample, on an already simulated result, best of --repeats, interleaved:
+- gradient:  exactsnn.loss_grad(result, loss)      (loss dL/dt + diagnostics + adjoint sweep)
+- hvp:       exactsnn.hvp(result, loss, v)          (loss derivatives + diagnostics + edge kernels + tangent
+                                                     + adjoint + Lagrangian terms + adjoint)
+- kernels:   the engine's adjoint_core alone, against hessian.hvp_flat (edges_core on the loss's spikes and
+             their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics
+             and loss
+Printed: the ratios hvp / gradient. The HVP is also checked against the contraction of the edge gradient
+(``adjoint_edges`` with dL/dt equals the engine's adjoint to 1e-12).
+
+Run:  python benchmarks/bench_hvp.py [--samples N] [--rate R] [--repeats K]
+"""
+
+import argparse
+import os
+import platform
+import time
+
+import numba
+import numpy as np
+
+from exactsnn import Loss, Network, hvp, loss_grad, simulate
+from exactsnn.hessian import _loss_block, edges, hvp_flat, n_params  # private: the kernels without checks
+from exactsnn.numeric import second_order as so
+
+PARAMS = {"tau_syn": 1 / 0.999, "tau_mem": 1.0, "threshold": 1.0}
+T_MAX = 4.0
+N_IN, HIDDEN, N_OUT = 5, 120, 3
+
+
+def best(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--rate", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    net = Network.feedforward([rng.normal(0.6, 0.4, (N_IN, HIDDEN)), rng.normal(0.05, 0.1, (HIDDEN, N_OUT))])
+    sums = np.zeros(4)
+    spikes = 0
+    for i in range(args.samples + 1):
+        inputs = [sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)]
+        r = simulate("lif", net, inputs, T_MAX, params=PARAMS)
+        loss = Loss("ttfs_cross_entropy", label=i % N_OUT)
+        v = rng.normal(size=n_params(r))
+        v /= np.linalg.norm(v)
+        dl_dt, idx, block = _loss_block(r, loss)
+        g_engine = r.model.call("adjoint_core", *r.engine_args(), dl_dt)[:n_params(r)]
+        e = edges(r)
+        g_edges = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)[1]
+        assert np.max(np.abs(g_edges - g_engine)) <= 1e-12 * max(np.max(np.abs(g_engine)), 1e-300)
+        t = [best(lambda: loss_grad(r, loss, policy="flag"), args.repeats),
+             best(lambda: hvp(r, loss, v, policy="flag"), args.repeats),
+             best(lambda: r.model.call("adjoint_core", *r.engine_args(), dl_dt), args.repeats),
+             best(lambda: hvp_flat(r, dl_dt, idx, block, v), args.repeats)]
+        if i == 0:
+            continue  # warm-up (compilation)
+        sums += t
+        spikes += r.n_spikes
+    m = sums / args.samples * 1e6
+    print(f"{platform.processor() or platform.machine()}, numba {numba.__version__}, "
+          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}")
+    print(f"5-{HIDDEN}-3 lif, rate {args.rate}: {spikes / args.samples:.1f} spikes per sample, {args.samples} samples")
+    print(f"API:     gradient {m[0]:9.1f} us   hvp {m[1]:9.1f} us   ratio {m[1] / m[0]:.2f}x")
+    print(f"kernels: adjoint  {m[2]:9.1f} us   hvp {m[3]:9.1f} us   ratio {m[3] / m[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
