@@ -35,6 +35,7 @@ from .grad import Gradients as Gradients
 from .grad import Jacobian as Jacobian
 from .grad import adjoint as adjoint
 from .grad import forward_propagation as forward_propagation
+from .hessian import batch_hvp as batch_hvp
 from .hessian import hvp as hvp
 from .hessian import spike_curvature as spike_curvature
 from .hessian import spike_hessian as spike_hessian
@@ -82,7 +83,7 @@ __all__ = sorted([
     "Jacobian", "Network", "Loss", "Patterns", "loss_grad", "loss_value_and_dt", "batch_loss_grad", "diagnose",
     "Diagnostics", "DegenerateSpikeWarning", "load_builtin", "CompiledModel", "ExactSNNError", "InvalidInputError",
     "ModelError", "NetworkError", "InputSpikeError", "CaseFormatError", "SimulationError", "DegenerateSpikeError",
-    "hvp", "spike_hessian", "spike_curvature",
+    "hvp", "batch_hvp", "spike_hessian", "spike_curvature",
     *_LAZY,
 ])
 

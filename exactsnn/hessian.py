@@ -245,3 +245,47 @@ def _loss_terms(result, loss) -> tuple:
     if not (np.isfinite(dl_dt).all() and np.isfinite(d2l).all()):
         raise InvalidInputError("loss (dl_dt, d2l_dt2) contains non-finite values")
     return dl_dt, np.arange(n), d2l
+
+
+def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn") -> tuple:
+    """Hessian-vector product of the mean loss over many input patterns, w.r.t. the shared weights and delays.
+
+    Parameters
+    ----------
+    model, network, t_max, params
+        As for ``exactsnn.simulate``.
+    patterns : sequence of patterns (each a list of per-channel spike-time lists)
+    loss : Loss
+        ``labels`` (one per pattern) override ``loss.label``.
+    v : (2 n_synapses,) array or Gradients
+        Direction in ``[weights | delays]`` (a Gradients' input and model blocks are ignored).
+
+    Returns
+    -------
+    (losses (n_patterns,), Gradients)
+        The per-pattern losses and ``(d2/dq2 mean_b L_b) v`` in the weights and delays blocks (inputs and model
+        blocks empty). Each pattern is simulated and swept as ``hvp`` does, one after the other.
+    """
+    from .simulate import simulate
+
+    n_syn = network.n_synapses
+    if isinstance(v, Gradients):
+        v = np.concatenate([v.weights, v.delays])
+    v = real_array(v, "v", InvalidInputError)
+    if v.shape != (2 * n_syn,) or not np.isfinite(v).all():
+        raise InvalidInputError(f"v must be {2 * n_syn} finite numbers (weights | delays), got shape {v.shape}")
+    patterns = list(patterns)
+    if not patterns:
+        raise InvalidInputError("patterns must hold at least one input pattern")
+    labs = [loss.label] * len(patterns) if labels is None else list(labels)
+    if len(labs) != len(patterns):
+        raise InvalidInputError(f"labels must have one entry per pattern ({len(patterns)}), got {len(labs)}")
+    total, losses = np.zeros(2 * n_syn), np.empty(len(patterns))
+    for b, (x, lab) in enumerate(zip(patterns, labs)):
+        r = simulate(model, network, x, t_max, params=params)
+        loss_b = Loss(loss.kind, int(lab), loss.tau0, loss.tau1, loss.gamma)
+        losses[b] = loss_value_and_dt(r, loss_b)[0]
+        h = hvp(r, loss_b, np.concatenate([v, np.zeros(r.in_times.size)]), policy)
+        total += np.concatenate([h.weights, h.delays])
+    total /= len(patterns)
+    return losses, Gradients(total[:n_syn], total[n_syn:], np.zeros(0), np.zeros(0))

@@ -221,3 +221,28 @@ def test_spike_hessian_of_user_kernel_model_matches_reference():
     lam, v = rng.normal(size=r.n_spikes), rng.normal(size=nq)
     hv = hvp(r, (lam, np.zeros((r.n_spikes, r.n_spikes))), v, policy="flag")
     assert _rel(np.concatenate([hv.weights, hv.delays, hv.inputs]), np.einsum("k,kab,b->a", lam, hess, v)) < 1e-9
+
+
+def test_batch_hvp_matches_richardson_differences_of_batch_gradient():
+    """batch_hvp (mean over 4 patterns, per-pattern labels) == Richardson differences of the mean gradient
+    from the engine's batch_loss_grad (a separate code path) along v in weights and delays, to 1e-8."""
+    from exactsnn import batch_hvp, batch_loss_grad
+
+    net, _ = _two_outputs()
+    rng = np.random.default_rng(4)
+    pats = [[sorted(rng.uniform(0.05, 1.5, 2).tolist()), sorted(rng.uniform(0.05, 1.5, 2).tolist())] for _ in range(4)]
+    labels = [0, 1, 1, 0]
+    loss = Loss("ttfs_cross_entropy")
+    ns = net.n_synapses
+    v = rng.normal(size=2 * ns)
+    v /= np.linalg.norm(v)
+    q = np.concatenate([net.weight, net.delay])
+
+    def grad_at(qq):
+        b = batch_loss_grad("lif", net.with_weights(qq[:ns], qq[ns:]), pats, T_MAX, loss, labels=labels, params=LIF)
+        return np.concatenate([b.grad.weights.mean(axis=0), b.grad.delays.mean(axis=0)])
+
+    fd = _richardson_gradient_difference(grad_at, q, v, 2e-3)
+    losses, h = batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=LIF, policy="flag")
+    assert losses.shape == (4,)
+    assert _rel(np.concatenate([h.weights, h.delays]), fd) < 1e-8
