@@ -246,3 +246,38 @@ def test_batch_hvp_matches_richardson_differences_of_batch_gradient():
     losses, h = batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=LIF, policy="flag")
     assert losses.shape == (4,)
     assert _rel(np.concatenate([h.weights, h.delays]), fd) < 1e-8
+
+
+def _grazing(delta):
+    """One LIF neuron (psp = e^-s - e^-2s, max 1/4), one input at 0 with weight 4 (1 + delta): a spike whose
+    slope vanishes like sqrt(delta) as delta -> 0. Closed form: t = -log x, x = (1 + sqrt(1 - 4/w)) / 2."""
+    w = 4.0 * (1.0 + delta)
+    net = Network.feedforward([np.array([[w]])])
+    return simulate("lif", net, [[0.0]], 3.0, params=LIF), w
+
+
+def test_second_derivative_blows_up_like_inverse_vdot_cubed_and_is_flagged():
+    """Near a tangential crossing (second_order.md, 'Blow-up'): d2t/dw2 equals the closed form's second
+    derivative (mpmath, 40 digits) to 1e-6 and t'' Vdot^3 tends to a constant (the ratio at delta = 1e-6 and
+    1e-8 is 1 within 1e-2), while t'' itself grows 1000-fold; at delta = 1e-13 (Vdot < 1e-6) the policy
+    'raise' refuses the spike."""
+    import mpmath
+
+    from exactsnn import DegenerateSpikeError
+
+    products, curv = [], []
+    for delta in (1e-6, 1e-8):
+        r, w = _grazing(delta)
+        assert r.n_spikes == 1
+        h = spike_hessian(r, policy="flag")[0, 0, 0]
+        with mpmath.workdps(40):
+            exact = mpmath.diff(lambda x: -mpmath.log((1 + mpmath.sqrt(1 - 4 / x)) / 2), mpmath.mpf(w), 2)
+        assert abs(h - float(exact)) < 1e-6 * abs(float(exact))
+        products.append(h * r.spike_vdot[0] ** 3)
+        curv.append(h)
+    assert abs(products[1] / products[0] - 1) < 1e-2
+    assert abs(curv[1] / curv[0]) > 500
+    r, _ = _grazing(1e-13)
+    assert r.n_spikes == 1 and r.spike_vdot[0] < 1e-6
+    with pytest.raises(DegenerateSpikeError):
+        spike_hessian(r, policy="raise")

@@ -32,6 +32,7 @@ UPPER = ("exactsnn.verification", "exactsnn.io", "exactsnn.cli", "exactsnn.train
 LOWER = ("exactsnn.numeric", "exactsnn.reference", "exactsnn.model", "exactsnn.formula", "exactsnn.models",
          "exactsnn.derive", "exactsnn.codegen", "exactsnn.compiled", "exactsnn.stamp", "exactsnn.network",
          "exactsnn.diagnostics", "exactsnn.errors", "exactsnn.simulate", "exactsnn.grad", "exactsnn.losses",
+         "exactsnn.hessian",
          "exactsnn.resolve", "exactsnn.time_bound")
 
 
@@ -71,11 +72,12 @@ def violations(module: str, imported: set) -> list:
     if under(module, ("exactsnn.reference",)):
         bad += [m for m in imported if under(m, ("exactsnn.numeric", "exactsnn.derive", "exactsnn.codegen",
                                                  "exactsnn.compiled", "exactsnn.stamp", "exactsnn.simulate",
-                                                 "exactsnn.grad", "exactsnn.losses", "exactsnn._generated"))]
+                                                 "exactsnn.grad", "exactsnn.losses", "exactsnn._generated",
+                                                 "exactsnn.hessian"))]
     if under(module, ("exactsnn.compiled", "exactsnn.stamp", "exactsnn.network", "exactsnn.diagnostics",
                       "exactsnn.errors")):
         bad += [m for m in imported if under(m, SYMBOLIC)]
-    if under(module, ("exactsnn.simulate", "exactsnn.grad", "exactsnn.losses")):
+    if under(module, ("exactsnn.simulate", "exactsnn.grad", "exactsnn.losses", "exactsnn.hessian")):
         bad += [m for m in imported if under(m, SYMBOLIC)]
     if under(module, LOWER):
         bad += [m for m in imported if under(m, UPPER)]
