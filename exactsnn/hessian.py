@@ -14,6 +14,8 @@ own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both requi
   ``O(n_edges n_q^2)`` time, ``O(n_spikes n_q^2)`` memory).
 - ``hvp``: ``(d2 L / dq2) v`` of a loss by forward-over-adjoint: one tangent sweep, one adjoint sweep
   for the multipliers ``mu``, the Lagrangian's second-order terms, and one more adjoint sweep.
+- ``spike_curvature``: ``J v`` and ``v^T (d2 t_k/dq2) v`` of every spike (forward over forward).
+- ``batch_hvp``: the HVP of the mean loss over many patterns, in the shared weights and delays.
 
 Parameters ``q`` here are the weights, delays and input spike times (``[w | d | inputs]``, as the first
 three blocks of ``Gradients``); model-parameter blocks are not covered yet (they need the mixed
@@ -33,7 +35,7 @@ from .grad import Gradients
 from .losses import Loss, loss_value_and_dt
 from .network import real_array
 from .numeric import second_order as so
-from .simulate import SimulationResult
+from .simulate import SimulationResult, simulate
 
 MAX_HESSIAN_ENTRIES = 50_000_000
 
@@ -266,8 +268,6 @@ def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, param
         The per-pattern losses and ``(d2/dq2 mean_b L_b) v`` in the weights and delays blocks (inputs and model
         blocks empty). Each pattern is simulated and swept as ``hvp`` does, one after the other.
     """
-    from .simulate import simulate
-
     n_syn = network.n_synapses
     if isinstance(v, Gradients):
         v = np.concatenate([v.weights, v.delays])
