@@ -47,7 +47,8 @@ def engine_vs_reference(result, ref, blocks=BLOCKS) -> tuple:
 
 
 def kernel_expressions(model, parameters: bool = True) -> tuple:
-    """``(parameter symbols, {kernel name: SymPy expression})``: psp, reset, their s-derivatives and, with
+    """``(parameter symbols, {kernel name: SymPy expression})``: psp, reset, their first and second
+    s-derivatives (the second ones feed ``exactsnn.hessian``) and, with
     ``parameters``, their parameter derivatives (``dpsp_dp[i]``), from the model's own formulas."""
     import sympy
 
@@ -55,7 +56,8 @@ def kernel_expressions(model, parameters: bool = True) -> tuple:
 
     syms = [model.symbols[n] for n in model.param_names]
     exprs = {"psp": model.psp, "dpsp_ds": sympy.diff(model.psp, S), "reset": model.reset,
-             "dreset_ds": sympy.diff(model.reset, S)}
+             "dreset_ds": sympy.diff(model.reset, S), "d2psp_ds2": sympy.diff(model.psp, S, 2),
+             "d2reset_ds2": sympy.diff(model.reset, S, 2)}
     if parameters:
         for i, sym in enumerate(syms):
             exprs[f"dpsp_dp[{i}]"] = sympy.diff(model.psp, sym)
