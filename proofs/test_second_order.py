@@ -12,7 +12,7 @@ from exactsnn.model import S
 from exactsnn.models import lif
 
 from . import cases
-from .mp_network import adjoint, forward_propagation, ift_system, simulate
+from .mp_network import adjoint, ift_system, simulate
 
 DPS = 50
 
@@ -152,7 +152,8 @@ def test_own_reset_example_matches_closed_form_second_derivative():
 
 def _direction():
     return {("w", 0): mp.mpf("0.3"), ("w", 1): mp.mpf("-0.5"), ("w", 2): mp.mpf("0.7"), ("w", 3): mp.mpf("0.2"),
-            ("d", 0): mp.mpf("0.4"), ("d", 2): mp.mpf("-0.6"), ("x", 0, 1): mp.mpf("0.25"), ("x", 1, 0): mp.mpf("-0.35")}
+            ("d", 0): mp.mpf("0.4"), ("d", 2): mp.mpf("-0.6"), ("x", 0, 1): mp.mpf("0.25"),
+            ("x", 1, 0): mp.mpf("-0.35")}
 
 
 def _moved(net, v, h):

@@ -193,7 +193,10 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
     return hess
 
 
-@njit(cache=True)
+# Not cached on disk: its arguments include the model's jitted kernels, and numba's cache cannot key a
+# function on dispatcher arguments (a cached index entry refers to dispatchers of an earlier process and fails
+# with "underlying object has vanished"). It compiles once per process and model (a few seconds).
+@njit(cache=False)
 def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, pop, n_in, spk_time, spk_neuron,
                spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, keep):
     """The causal edges of the spikes with ``keep[k]`` and their kernel values (``exactsnn.hessian.Edges``);
