@@ -342,3 +342,39 @@ def test_data_parallel_yinyang_three_epochs_bit_identical(cluster):
     assert trainer.shard_tasks > 3 * 100
     assert all(np.array_equal(a, b) for a, b in zip(single.state.weights, split.state.weights))
     assert single.final["test"].accuracy == split.final["test"].accuracy
+
+
+def test_a_raising_sweep_run_is_a_failed_row_with_its_message(cluster, tmp_path):
+    import json
+
+    from exactsnn.distributed.sweep import sweep
+
+    c, _ = cluster
+    (tmp_path / "xor-hidden4-seed1").write_text("a file where the run folder must go")  # that run's task raises
+    res = sweep("xor", {"hidden": [4]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=3)
+    assert sorted(res.ran) == ["xor-hidden4-seed0", "xor-hidden4-seed1"]
+    ok, bad = res.rows
+    assert ok["status"] == "ok" and ok["test_accuracy"] is not None
+    assert bad["status"] == "failed" and bad["test_accuracy"] is None and (bad["hidden"], bad["seed"]) == (4, 1)
+    assert list(res.failed) == ["xor-hidden4-seed1"] and res.failed["xor-hidden4-seed1"] == bad["error"]
+    assert bad["error"].startswith(("FileExistsError", "NotADirectoryError")), bad["error"]
+    assert "xor-hidden4-seed1" in bad["error"]  # the message names the path
+    logged = json.loads((tmp_path / "sweep_failures.json").read_text())
+    assert logged["xor-hidden4-seed1"]["error"] == bad["error"] and "mkdir" in logged["xor-hidden4-seed1"]["traceback"]
+    assert res.summary() == [("hidden", 4, ok["test_accuracy"], 0.0, 1)]  # the failed run is not averaged
+    assert "failed" in res.table.read_text()
+    (tmp_path / "xor-hidden4-seed1").unlink()  # fixed: the next call runs only the failed run
+    again = sweep("xor", {"hidden": [4]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=3)
+    assert again.ran == ("xor-hidden4-seed1",) and again.failed == {} and not (tmp_path / "sweep_failures.json").exists()
+    assert [r["status"] for r in again.rows] == ["ok", "ok"]
+
+
+def test_cli_sweep_exits_1_and_names_the_failed_run(tmp_path, capsys, monkeypatch):
+    from exactsnn.cli import main
+
+    with local_cluster(n_workers=1) as c:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", c.scheduler_address)
+        (tmp_path / "xor-hidden4-seed0").write_text("in the way")
+        code = main(["sweep", "xor", "--seeds", "0", "--hidden", "4", "--epochs", "2", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "run xor-hidden4-seed0 failed" in err and "sweep_failures.json" in err

@@ -7,6 +7,8 @@
 
 Exit status: 0 every case within tolerance, 1 some case outside tolerance or failed, 2 invalid
 arguments, 3 some case could not be completed by Dask (lost; a re-run retries it).
+
+    exactsnn sweep yinyang --seeds 0-9 --hidden 120,240   training runs as Dask tasks (exit 1 if a run raised)
 """
 
 from __future__ import annotations
@@ -114,4 +116,10 @@ def run_sweep(args) -> int:
         print(f"  {name:<12} {value!s:>10} {100 * mean:>20.2f} +- {100 * std:5.2f} % {n:>5}")
     if res.figure:
         print(f"  figure written to {res.figure}")
+    for name, error in res.failed.items():
+        print(f"exactsnn sweep: run {name} failed: {error}", file=sys.stderr)
+    if res.failed:
+        print(f"exactsnn sweep: {len(res.failed)} run(s) failed (rows with status 'failed' in {res.table}; "
+              "tracebacks in sweep_failures.json); run the same command again to retry them", file=sys.stderr)
+        return 1
     return 0
