@@ -378,3 +378,25 @@ def test_cli_sweep_exits_1_and_names_the_failed_run(tmp_path, capsys, monkeypatc
         code = main(["sweep", "xor", "--seeds", "0", "--hidden", "4", "--epochs", "2", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and "run xor-hidden4-seed0 failed" in err and "sweep_failures.json" in err
+
+
+def test_cli_train_dp_xor_weights_equal_one_process(cluster, tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from exactsnn.cli import main
+
+    c, _ = cluster
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", c.scheduler_address)
+    common = ["xor", "--epochs", "6", "--seed", "1", "--no-figures", "--quiet"]
+    assert main(["train-dp", *common, "--out", str(tmp_path / "dp"), "--shards", "2"]) == 0
+    assert "2 shards" in capsys.readouterr().out
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    assert main(["train", *common, "--out", str(tmp_path / "one")]) == 0
+    dp, one = np.load(tmp_path / "dp" / "weights.npz"), np.load(tmp_path / "one" / "weights.npz")
+    assert sorted(dp.files) == sorted(one.files) and all(np.array_equal(dp[k], one[k]) for k in one.files)
+    from exactsnn.training import Trainer, config_for
+
+    initial = Trainer(config_for("xor", epochs=6, seed=1), progress=False).state.weights[0]
+    assert not np.array_equal(one["w1"], initial)  # it trained
+    m_dp, m_one = (json.loads((tmp_path / d / "metrics.json").read_text())["final"] for d in ("dp", "one"))
+    assert m_dp["test_accuracy"] == m_one["test_accuracy"] and m_dp["train_loss"] == m_one["train_loss"]
