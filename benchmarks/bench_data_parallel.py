@@ -21,6 +21,27 @@ from exactsnn.distributed.data_parallel import DaskTrainer
 from exactsnn.training import Trainer, config_for
 
 
+def shard_size(shared, patterns, labels):
+    """A shard task without the work: what is left is Dask's round trip (serialise, schedule, send, gather)."""
+    return len(labels)
+
+
+def round_trip(trainer, idx, scatter):
+    """Time of one step's Dask traffic alone: the same payloads as ``DaskTrainer.batch``, a no-op task."""
+    c, client = trainer.config, trainer.client
+    patterns, labels = trainer.patterns["train"].take(idx), trainer.data["train"].labels[idx]
+    t0 = time.perf_counter()
+    shared = (c.model, trainer.state.network(), c.t_max, c.loss, trainer._params(), True, trainer._populations())
+    if scatter:
+        (shared,) = client.scatter([shared], broadcast=True, hash=False)
+    half = len(idx) // 2
+    spans = [(0, half), (half, len(idx))]
+    futures = client.map(shard_size, [shared] * 2, [patterns.take(np.arange(a, b)) for a, b in spans],
+                         [labels[a:b] for a, b in spans], pure=False)
+    client.gather(futures)
+    return time.perf_counter() - t0
+
+
 def step(trainer, idx):
     t0 = time.perf_counter()
     res = trainer.batch(trainer.patterns["train"].take(idx), trainer.data["train"].labels[idx])
@@ -45,11 +66,14 @@ def main():
             step(trainer, batches[0])
             step(trainer, batches[1])
         times, grads = {k: [] for k in methods}, {k: [] for k in methods}
+        trips = {"network in the tasks": [], "network scattered": []}
         for idx in batches:
             for k, trainer in methods.items():
                 t, g = step(trainer, idx)
                 times[k].append(t)
                 grads[k].append(g)
+            for k in trips:
+                trips[k].append(round_trip(methods["2 workers, network in the tasks"], idx, "scattered" in k))
     base = np.median(times["one process"])
     print(f"Yin-Yang 5-{args.hidden}-3, minibatch {args.batch_size}, {args.steps} steps (simulate + loss + adjoint), "
           f"load average {os.getloadavg()[0]:.2f}")
@@ -58,6 +82,8 @@ def main():
         same = all(np.array_equal(a, b) for a, b in zip(grads["one process"], grads[k]))
         extra = "" if k == "one process" else f"; overhead {1e3 * (med - base / 2):6.2f} ms/step over an ideal halving"
         print(f"  {k:<32}: median {1e3 * med:7.2f} ms/step (ratio {med / base:.2f}){extra}; identical {same}")
+    for k, ts in trips.items():
+        print(f"  round trip alone (no-op shard tasks), {k:<21}: median {1e3 * np.median(ts):6.2f} ms/step")
 
 
 if __name__ == "__main__":
