@@ -168,7 +168,8 @@ def main():
         n_ih = int((net.post < args.hidden).sum())
         print(f"  gradient cosine surrogate vs exact at {name} weights (200 samples): all "
               f"{cosine(g_exact, g_sur):.3f}, into hidden {cosine(g_exact[:n_ih], g_sur[:n_ih]):.3f}, into outputs "
-              f"{cosine(g_exact[n_ih:], g_sur[n_ih:]):.3f}; norm ratio {np.linalg.norm(g_sur) / np.linalg.norm(g_exact):.3f}")
+              f"{cosine(g_exact[n_ih:], g_sur[n_ih:]):.3f}; "
+              f"norm ratio {np.linalg.norm(g_sur) / np.linalg.norm(g_exact):.3f}")
 
 
 def gradients_at(layer, net, c, dt, x, labels):
@@ -176,7 +177,8 @@ def gradients_at(layer, net, c, dt, x, labels):
     w = layer.weight.detach().numpy()
     exact = ExactSNN(net.with_weights(w), c.model, c.t_max, c.params)
     twin = SnnTorchTwin(net, torch.nn.Parameter(torch.tensor(w)), c.params, c.t_max, dt)
-    return gradient(lambda v: exact_forward(exact, v), exact.weight, x, labels, c), gradient(twin, twin.weight, x, labels, c)
+    g_exact = gradient(lambda v: exact_forward(exact, v), exact.weight, x, labels, c)
+    return g_exact, gradient(twin, twin.weight, x, labels, c)
 
 if __name__ == "__main__":
     main()
