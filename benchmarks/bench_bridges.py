@@ -11,12 +11,18 @@ initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; li
   simulates again: two simulations + adjoint).
 
 Rounds are interleaved (every method once per round) and the median per method is reported, with
-its ratio to the baseline's median in the same run.
+its ratio to the baseline's median in the same run, in wall time and in CPU time of the process
+(``time.process_time``: all threads; on a shared machine it is less disturbed by other processes).
+``--batches N`` cycles through N different batches (a training run's pattern: record sizes change from
+step to step); the default repeats one batch. ``--only torch`` / ``--only jax`` leaves the other
+framework out of the process.
 
-Run:  NUMBA_NUM_THREADS=2 python benchmarks/bench_bridges.py [--rounds 30]
+Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch]
 """
 
 import argparse
+import itertools
+import os
 import time
 
 import numba
@@ -27,11 +33,19 @@ from exactsnn.training import datasets
 from exactsnn.training.trainer import config_for, initial_state
 
 
-def setup(batch):
+def setup(batch, n_batches=1):
+    """Config, network and ``n_batches`` consecutive batches (times, labels) of the training set."""
     c = config_for("yinyang")
     data = datasets.yinyang("train")
     state = initial_state(c, data.n_channels, data.n_classes)
-    return c, state.network(), data.times[:batch], data.labels[:batch]
+    xs = [data.times[i * batch:(i + 1) * batch] for i in range(n_batches)]
+    return c, state.network(), xs, [data.labels[i * batch:(i + 1) * batch] for i in range(n_batches)]
+
+
+def cycle(steps):
+    """One call runs the next step of ``steps`` (one per batch)."""
+    it = itertools.cycle(steps)
+    return lambda: next(it)()
 
 
 def baseline(c, net, x, labels):
@@ -39,11 +53,11 @@ def baseline(c, net, x, labels):
     return lambda: batch_loss_grad(c.model, net, pats, c.t_max, c.loss, labels=labels, params=c.params)
 
 
-def torch_step(c, net, x, labels):
+def torch_step(c, net, x, labels, layer=None):
     import torch
     from exactsnn.torch import ExactSNN
 
-    layer = ExactSNN(net, c.model, c.t_max, c.params)
+    layer = ExactSNN(net, c.model, c.t_max, c.params) if layer is None else layer
     xt, lab = torch.tensor(x), torch.tensor(labels)
     rows = torch.arange(len(labels))
 
@@ -56,7 +70,7 @@ def torch_step(c, net, x, labels):
     return run
 
 
-def jax_steps(c, net, x, labels):
+def jax_steps(c, net, xs, labels):
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
@@ -64,9 +78,10 @@ def jax_steps(c, net, x, labels):
 
     spec = LayerSpec.build(net, c.model, c.t_max)
     init = spec.initial(c.params)
-    xj, onehot = jnp.asarray(x), jax.nn.one_hot(jnp.asarray(labels), 3, dtype=jnp.float64)
+    xjs = [jnp.asarray(x) for x in xs]
+    onehots = [jax.nn.one_hot(jnp.asarray(lab), 3, dtype=jnp.float64) for lab in labels]
 
-    def loss(w):
+    def loss(w, xj, onehot):
         t = spike_times(spec, w, init["delay"], init["params"], xj)[0]
         t_lab = jnp.sum(t * onehot, axis=1)
         ce = -jnp.sum(jax.nn.log_softmax(-t / c.tau0, axis=1) * onehot, axis=1) + c.gamma * (
@@ -74,33 +89,43 @@ def jax_steps(c, net, x, labels):
         return jnp.mean(ce)
 
     g, vg = jax.jit(jax.grad(loss)), jax.jit(jax.value_and_grad(loss))
-    return (lambda: g(init["weight"]).block_until_ready()), (lambda: vg(init["weight"])[1].block_until_ready())
+    grads = [lambda xj=xj, oh=oh: g(init["weight"], xj, oh).block_until_ready() for xj, oh in zip(xjs, onehots)]
+    vgs = [lambda xj=xj, oh=oh: vg(init["weight"], xj, oh)[1].block_until_ready() for xj, oh in zip(xjs, onehots)]
+    return cycle(grads), cycle(vgs)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--batches", type=int, default=1)
+    ap.add_argument("--only", choices=["torch", "jax"])
     args = ap.parse_args()
-    c, net, x, labels = setup(args.batch)
-    jg, jvg = jax_steps(c, net, x, labels)
-    methods = {"batch_loss_grad": baseline(c, net, x, labels), "torch": torch_step(c, net, x, labels),
-               "jax grad": jg, "jax value_and_grad": jvg}
+    c, net, xs, labels = setup(args.batch, args.batches)
+    methods = {"batch_loss_grad": cycle([baseline(c, net, x, lab) for x, lab in zip(xs, labels)])}
+    if args.only != "jax":
+        from exactsnn.torch import ExactSNN
+        layer = ExactSNN(net, c.model, c.t_max, c.params)  # one layer: its record capacity carries over
+        methods["torch"] = cycle([torch_step(c, net, x, lab, layer) for x, lab in zip(xs, labels)])
+    if args.only != "torch":
+        methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
     for f in methods.values():  # compile and warm up
-        f()
-        f()
-    times = {k: [] for k in methods}
+        for _ in range(max(2, args.batches)):
+            f()
+    wall, cpu = {k: [] for k in methods}, {k: [] for k in methods}
     for _ in range(args.rounds):
         for k, f in methods.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             f()
-            times[k].append(time.perf_counter() - t0)
-    base = np.median(times["batch_loss_grad"])
-    print(f"batch {args.batch} Yin-Yang samples, {args.rounds} interleaved rounds, numba threads "
-          f"{numba.get_num_threads()}")
-    for k, ts in times.items():
-        med = np.median(ts)
-        print(f"{k:>20}: median {1e3 * med:8.2f} ms   ratio to batch_loss_grad {med / base:5.2f}")
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
+    base_wall, base_cpu = np.median(wall["batch_loss_grad"]), np.median(cpu["batch_loss_grad"])
+    print(f"batch {args.batch} Yin-Yang samples, {args.batches} batch(es) cycled, {args.rounds} interleaved rounds, "
+          f"numba threads {numba.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
+    for k in methods:
+        w, u = np.median(wall[k]), np.median(cpu[k])
+        print(f"{k:>20}: wall {1e3 * w:7.2f} ms (ratio {w / base_wall:5.2f})   cpu {1e3 * u:7.2f} ms "
+              f"(ratio {u / base_cpu:5.2f})")
 
 
 if __name__ == "__main__":

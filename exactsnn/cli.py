@@ -17,6 +17,7 @@
                                                 verify many cases as Dask tasks (exactsnn.distributed)
     exactsnn sweep {xor,iris,yinyang} --seeds 0-9 --hidden 30,60 [--lr ...] [--epochs N]
                                                 training runs as Dask tasks; one table + figure
+    exactsnn train-dp TASK [train options] --workers N   each minibatch split across Dask workers (same weights)
 
 simulate, grad, verify and validate also take a NIR graph instead of a case:
 ``CASE.nir --inputs SPIKES [--t-max T] [--loss LOSS.json]`` (spike formats: exactsnn.interop.spike_data).
@@ -93,10 +94,11 @@ def _add_version(ap):
 
 
 def _add_campaign(sub):
-    from .distributed.command import add_campaign_parser, add_sweep_parser
+    from .distributed.command import add_campaign_parser, add_sweep_parser, add_train_dp_parser
 
     add_campaign_parser(sub)
     add_sweep_parser(sub)
+    add_train_dp_parser(sub)
 
 
 def _tolerance(text) -> float:
@@ -234,10 +236,10 @@ def main(argv=None) -> int:
             from .training.command import run_train
 
             return run_train(args)
-        if args.command in ("campaign", "sweep"):
-            from .distributed.command import run_campaign, run_sweep
+        if args.command in ("campaign", "sweep", "train-dp"):
+            from .distributed.command import run_command
 
-            return run_campaign(args) if args.command == "campaign" else run_sweep(args)
+            return run_command(args)
         if args.command == "verify":
             return _verify(args)
         if args.command == "validate":

@@ -342,3 +342,62 @@ def test_data_parallel_yinyang_three_epochs_bit_identical(cluster):
     assert trainer.shard_tasks > 3 * 100
     assert all(np.array_equal(a, b) for a, b in zip(single.state.weights, split.state.weights))
     assert single.final["test"].accuracy == split.final["test"].accuracy
+
+
+def test_a_raising_sweep_run_is_a_failed_row_with_its_message(cluster, tmp_path):
+    import json
+
+    from exactsnn.distributed.sweep import sweep
+
+    c, _ = cluster
+    (tmp_path / "xor-hidden4-seed1").write_text("a file where the run folder must go")  # that run's task raises
+    res = sweep("xor", {"hidden": [4]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=3)
+    assert sorted(res.ran) == ["xor-hidden4-seed0", "xor-hidden4-seed1"]
+    ok, bad = res.rows
+    assert ok["status"] == "ok" and ok["test_accuracy"] is not None
+    assert bad["status"] == "failed" and bad["test_accuracy"] is None and (bad["hidden"], bad["seed"]) == (4, 1)
+    assert list(res.failed) == ["xor-hidden4-seed1"] and res.failed["xor-hidden4-seed1"] == bad["error"]
+    assert bad["error"].startswith(("FileExistsError", "NotADirectoryError")), bad["error"]
+    assert "xor-hidden4-seed1" in bad["error"]  # the message names the path
+    logged = json.loads((tmp_path / "sweep_failures.json").read_text())
+    assert logged["xor-hidden4-seed1"]["error"] == bad["error"] and "mkdir" in logged["xor-hidden4-seed1"]["traceback"]
+    assert res.summary() == [("hidden", 4, ok["test_accuracy"], 0.0, 1)]  # the failed run is not averaged
+    assert "failed" in res.table.read_text()
+    (tmp_path / "xor-hidden4-seed1").unlink()  # fixed: the next call runs only the failed run
+    again = sweep("xor", {"hidden": [4]}, seeds=(0, 1), out=tmp_path, scheduler=c.scheduler_address, epochs=3)
+    assert again.ran == ("xor-hidden4-seed1",) and again.failed == {}
+    assert not (tmp_path / "sweep_failures.json").exists()
+    assert [r["status"] for r in again.rows] == ["ok", "ok"]
+
+
+def test_cli_sweep_exits_1_and_names_the_failed_run(tmp_path, capsys, monkeypatch):
+    from exactsnn.cli import main
+
+    with local_cluster(n_workers=1) as c:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", c.scheduler_address)
+        (tmp_path / "xor-hidden4-seed0").write_text("in the way")
+        code = main(["sweep", "xor", "--seeds", "0", "--hidden", "4", "--epochs", "2", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "run xor-hidden4-seed0 failed" in err and "sweep_failures.json" in err
+
+
+def test_cli_train_dp_xor_weights_equal_one_process(cluster, tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from exactsnn.cli import main
+
+    c, _ = cluster
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", c.scheduler_address)
+    common = ["xor", "--epochs", "6", "--seed", "1", "--no-figures", "--quiet"]
+    assert main(["train-dp", *common, "--out", str(tmp_path / "dp"), "--shards", "2"]) == 0
+    assert "2 shards" in capsys.readouterr().out
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    assert main(["train", *common, "--out", str(tmp_path / "one")]) == 0
+    dp, one = np.load(tmp_path / "dp" / "weights.npz"), np.load(tmp_path / "one" / "weights.npz")
+    assert sorted(dp.files) == sorted(one.files) and all(np.array_equal(dp[k], one[k]) for k in one.files)
+    from exactsnn.training import Trainer, config_for
+
+    initial = Trainer(config_for("xor", epochs=6, seed=1), progress=False).state.weights[0]
+    assert not np.array_equal(one["w1"], initial)  # it trained
+    m_dp, m_one = (json.loads((tmp_path / d / "metrics.json").read_text())["final"] for d in ("dp", "one"))
+    assert m_dp["test_accuracy"] == m_one["test_accuracy"] and m_dp["train_loss"] == m_one["train_loss"]

@@ -8,8 +8,11 @@ process on arrays identical to the single-process ones, so the weights are bit-i
 single-process run with the same seed: per sample, ``batch_loss_grad`` runs the same float64 code as
 ``simulate`` + ``loss_grad`` whatever the batch it is in, and the reduction order is that of one process.
 
-Per step the network (weights, delays, thresholds) is broadcast to the workers once (``Client.scatter``);
-each shard carries only its patterns and labels.
+Per step the network (weights, delays, thresholds) travels once to each shard's worker, inside the
+shard's task (``Client.map``: one message to the scheduler for all shards, then one ``gather``); each
+shard carries its patterns and labels. ``scatter=True`` broadcasts the network first instead
+(``Client.scatter``), which costs one more round trip to the scheduler per step and pays off only when
+the network is large against a round trip (``benchmarks/bench_data_parallel.py`` measures both).
 """
 
 from __future__ import annotations
@@ -47,10 +50,11 @@ def merge(parts, max_in: int):
 class DaskTrainer(Trainer):
     """A ``Trainer`` whose minibatches (and evaluations) run as ``n_shards`` Dask tasks."""
 
-    def __init__(self, config, client, n_shards: int | None = None, progress: bool = False):
+    def __init__(self, config, client, n_shards: int | None = None, progress: bool = False, scatter: bool = False):
         super().__init__(config, progress)
         self.client = client
         self.n_shards = n_shards or max(1, len(client.nthreads()))
+        self.scatter = scatter
         self.shard_tasks = 0  # tasks submitted (one per shard per batch)
 
     def batch(self, patterns, labels, want_grad=True):
@@ -59,12 +63,14 @@ class DaskTrainer(Trainer):
         if k < 2:
             return super().batch(patterns, labels, want_grad)
         c = self.config
-        payload = (c.model, self.state.network(), c.t_max, c.loss, self._params(), want_grad, self._populations())
-        (shared,) = self.client.scatter([payload], broadcast=True, hash=False)  # the weights, once per step
+        shared = (c.model, self.state.network(), c.t_max, c.loss, self._params(), want_grad, self._populations())
+        if self.scatter:
+            (shared,) = self.client.scatter([shared], broadcast=True, hash=False)
         bounds = np.linspace(0, n, k + 1).astype(np.int64)
         labels = np.asarray(labels)
-        futures = [self.client.submit(shard_loss_grad, shared, patterns.take(np.arange(a, b)), labels[a:b],
-                                      pure=False) for a, b in zip(bounds[:-1], bounds[1:])]
+        spans = list(zip(bounds[:-1], bounds[1:]))
+        futures = self.client.map(shard_loss_grad, [shared] * k, [patterns.take(np.arange(a, b)) for a, b in spans],
+                                  [labels[a:b] for a, b in spans], pure=False)
         self.shard_tasks += len(futures)
         return merge(self.client.gather(futures), patterns.max_in)
 

@@ -6,6 +6,10 @@ A run folder that already holds ``metrics.json`` is not run again, so an interru
 Afterwards the runs are collected into one table (``sweep.csv``, one row per run) and one figure: test
 accuracy against each swept value, mean +- standard deviation over seeds (and over the other swept
 values' settings at that value).
+
+A run whose task raises (or whose worker Dask gives up on) does not stop the others: it is a row with
+``status = "failed"`` and its ``error`` (exception type and message), also written with the traceback to
+``sweep_failures.json``; the summary and figure leave it out, and the next sweep call runs it again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +41,26 @@ def train_run(task: str, overrides: dict, folder: str) -> dict:
     return row_of(Path(folder), result.metrics())
 
 
+CONFIG_COLUMNS = ("task", "seed", "hidden", "lr", "epochs", "batch_size")
+
+
 def row_of(folder: Path, metrics: dict) -> dict:
     cfg, final, best = metrics["config"], metrics["final"], metrics["best_validation"] or {}
-    return {"run": folder.name, **{k: cfg[k] for k in ("task", "seed", "hidden", "lr", "epochs", "batch_size")},
+    return {"run": folder.name, **{k: cfg[k] for k in CONFIG_COLUMNS}, "status": "ok", "error": "",
             "test_accuracy": final["test_accuracy"], "train_accuracy": final["train_accuracy"],
             "best_validation_accuracy": best.get("validation_accuracy"), "wall_time_s": final["wall_time_s"]}
+
+
+def failed_row(folder: Path, config, error: str) -> dict:
+    """The row of a run whose task raised: its configuration, ``status = "failed"`` and the error; no metrics."""
+    return {"run": folder.name, **{k: getattr(config, k) for k in CONFIG_COLUMNS}, "status": "failed",
+            "error": error, "test_accuracy": None, "train_accuracy": None, "best_validation_accuracy": None,
+            "wall_time_s": None}
+
+
+def describe(exc: BaseException) -> str:
+    """``"TypeName: message"`` of an exception (one line per message line)."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -53,13 +73,16 @@ class SweepResult:
     ran: tuple
     table: Path
     figure: Path | None = None
+    failed: dict = field(default_factory=dict)  # run name -> "TypeName: message" of the runs that raised
 
     def summary(self) -> list:
-        """``[(name, value, mean test accuracy, std, n runs), ...]`` per swept value (std over runs, ddof 0)."""
+        """``[(name, value, mean test accuracy, std, n runs), ...]`` per swept value over the runs that
+        finished (std over runs, ddof 0); a value whose runs all failed is left out."""
         out = []
+        done = [r for r in self.rows if r["status"] == "ok"]
         for name in self.swept:
-            for value in dict.fromkeys(r[name] for r in self.rows):
-                acc = np.array([r["test_accuracy"] for r in self.rows if r[name] == value])
+            for value in dict.fromkeys(r[name] for r in done):
+                acc = np.array([r["test_accuracy"] for r in done if r[name] == value])
                 out.append((name, value, float(acc.mean()), float(acc.std()), acc.size))
         return out
 
@@ -94,6 +117,7 @@ def sweep(task: str, grid: dict, seeds=(0,), *, out="sweeps", scheduler: str | N
             for values in itertools.product(*grid.values()) for s in seeds]
     folders = [out / run_name(task, {k: r[k] for k in swept}) for r in runs]
     todo = [i for i, f in enumerate(folders) if not (f / "metrics.json").exists()]
+    failures = {}
     if todo:
         from ..training import config_for
 
@@ -106,18 +130,53 @@ def sweep(task: str, grid: dict, seeds=(0,), *, out="sweeps", scheduler: str | N
             futures = client.map(train_run, [task] * len(todo), [runs[i] for i in todo],
                                  [str(folders[i]) for i in todo], pure=False)
             _progress(futures, progress)
-            client.gather(futures)
-    rows = [row_of(f, json.loads((f / "metrics.json").read_text())) for f in folders]
+            failures = _failures(futures, [folders[i].name for i in todo])
+    out.mkdir(parents=True, exist_ok=True)
+    _write_failures(out / "sweep_failures.json", failures)
+    rows = [_row(task, run, f, failures) for run, f in zip(runs, folders)]
     table = out / "sweep.csv"
     with table.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = SweepResult(rows, tuple(grid) or ("seed",),
-                         tuple(folders[i].name for i in todo), table)
-    if figure:
+    result = SweepResult(rows, tuple(grid) or ("seed",), tuple(folders[i].name for i in todo), table,
+                         failed={k: v["error"] for k, v in failures.items()})
+    if figure and any(r["status"] == "ok" for r in rows):
         result.figure = plot_sweep(result, out / "sweep.png")
     return result
+
+
+def _failures(futures, names) -> dict:
+    """Wait for every run; {run name: {"error", "traceback"}} of those whose task raised (the others wrote
+    their folders). Dask does not retry a task that raises; a worker lost too often is ``KilledWorker``."""
+    from dask.distributed import wait
+
+    wait(futures)
+    failures = {}
+    for name, fut in zip(names, futures):
+        if fut.status == "error":
+            tb = fut.traceback()
+            failures[name] = {"error": describe(fut.exception()),
+                              "traceback": "".join(traceback.format_tb(tb)) if tb is not None else ""}
+        elif fut.status != "finished":  # cancelled, or lost with the cluster
+            failures[name] = {"error": f"the Dask task ended with status {fut.status!r}", "traceback": ""}
+    return failures
+
+
+def _write_failures(path: Path, failures: dict):
+    """``sweep_failures.json``: the failures of this call (removed when none failed)."""
+    if failures:
+        path.write_text(json.dumps(failures, indent=1))
+    elif path.exists():
+        path.unlink()
+
+
+def _row(task: str, run: dict, folder: Path, failures: dict) -> dict:
+    if folder.name in failures:
+        from ..training import config_for
+
+        return failed_row(folder, config_for(task, **run), failures[folder.name]["error"])
+    return row_of(folder, json.loads((folder / "metrics.json").read_text()))
 
 
 def _progress(futures, progress):

@@ -11,7 +11,7 @@ It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks use
 ``vmap_method="expand_dims"``: a vmap over input patterns becomes one batch call (simulated in
 parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
 batch call per parameter set. A callback cannot hand Python objects to another, so the forward
-callback memoises its causal records on the spec (``LayerSpec.memo``, the last ``memo_size``) and
+callback memoises its causal records on the spec (``LayerSpec.remember``, the last ``memo_size``) and
 returns a token as a residual; the backward callback runs only the adjoint sweeps on them. When jit
 drops the forward callback (only gradients used) or the record is gone, the backward callback
 simulates the batch again: bit-identical spikes, one more simulation.
@@ -23,76 +23,27 @@ whose exception reaches the caller eagerly and as a runtime error under ``jit``.
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
-from functools import cached_property
+import weakref
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..compiled import CompiledModel
-from ..resolve import resolve
 from ..errors import ExactSNNError, InputSpikeError, ModelError, NetworkError
-from ..network import Network
-from ..simulate import DEFAULT_MAX_SPIKES, populations_array
-from .spike_batch import SpikeBatch
+from .layer_spec import LayerSpec
 
 _ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
 
 
-@dataclass(frozen=True, eq=False)
-class LayerSpec:
-    """The non-differentiable part of an exact layer. ``spikes_per_channel`` K: input times are
-    ``(..., n_inputs, K)`` (ascending, +inf padding) instead of ``(..., n_inputs)``."""
+_FUNCTIONS: "weakref.WeakKeyDictionary[LayerSpec, object]" = weakref.WeakKeyDictionary()
 
-    compiled: CompiledModel
-    network: Network
-    pop: np.ndarray
-    n_pop: int
-    t_max: float
-    max_spikes: int = DEFAULT_MAX_SPIKES
-    spikes_per_channel: int | None = None
 
-    @classmethod
-    def build(cls, network: Network, model="lif", t_max: float = 4.0, populations=None,
-              max_spikes: int = DEFAULT_MAX_SPIKES, spikes_per_channel=None) -> "LayerSpec":
-        if not isinstance(network, Network):
-            raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
-        pop, n_pop = populations_array(populations, network.n_neurons)
-        return cls(resolve(model), network, pop, n_pop, float(t_max), int(max_spikes), spikes_per_channel)
-
-    def initial(self, params=None) -> dict:
-        """{'weight', 'delay', 'params'} float64 arrays: the network's values and the model parameters
-        (``params`` by name, defaults otherwise) as an ``(n_populations, n_params)`` table."""
-        return {"weight": jnp.asarray(self.network.weight), "delay": jnp.asarray(self.network.delay),
-                "params": jnp.asarray(self.compiled.param_table(params, self.n_pop))}
-
-    memo: dict = field(default_factory=dict, repr=False)
-    memo_size: int = 4
-    tokens: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
-
-    def remember(self, batches: dict) -> int:
-        """Memoise a forward pass's batches (records) for the backward callback; returns their token.
-        At most ``memo_size`` are kept (oldest dropped): a missing one is simulated again, so the memo
-        changes the cost, never the result."""
-        token = next(self.tokens)  # never reused: a stale residual can only miss, never hit another batch
-        self.memo[token] = batches
-        while len(self.memo) > self.memo_size:
-            self.memo.pop(min(self.memo))
-        return token
-
-    def recall(self, token: int) -> dict:
-        return self.memo.pop(token, {})
-
-    @cached_property
-    def function(self):
-        """The ``jax.custom_vjp`` function ``(weight, delay, params, input_times) -> outputs`` (built once)."""
-        return _layer(self)
-
-    @property
-    def input_rank(self) -> int:
-        return 1 if self.spikes_per_channel is None else 2
+def layer_function(spec: LayerSpec):
+    """The ``jax.custom_vjp`` function ``(weight, delay, params, input_times) -> outputs`` of ``spec`` (built once)."""
+    fn = _FUNCTIONS.get(spec)
+    if fn is None:
+        fn = _FUNCTIONS[spec] = _layer(spec)
+    return fn
 
 
 def _check(x, name, tail):
@@ -123,15 +74,9 @@ def _parameter_sets(spec, w, d, p, x):
         yield idx, w[pick[0]], d[pick[1]], p[pick[2]], x[pick[3]].reshape((-1,) + tail), lv, batch
 
 
-def _run(spec, w, d, p, xs) -> SpikeBatch:
-    net = spec.network.with_weights(np.asarray(w, np.float64), np.asarray(d, np.float64))
-    for c, row in enumerate(np.asarray(p)):
-        try:
-            spec.compiled.param_vector(row)
-        except ModelError as exc:
-            raise ModelError(f"params[{c}]: {exc}") from None
-    return SpikeBatch.run(spec.compiled, net, np.ascontiguousarray(p, np.float64), spec.pop, np.asarray(xs, np.float64),
-                          spec.t_max, spec.max_spikes)
+def _run(spec, w, d, p, xs):
+    """One batch forward (spikes and causal records) of one parameter set: ``LayerSpec.simulate``."""
+    return spec.simulate(w, d, p, xs)
 
 
 def _host_forward(spec, w, d, p, x, keep=False):
@@ -235,7 +180,7 @@ def spike_times(spec: LayerSpec, weight, delay, params, input_times):
     for name, a in (("weight", weight), ("delay", delay), ("params", params)):
         if jnp.ndim(a) != (1 if name != "params" else 2):
             raise _ERRORS[name](f"{name} has shape {jnp.shape(a)}; vmap over it instead of adding dimensions")
-    return spec.function(weight, delay, params, input_times)
+    return layer_function(spec)(weight, delay, params, input_times)
 
 
-__all__ = ["LayerSpec", "spike_times"]
+__all__ = ["LayerSpec", "spike_times", "layer_function"]

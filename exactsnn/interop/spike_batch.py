@@ -68,6 +68,34 @@ def default_capacity(network: Network, topo: Topology, max_in_sp: int) -> tuple:
     return cap_spk, max_in_sp * in_fan + cap_spk * nrn_fan + 16
 
 
+def _rerun_overflow(compiled: CompiledModel, args: tuple, out: tuple, over: np.ndarray) -> tuple:
+    """``batch_simulate_record``'s outputs with the records of patterns ``over`` simulated again into larger arrays.
+
+    The first run kept every pattern's spikes, counts and record sizes but not the records that exceeded
+    the capacities; the patterns ``over`` run again (bit-identical spikes) with capacities equal to their
+    largest sizes, and every record array is widened to hold them.
+    """
+    in_times, in_src, in_ptr = args[2], args[3], args[4]
+    pieces = [np.arange(in_ptr[b], in_ptr[b + 1]) for b in over]
+    take = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+    sub_ptr = np.zeros(over.size + 1, np.int64)
+    np.cumsum([p.size for p in pieces], out=sub_ptr[1:])
+    sizes = out[1]
+    need = (int(sizes[over, 0].max()), int(sizes[over, 1].max()))
+    sub = compiled.call("batch_simulate_record", *args[:2], in_times[take], in_src[take], sub_ptr, *args[5:],
+                        need[0], need[1])
+    merged = list(out)
+    for k in (5, 6, 7, 8):  # spk_f, spk_i, arr_f, arr_i: widen the last axis, then write the rerun records
+        old = out[k]
+        width = max(old.shape[-1], sub[k].shape[-1])
+        wide = np.full(old.shape[:-1] + (width,), 0.0 if old.dtype.kind == "f" else -1, old.dtype)
+        wide[..., :old.shape[-1]] = old
+        wide[over] = -1 if old.dtype.kind == "i" else 0.0
+        wide[over, ..., :sub[k].shape[-1]] = sub[k]
+        merged[k] = wide
+    return tuple(merged)
+
+
 @dataclass(eq=False)
 class SpikeBatch:
     """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
@@ -132,9 +160,9 @@ class SpikeBatch:
         bad = np.flatnonzero(status)
         if bad.size:
             raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
-        need = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
-        if need[0] > cap[0] or need[1] > cap[1]:  # rare: rerun with the exact sizes now known
-            out = compiled.call("batch_simulate_record", *args, need[0], need[1])
+        over = np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1]))
+        if over.size:  # rare: rerun only the patterns whose records did not fit, with their sizes now known
+            out = _rerun_overflow(compiled, args, out, over)
         return cls(compiled, network, topo, ptab, pop, float(t_max), times.shape, in_ptr, where, *out[1:])
 
     def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:

@@ -20,18 +20,15 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from ..compiled import CompiledModel
-from ..resolve import resolve
 from ..errors import InputSpikeError, ModelError, NetworkError
 from ..network import Network
-from ..simulate import DEFAULT_MAX_SPIKES, populations_array
-from .spike_batch import SpikeBatch
+from ..simulate import DEFAULT_MAX_SPIKES
+from .layer_spec import LayerSpec
 
 _ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
 
@@ -51,22 +48,6 @@ class SpikeOutput(NamedTuple):
     counts: torch.Tensor
     spikes: torch.Tensor | None = None
     spikes_mask: torch.Tensor | None = None
-
-
-@dataclass(eq=False)
-class LayerSpec:
-    """The non-differentiable part of an exact layer: model, topology, populations, window, recording."""
-
-    compiled: CompiledModel
-    network: Network
-    pop: np.ndarray
-    n_pop: int
-    t_max: float
-    max_spikes: int = DEFAULT_MAX_SPIKES
-    record: np.ndarray | None = None
-    max_spikes_per_neuron: int = 4
-    allow_cast: bool = False
-    capacity: list = field(default_factory=lambda: [None])  # last batch's record sizes: the next allocation
 
 
 def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
@@ -92,25 +73,12 @@ def _numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().to("cpu", torch.float64).numpy()
 
 
-def _param_table(spec: LayerSpec, params: np.ndarray) -> np.ndarray:
-    names = spec.compiled.param_names
-    for c, row in enumerate(params):
-        try:
-            spec.compiled.param_vector(row)
-        except ModelError as exc:
-            raise ModelError(f"params[{c}] ({dict(zip(names, row.tolist()))}): {exc}") from None
-    return np.ascontiguousarray(params)
-
-
 class ExactSpikeFunction(torch.autograd.Function):
     """Exact forward simulation and adjoint backward. Call through ``spike_times``."""
 
     @staticmethod
     def forward(ctx, spec, weight, delay, params, input_times):
-        net = spec.network.with_weights(_numpy(weight), _numpy(delay))
-        batch = SpikeBatch.run(spec.compiled, net, _param_table(spec, _numpy(params)), spec.pop, _numpy(input_times),
-                               spec.t_max, spec.max_spikes, spec.capacity[0])
-        spec.capacity[0] = batch.capacity
+        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times))
         ctx.batch, ctx.spec = batch, spec
         ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)]
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
@@ -187,18 +155,13 @@ class ExactSNN(torch.nn.Module):
         super().__init__()
         if not isinstance(network, Network):
             raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
-        compiled = resolve(model)
-        pop, n_pop = populations_array(populations, network.n_neurons)
-        table = compiled.param_table(params, n_pop)
-        names = compiled.param_names
+        self.spec = LayerSpec.build(network, model, t_max, populations, max_spikes, record=record,
+                                    max_spikes_per_neuron=int(max_spikes_per_neuron), allow_cast=bool(allow_cast))
+        table = self.spec.initial(params)["params"]
+        names = self.spec.compiled.param_names
         unknown = set(learn) - {"weight", "delay", *names}
         if unknown:
             raise ModelError(f"learn = {sorted(unknown)} is unknown; allowed: ['weight', 'delay', *{list(names)}]")
-        rec = None if record is None else np.asarray(record, np.int64)
-        if rec is not None and (rec.ndim != 1 or (rec < 0).any() or (rec >= network.n_neurons).any()):
-            raise NetworkError(f"record = {record!r} must be neuron indices in [0, {network.n_neurons})")
-        self.spec = LayerSpec(compiled, network, pop, n_pop, float(t_max), int(max_spikes), rec,
-                              int(max_spikes_per_neuron), bool(allow_cast))
         self.weight = torch.nn.Parameter(torch.tensor(network.weight), requires_grad="weight" in learn)
         self.delay = torch.nn.Parameter(torch.tensor(network.delay), requires_grad="delay" in learn)
         self.params = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(table[:, i].copy()),
