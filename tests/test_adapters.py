@@ -156,3 +156,19 @@ def test_peer_report_finds_missing_and_extra_spikes():
     assert rep.errors.max() == pytest.approx(1e-3, rel=1e-6)
     assert rep.cosine == pytest.approx(1.0) and rep.norm_ratio == pytest.approx(1.0)
     assert rep.sign_agreement == 1.0
+
+
+def test_snntorch_exact_scheme_puts_the_membrane_on_the_grid(snntorch_claim):
+    """With inputs on the grid, the 'exact' mapping (weight kappa w, input at step t/dt + 1) makes
+    snnTorch's mem[n] equal V(n dt): every first spike of the first layer (whose inputs are on the grid;
+    the next layer's are not) is reported at the end of the step in which the exact crossing lies,
+    0 <= t_claim - t_exact < dt."""
+    w = _small_net()
+    dt = 1e-2
+    inputs = [[0.1], [0.3, 1.1], [0.5]]  # multiples of dt
+    for params in (PARAMS, {**PARAMS, "tau_syn": 1.0}, {**PARAMS, "tau_syn": 0.4, "tau_mem": 2.0}):
+        exact = es.simulate("lif", es.Network.feedforward(w), inputs, 3.0, params=params).spikes
+        got = snntorch_claim(to_nir(es.Network.feedforward(w), "lif", params), inputs, 3.0, dt)["spikes"][0]
+        firsts = [(g[0], e[0]) for g, e in zip(got, exact[:4]) if len(e)]
+        assert len(firsts) >= 3 and all(len(g) for g, e in zip(got, exact) if len(e))
+        assert all(-1e-12 <= g - e < dt for g, e in firsts), firsts

@@ -38,17 +38,20 @@ def _check(imp):
         raise NIRError(f"jaxsnn's analytical solver needs tau_mem / tau_syn = 1 or 2, got {ratio!r}")
 
 
-def _budgets(imp, times, t_max) -> list:
-    """Per-layer event budgets from exactsnn's own simulation: ``1.25 (inputs + spikes) + 16``."""
+def _budgets(imp, batch, t_max) -> list:
+    """Per-layer event budgets from exactsnn's own simulation: ``1.25 (inputs + spikes) + 16``, the
+    largest over the patterns of ``batch``."""
     from ...simulate import simulate
 
-    res = simulate(imp.model, imp.network, times, t_max, params=imp.params)
-    counts = [sum(len(x) for x in times)]
-    sizes, first = imp.network.layer_sizes, 0
-    for size in sizes[1:]:
-        counts.append(sum(len(res.spikes[j]) for j in range(first, first + size)))
-        first += size
-    return [int(1.25 * (counts[l - 1] + counts[l])) + 16 for l in range(1, len(sizes))]
+    sizes, worst = imp.network.layer_sizes, np.zeros(len(imp.network.layer_sizes) - 1)
+    for times in batch:
+        res = simulate(imp.model, imp.network, times, t_max, params=imp.params)
+        counts, first = [sum(len(x) for x in times)], 0
+        for size in sizes[1:]:
+            counts.append(sum(len(res.spikes[j]) for j in range(first, first + size)))
+            first += size
+        worst = np.maximum(worst, [counts[l - 1] + counts[l] for l in range(1, len(sizes))])
+    return [int(1.25 * n) + 16 for n in worst]
 
 
 def _topology(imp, t_max, budgets, method):
@@ -72,16 +75,22 @@ def _topology(imp, t_max, budgets, method):
     return top.done()
 
 
-def _input_spikes(times):
+def _input_spikes(batch):
+    """jaxsnn ``Spike`` of a batch of patterns (each with the same number of input spikes), time-sorted."""
     import jax.numpy as jnp
     from jaxsnn.event.types import Spike
 
-    t = np.concatenate([np.asarray(x, np.float64) for x in times]) if times else np.zeros(0)
-    idx = np.concatenate([np.full(len(x), c) for c, x in enumerate(times)]).astype(int)
-    order = np.argsort(t, kind="stable")
-    return Spike(time=jnp.asarray(t[order][None]), idx=jnp.asarray(idx[order][None]),
-                 current=jnp.zeros((1, t.size)), layer_idx=jnp.zeros((1, t.size), int),
-                 internal=jnp.ones((1, t.size), bool))
+    rows = []
+    for times in batch:
+        t = np.concatenate([np.asarray(x, np.float64) for x in times]) if times else np.zeros(0)
+        idx = np.concatenate([np.full(len(x), c) for c, x in enumerate(times)]).astype(int)
+        order = np.argsort(t, kind="stable")
+        rows.append((t[order], idx[order]))
+    if len({t.size for t, _ in rows}) != 1:
+        raise NIRError("a jaxsnn batch needs the same number of input spikes in every pattern")
+    t, idx = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+    return Spike(time=jnp.asarray(t), idx=jnp.asarray(idx), current=jnp.zeros(t.shape),
+                 layer_idx=jnp.zeros(t.shape, int), internal=jnp.ones(t.shape, bool))
 
 
 def _layer_spikes(ev, size, t_max) -> tuple:
@@ -105,7 +114,7 @@ def _run(imp, times, t_max, budgets, loss, method):
     import jax
 
     init_fn, apply_fn = _topology(imp, t_max, budgets, method)
-    params, spk = init_fn(jax.random.PRNGKey(0)), _input_spikes(times)
+    params, spk = init_fn(jax.random.PRNGKey(0)), _input_spikes([times])
     events = apply_fn({"inp": spk}, params)
     if loss is None:
         return events, None
@@ -158,7 +167,7 @@ def jaxsnn_claim(graph, inputs, t_max, *, x64: bool = True, n_steps: int | None 
     t_max = validate_t_max(t_max)
     sizes = imp.network.layer_sizes
     auto = n_steps is None
-    budgets = _budgets(imp, times, t_max) if auto else [int(n_steps)] * (len(sizes) - 1)
+    budgets = _budgets(imp, [times], t_max) if auto else [int(n_steps)] * (len(sizes) - 1)
     with jax.enable_x64(x64):
         for _ in range(8):
             events, grads = _run(imp, times, t_max, budgets, loss, method)
@@ -173,3 +182,35 @@ def jaxsnn_claim(graph, inputs, t_max, *, x64: bool = True, n_steps: int | None 
         doc["loss"] = grads[0]
         doc["grad"] = grad_claim(imp.params["tau_mem"] * g for g in grads[1])
     return doc
+
+
+def jaxsnn_first_times(graph, batch, t_max, *, x64: bool = True, spike_area: float = 1.0) -> np.ndarray:
+    """First output spike times ``(n_patterns, n_out)`` (``inf`` when silent) of a batch, one vmapped run.
+
+    ``batch[b][c]`` lists the input spike times of channel ``c`` of pattern ``b`` (the same number of
+    spikes in every pattern). Budgets as in ``jaxsnn_claim(n_steps=None)``, the largest over the batch.
+    """
+    try:
+        import jax
+        import jaxsnn.event.topology  # noqa: F401
+    except ImportError as exc:
+        raise NIRError(f"jaxsnn is not installed ({exc}); pip install -e '.[peers]'") from None
+    from ...network import validate_inputs, validate_t_max
+
+    imp = from_nir(graph, spike_area=spike_area)
+    _check(imp)
+    batch = [[np.asarray(x, np.float64).tolist() for x in validate_inputs(p, imp.network.n_inputs)] for p in batch]
+    t_max = validate_t_max(t_max)
+    budgets, n = _budgets(imp, batch, t_max), len(imp.network.layer_sizes) - 1
+    with jax.enable_x64(x64):
+        for _ in range(8):
+            init_fn, apply_fn = _topology(imp, t_max, budgets, "analytical")
+            events = apply_fn({"inp": _input_spikes(batch)}, init_fn(jax.random.PRNGKey(0)))
+            full = [bool(np.any(np.asarray(events[f"lif{l}"].idx)[:, -1] >= 0)) for l in range(1, n + 1)]
+            if not any(full):
+                break
+            budgets = [2 * b if f else b for b, f in zip(budgets, full)]
+        ev, size = events[f"lif{n}"], imp.network.layer_sizes[-1]
+        i, tt = np.asarray(ev.idx), np.asarray(ev.time, np.float64)
+        ok = np.asarray(ev.internal) & (i >= 0) & (tt <= t_max)
+    return np.stack([np.where(ok & (i == j), tt, np.inf).min(axis=1) for j in range(size)], axis=1)
