@@ -172,3 +172,33 @@ def test_snntorch_exact_scheme_puts_the_membrane_on_the_grid(snntorch_claim):
         firsts = [(g[0], e[0]) for g, e in zip(got, exact[:4]) if len(e)]
         assert len(firsts) >= 3 and all(len(g) for g, e in zip(got, exact) if len(e))
         assert all(-1e-12 <= g - e < dt for g, e in firsts), firsts
+
+
+def test_cli_validate_and_verify_take_a_nir_graph(tmp_path, capsys):
+    """Regression: ``validate``/``verify`` on ``CASE.nir --inputs`` passed the CLI's Case to ``load_case``
+    (exit 2, "a case must be a path ..."). An exact claim (exactsnn's own grad output) validates: exit 0;
+    the same claim with one weight gradient entry changed disagrees: exit 1."""
+    import json
+
+    from exactsnn.cli import main
+    from exactsnn.interop import write_nir
+
+    w = _small_net()
+    net = es.Network.feedforward(w)
+    write_nir(tmp_path / "g.nir", to_nir(net, "lif", PARAMS))
+    (tmp_path / "in.json").write_text(json.dumps({"inputs": INPUTS}))
+    (tmp_path / "loss.json").write_text(json.dumps(LOSS))
+    res = es.simulate("lif", net, INPUTS, 3.0, params=PARAMS)
+    value, g = es.loss_grad(res, es.Loss(**LOSS))
+    mats = net.unflatten(g.weights)
+    claim = {"format": "exactsnn-result/1", "spikes": [[s.tolist() for s in res.spikes[:4]], [s.tolist() for s in res.spikes[4:]]],
+             "loss": value, "grad": {"weights": [mats["weights[0]"].tolist(), mats["weights[1]"].tolist()]}}
+    (tmp_path / "ok.json").write_text(json.dumps(claim))
+    claim["grad"]["weights"][0][0][0] *= 1.01
+    (tmp_path / "bad.json").write_text(json.dumps(claim))
+    common = ["--inputs", str(tmp_path / "in.json"), "--t-max", "3", "--loss", str(tmp_path / "loss.json"),
+              "--dps", "20"]
+    assert main(["validate", str(tmp_path / "g.nir"), str(tmp_path / "ok.json"), *common]) == 0
+    assert main(["validate", str(tmp_path / "g.nir"), str(tmp_path / "bad.json"), *common]) == 1
+    assert main(["verify", str(tmp_path / "g.nir"), *common]) == 0
+    capsys.readouterr()
