@@ -42,7 +42,9 @@ class Case:
 
 
 def load_case(source) -> Case:
-    """Parse a case from a path, a JSON string or a dict."""
+    """Parse a case from a path, a JSON string or a dict (a ``Case`` is returned as is)."""
+    if isinstance(source, Case):  # a .nir graph + spike file, already read by the CLI
+        return source
     doc = _read(source)
     if not isinstance(doc, dict):
         raise CaseFormatError("a case must be a JSON object")
