@@ -57,14 +57,11 @@ def test_iris_matches_scikit_learn_and_splits_are_stratified():
     x, y = datasets.iris_raw()
     ref = sk.load_iris()
     assert np.array_equal(x, ref.data) and np.array_equal(y, ref.target)
-    tr, va, te = (datasets.iris(s, seed=5) for s in ("train", "validation", "test"))
-    assert len(tr) + len(va) + len(te) == 150 and np.array_equal(np.bincount(te.labels), [17, 17, 17])
-    assert np.array_equal(np.bincount(tr.labels), [25, 25, 25]) and np.array_equal(np.bincount(va.labels), [8, 8, 8])
-    pool = np.concatenate([tr.features, va.features])
-    assert pool.min() == 0.0 and pool.max() == 1.0
-    # the splits are disjoint: no raw row appears in two of them (Iris holds one duplicated row)
-    rows = [{tuple(r) for r in d.times.round(12)} for d in (tr, va, te)]
-    assert len(rows[0] & rows[2]) + len(rows[1] & rows[2]) + len(rows[0] & rows[1]) <= 1
+    tr, te = datasets.iris("train", seed=5), datasets.iris("test", seed=5)
+    assert len(tr) + len(te) == 150 and np.array_equal(np.bincount(te.labels), [17, 17, 17])
+    assert tr.features.min() == 0.0 and tr.features.max() == 1.0
+    # the two splits are disjoint: no raw row appears in both
+    assert len({tuple(r) for r in tr.times.round(12)} & {tuple(r) for r in te.times.round(12)}) <= 1  # Iris holds one duplicated row
 
 
 def test_xor_patterns():

@@ -93,27 +93,18 @@ def iris_raw() -> tuple:
 
 
 def iris(split="train", seed=0, t_early=T_EARLY, t_late=T_LATE, t_bias=T_BIAS) -> Dataset:
-    """Stratified split of Iris drawn with ``seed``: per class 25 train, 8 validation, 17 test samples.
-
-    Each class's 50 samples are permuted; the first 33 (2/3) are the training pool, of which the last 8
-    are held out for validation (model selection), and the other 17 are the test set (51 in all). The
-    features are scaled to [0, 1] with the range of the whole pool, so the test encoding does not depend on
-    the validation hold-out.
-    """
-    if split not in ("train", "validation", "test"):
-        raise ValueError(f"iris split {split!r} is unknown; allowed: 'train', 'validation', 'test'")
+    """Stratified 2/3 train, 1/3 test split of Iris (100 / 50 samples), drawn with ``seed``."""
+    if split not in ("train", "test"):
+        raise ValueError(f"iris split {split!r} is unknown; allowed: 'train', 'test'")
     x, y = iris_raw()
     rng = np.random.default_rng(seed)
-    part = np.full(y.size, "test", dtype=object)
+    train = np.zeros(y.size, bool)
     for c in range(3):
         idx = rng.permutation(np.flatnonzero(y == c))
-        n_pool = 2 * idx.size // 3
-        part[idx[:n_pool]] = "train"
-        part[idx[n_pool - idx.size // 6:n_pool]] = "validation"
-    pool = part != "test"
-    lo, hi = x[pool].min(axis=0), x[pool].max(axis=0)
-    pick = part == split
-    v = np.clip((x[pick] - lo) / (hi - lo), 0.0, 1.0)  # values outside the pool's range saturate
+        train[idx[:2 * idx.size // 3]] = True
+    lo, hi = x[train].min(axis=0), x[train].max(axis=0)
+    pick = train if split == "train" else ~train
+    v = np.clip((x[pick] - lo) / (hi - lo), 0.0, 1.0)  # test values outside the train range saturate
     return Dataset(f"iris-{split}", encode(v, t_early, t_late, t_bias), y[pick], v, IRIS_CLASSES)
 
 
