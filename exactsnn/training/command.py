@@ -1,4 +1,4 @@
-"""``exactsnn train {xor,iris,yinyang}`` and its Python twin ``train_to_folder``.
+"""``exactsnn train {xor,iris,yinyang,digits}`` and its Python twin ``train_to_folder``.
 
 Both write into an output folder:
 
@@ -121,7 +121,7 @@ def _finite_float(text):
 
 
 def add_train_parser(sub):
-    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang)",
+    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
                                    "gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
                                    "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
