@@ -103,7 +103,7 @@ _STASH: dict = {}
 
 
 def on_page_markdown(markdown, page, config, files):
-    if not page.file.src_uri.startswith("proofs/"):
+    if not (page.file.src_uri.startswith("proofs/") or page.file.src_uri == "models.md"):
         return markdown
     stash = _STASH.setdefault(page.file.src_uri, [])
     stash.clear()

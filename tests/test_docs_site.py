@@ -50,3 +50,24 @@ def test_proof_formulas_reach_the_page_as_tex(site):
     page = (site / "proofs" / "recursive_state" / "index.html").read_text()
     assert r'<div class="arithmatex">\[F(u)=c_0N_0(u)+c_1N_1(u)-\theta' in page
     assert "exactsnnmath" not in page
+
+
+def test_models_page_renders_every_built_in_model(site):
+    from exactsnn.compiled import BUILTIN_NAMES
+
+    page = (site / "models" / "index.html").read_text()
+    for name in BUILTIN_NAMES:
+        assert f"Model <code>{name}</code>" in page, name
+    assert page.count('<div class="arithmatex">\\[\\begin{aligned}') >= len(BUILTIN_NAMES)
+    assert "exactsnnmath" not in page
+
+
+@pytest.mark.slow
+def test_models_page_is_current():
+    """docs/models.md is what docs/models_page.py generates from the current derivation (about 2.5 min)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("models_page", ROOT / "docs" / "models_page.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (ROOT / "docs" / "models.md").read_text() == mod.page(), "regenerate: python docs/models_page.py"
