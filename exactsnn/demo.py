@@ -43,6 +43,8 @@ class DemoReport:
     fd_checked: int
     no_reset_vs_exact: float
     result: object
+    fd: np.ndarray | None = None     # central finite differences per weight (nan where the spike count changes)
+    exact: np.ndarray | None = None  # the adjoint's dL/dw
 
     def text(self) -> str:
         n_hidden = 20
@@ -75,7 +77,7 @@ def run_demo() -> DemoReport:
     counts = np.bincount(res.spike_neuron, minlength=net.n_neurons)
     return DemoReport(counts, value, float(np.max(np.abs(g_fp - g_adj)) / scale),
                       float(np.max(np.abs(fd[ok] - g_adj[ok])) / scale), int(checked),
-                      float(np.max(np.abs(wrong - g_adj)) / scale), res)
+                      float(np.max(np.abs(wrong - g_adj)) / scale), res, fd, g_adj)
 
 
 def _finite_differences(net: Network, n_spikes: int):
@@ -93,29 +95,25 @@ def _finite_differences(net: Network, n_spikes: int):
 
 
 def plot_demo(report: DemoReport, path: str):
-    """Raster of all spikes plus the membrane potential of the busiest hidden neuron and the outputs."""
+    """Raster of all spikes (``plot.raster``), the membrane potential of the busiest hidden neuron and the
+    outputs (``plot.membrane``), and finite differences against the exact gradient (``plot.gradient_check``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .simulate import membrane_potential
+    from . import plot
 
     res = report.result
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    for c, times in enumerate(INPUTS):
-        ax1.plot(times, [-1 - c] * len(times), "k|", ms=10)
-    ax1.plot(res.spike_time, res.spike_neuron, "|", ms=8, color="tab:blue")
-    ax1.set_ylabel("neuron (inputs < 0)")
-    ax1.set_title("exactsnn demo: exact spike times")
-    ts = np.linspace(0, T_MAX, 1500)
+    fig = plt.figure(figsize=(11, 6))
+    grid = fig.add_gridspec(2, 2)
+    plot.raster(res, ax=fig.add_subplot(grid[0, 0]))
     busiest = int(np.argmax(report.spikes_per_neuron[:20]))
-    for j in [busiest, 20, 21, 22]:
-        ax2.plot(ts, membrane_potential(res, j, ts), lw=1, label=f"neuron {j}")
-    ax2.axhline(PARAMS["threshold"], color="k", ls="--", lw=0.8)
-    ax2.set_xlabel("time")
-    ax2.set_ylabel("V")
-    ax2.legend(loc="lower right", fontsize=8)
+    plot.membrane(res, [busiest, 20, 21, 22], ax=fig.add_subplot(grid[1, 0]), n_samples=1500)
+    ok = ~np.isnan(report.fd)
+    plot.gradient_check(report.fd[ok], report.exact[ok],
+                        axes=(fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 1])))
+    fig.suptitle("exactsnn demo: exact spike times, membrane potentials, finite differences vs exact dL/dw")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

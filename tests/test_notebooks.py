@@ -7,6 +7,8 @@ spec whose argv starts with ``python`` is run with this interpreter either way.
 
 from pathlib import Path
 
+import re
+
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
@@ -15,6 +17,19 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+#: Notebooks whose paragraph in notebooks/README.md quotes only percentages the notebook prints.
+QUOTED_NUMBERS = ("train_yinyang.ipynb",)
+PERCENT = re.compile(r"(\d+\.\d)\s?%")
+
+
+def readme_paragraph(name: str) -> str:
+    """The paragraph of notebooks/README.md that starts with the notebook's name in backquotes."""
+    paragraphs = (NOTEBOOK_DIR / "README.md").read_text().split("\n\n")
+    return next(p for p in paragraphs if p.startswith(f"`{name}`"))
+
+
+def printed_text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
 
 
 def test_notebooks_exist():
@@ -34,3 +49,8 @@ def test_notebook_runs(path, monkeypatch):
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
+    if path.name in QUOTED_NUMBERS:
+        quoted = set(PERCENT.findall(readme_paragraph(path.name)))
+        printed = set(PERCENT.findall(printed_text(nb)))
+        assert quoted and quoted <= printed, (f"notebooks/README.md quotes {sorted(quoted - printed)} % for "
+                                              f"{path.name}, which printed {sorted(printed)} %")

@@ -8,7 +8,7 @@
     model.evaluate("test").accuracy
 """
 
-from .datasets import Dataset, iris, xor, yinyang
+from .datasets import Dataset, digits, iris, xor, yinyang
 from .trainer import TASKS, TrainConfig, TrainResult, Trainer, config_for, predict, train
 
 
@@ -29,5 +29,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Dataset", "iris", "xor", "yinyang", "TASKS", "TrainConfig", "TrainResult", "Trainer", "config_for",
+__all__ = ["Dataset", "digits", "iris", "xor", "yinyang", "TASKS", "TrainConfig", "TrainResult", "Trainer", "config_for",
            "predict", "train", "train_to_folder", "load", "TrainedModel", "save_model", "resume"]

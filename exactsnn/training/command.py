@@ -1,4 +1,4 @@
-"""``exactsnn train {xor,iris,yinyang}`` and its Python twin ``train_to_folder``.
+"""``exactsnn train {xor,iris,yinyang,digits}`` and its Python twin ``train_to_folder``.
 
 Both write into an output folder:
 
@@ -44,11 +44,12 @@ def _write_csv(path: Path, history: list):
 
 
 def train_to_folder(config: TrainConfig | None, out_dir, figures: bool = True, progress: bool = True,
-                    resume: bool = False):
+                    resume: bool = False, tensorboard=None):
     """Train ``config`` and write metrics, weights (and figures) into ``out_dir``; returns the TrainResult.
 
     With ``resume=True`` the run continues from the checkpoint in ``out_dir`` (``config`` is then
-    taken from the checkpoint and must be None or equal to it).
+    taken from the checkpoint and must be None or equal to it). ``tensorboard``: a folder for TensorBoard
+    scalars, one event per metric and epoch (needs tensorboardX; ``exactsnn.training.tensorboard``).
     """
     out = Path(out_dir)
     if resume:
@@ -57,11 +58,17 @@ def train_to_folder(config: TrainConfig | None, out_dir, figures: bool = True, p
             raise InvalidInputError(f"resume: the config given differs from the one in {out}/checkpoint.json")
     else:
         trainer = Trainer(config, progress=progress)
-    return _train_into(trainer, out, figures)
+    return _train_into(trainer, out, figures, tensorboard)
 
 
-def _train_into(trainer: Trainer, out: Path, figures: bool):
-    """Run ``trainer`` to its last epoch, writing metrics.csv rows and checkpoints per epoch, then the rest."""
+def _train_into(trainer: Trainer, out: Path, figures: bool, tensorboard=None):
+    """Run ``trainer`` to its last epoch, writing metrics.csv rows (and TensorBoard scalars) and checkpoints per
+    epoch, then the rest."""
+    board = None
+    if tensorboard is not None:
+        from .tensorboard import TensorBoardLog
+
+        board = TensorBoardLog(tensorboard)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "metrics.csv"
     _write_csv(csv, trainer.history)
@@ -69,9 +76,15 @@ def _train_into(trainer: Trainer, out: Path, figures: bool):
     def on_epoch(tr, row):
         with open(csv, "a") as f:
             f.write(_csv_line(row))
+        if board is not None:
+            board.epoch(row)
         save_checkpoint(tr, out)
 
-    result = trainer.run(on_epoch=on_epoch)
+    try:
+        result = trainer.run(on_epoch=on_epoch)
+    finally:
+        if board is not None:
+            board.close()
     save_model(out, result.config, result.state)
     if figures:
         from .figures import save_figures
@@ -108,7 +121,7 @@ def _finite_float(text):
 
 
 def add_train_parser(sub):
-    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang)",
+    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
                                    "gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
                                    "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
@@ -136,6 +149,8 @@ def add_train_parser(sub):
                    help="continue the run whose checkpoint is in RUN_DIR (its config; output into RUN_DIR)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export-nir", metavar="OUT.nir", help="also write the trained network as a NIR graph")
+    p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard scalars per epoch into DIR "
+                                                        "(needs tensorboardX)")
 
 
 _RECIPE_OPTIONS = ("hidden", "epochs", "lr", "gamma", "batch_size", "lr_schedule", "dt", "slope", "train_size")
@@ -163,7 +178,7 @@ def run_train(args) -> int:
     if not args.quiet:
         print(f"train {trainer.config.task}: the first run compiles the {trainer.config.model} engine (about 20 s; "
               "later runs load it from the cache) ...", file=sys.stderr)
-    result = _train_into(trainer, out, figures=not args.no_figures)
+    result = _train_into(trainer, out, figures=not args.no_figures, tensorboard=getattr(args, "tensorboard", None))
     config = result.config
     m = result.metrics()
     best = m["best_validation"]

@@ -9,6 +9,10 @@ n_channels)``, bias channel last.
 - ``iris(split, seed)``: Fisher's 150 flowers (shipped in ``exactsnn/data/iris.csv``, the copy
   scikit-learn bundles), a stratified 2/3 train, 1/3 test split drawn with ``seed``; features
   min-max scaled with the *training* split's range.
+- ``digits(split, seed)``: scikit-learn's bundled 8x8 handwritten digits (1797 images, ships with
+  scikit-learn, nothing downloaded), latency coded: a pixel of intensity ``x`` in 0..16 spikes at
+  ``t_early + (1 - x / 16)(t_late - t_early)`` (bright pixels first); a stratified 60/20/20 % train,
+  validation, test split drawn with ``seed``.
 - ``yinyang(split)``: Kriener, Göltz & Petrovici (2022), "The Yin-Yang dataset". Points ``(x, y)``
   uniform in the disc of radius ``r_big = 0.5`` around ``(0.5, 0.5)``; class yin (0), yang (1) or
   dot (2) from the symbol's geometry; classes balanced by rejection sampling (a target class is
@@ -32,6 +36,8 @@ T_BIAS = 0.9
 YINYANG_SPLITS = {"train": (5000, 42), "validation": (1000, 41), "test": (1000, 40)}
 YINYANG_CLASSES = ("yin", "yang", "dot")
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+DIGITS_CLASSES = tuple(str(d) for d in range(10))
+DIGITS_SPLITS = ("train", "validation", "test")
 _IRIS_FILE = Path(__file__).resolve().parent.parent / "data" / "iris.csv"
 
 
@@ -106,6 +112,32 @@ def iris(split="train", seed=0, t_early=T_EARLY, t_late=T_LATE, t_bias=T_BIAS) -
     pick = train if split == "train" else ~train
     v = np.clip((x[pick] - lo) / (hi - lo), 0.0, 1.0)  # test values outside the train range saturate
     return Dataset(f"iris-{split}", encode(v, t_early, t_late, t_bias), y[pick], v, IRIS_CLASSES)
+
+
+def digits(split="train", seed=0, t_early=T_EARLY, t_late=T_LATE, t_bias=T_BIAS) -> Dataset:
+    """8x8 digits (scikit-learn's ``load_digits``), latency coded, stratified 60/20/20 % split drawn with ``seed``.
+
+    Per class, the samples are permuted with ``seed``; the first 60 % train, the next 20 % validate, the rest
+    test. A pixel ``x`` in 0..16 becomes ``v = 1 - x / 16`` (so bright pixels spike early), then ``encode``.
+    """
+    if split not in DIGITS_SPLITS:
+        raise ValueError(f"digits split {split!r} is unknown; allowed: {DIGITS_SPLITS}")
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ValueError("the digits task needs scikit-learn (pip install scikit-learn): its 8x8 digits ship "
+                         "with it") from None
+    bunch = load_digits()
+    x, y = bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    part = np.empty(y.size, np.int64)
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        a, b = int(round(0.6 * idx.size)), int(round(0.8 * idx.size))
+        part[idx[:a]], part[idx[a:b]], part[idx[b:]] = 0, 1, 2
+    pick = part == DIGITS_SPLITS.index(split)
+    v = 1.0 - x[pick] / 16.0
+    return Dataset(f"digits-{split}", encode(v, t_early, t_late, t_bias), y[pick], v, DIGITS_CLASSES)
 
 
 def yinyang_class(x, y, r_small=0.1, r_big=0.5) -> int:

@@ -35,7 +35,7 @@ from .optim import SCHEDULES, Adam, learning_rate
 from .progress import Progress
 from .state import State, initial_state, params_of, populations_of
 
-TASKS = ("xor", "iris", "yinyang")
+TASKS = ("xor", "iris", "yinyang", "digits")
 GRADIENTS = ("exact", "surrogate")
 
 
@@ -114,6 +114,8 @@ TASK_DEFAULTS = {
     "xor": dict(hidden=20, epochs=300, batch_size=4, lr=0.01, init_hidden=(1.5, 1.0), init_output=(0.5, 0.3)),
     "iris": dict(hidden=60, epochs=300, batch_size=25, lr=0.005, init_hidden=(0.6, 0.4), init_output=(0.3, 0.2)),
     "yinyang": dict(eval_every=2, ema=0.99),
+    # 65 inputs (64 pixels + bias): hidden weights scaled down so that the summed drive is like Yin-Yang's
+    "digits": dict(hidden=100, epochs=30, batch_size=50, lr=0.005, init_hidden=(0.06, 0.08), ema=0.9),
 }
 
 
@@ -136,6 +138,8 @@ def task_data(config: TrainConfig) -> dict:
         return {"train": d, "test": d}
     if config.task == "iris":
         return {"train": datasets.iris("train", config.seed), "test": datasets.iris("test", config.seed)}
+    if config.task == "digits":
+        return {s: datasets.digits(s, config.seed) for s in datasets.DIGITS_SPLITS}
     return {"train": datasets.yinyang("train", size=config.train_size), "validation": datasets.yinyang("validation"),
             "test": datasets.yinyang("test")}
 
