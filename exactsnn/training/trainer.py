@@ -189,9 +189,12 @@ class Trainer:
         return params_of(self.config, self.state.thresholds)
 
     def batch(self, patterns, labels, want_grad=True):
+        """Loss, first spikes and gradients of a batch. First-spike early exit: the losses read only first
+        output spikes, so each pattern stops once every output has fired (losses and gradients bit-identical
+        to the full run; ``counts`` are spikes up to that stop, which is what weight bumping reads)."""
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
-                               populations=self._populations())
+                               populations=self._populations(), first_spike_exit=True)
 
     def surrogate_step(self, idx, lr):
         """One Adam step with surrogate gradients (time-stepped BPTT); returns (mean loss, n correct)."""

@@ -18,7 +18,9 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.newton_state import state_bracket, state_polish, state_shift_add, state_slope, state_value
+from exactsnn.numeric.newton_state import (
+    state_bracket, state_polish, state_shift_add, state_slope, state_start, state_value0,
+)
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, dreset_ds, firing_threshold, newton_state, p_load,  # stamp: drop
 )  # stamp: drop
@@ -65,11 +67,11 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
     The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
     crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
     ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
-    the bracket, Newton starts at the bracket's midpoint. ``closed`` tells whether the closed form was
+    the bracket, Newton starts from the root of F's Taylor quadratic at t0 (``state_start``). ``closed`` tells whether the closed form was
     used. A potential already at threshold at t0 (reached within rounding exactly at an arrival)
     spikes at t0.
     """
-    f0 = state_value(x0, x1, c0, c1, theta, 0.0, STATE_PLAIN)
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
     if f0 >= 0.0:
         return ST_OK, t0, math.inf, False
     lo, hi, margin = state_bracket(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN)
@@ -77,11 +79,12 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
         return ST_OK, math.inf, margin, False
     u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
     closed = lo < u <= hi
-    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, u if closed else 0.5 * (lo + hi), STATE_PLAIN)
+    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
     return ST_OK, (t if t <= t_max else math.inf), margin, closed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_push(heap_time, heap_seq, heap_syn, heap_src, heap_size, t, seq, syn, src):
     if heap_size == heap_time.size:
         heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
@@ -126,11 +129,17 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
 
 @njit(cache=True)
 def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                 max_spikes, closed_form):
+                 max_spikes, closed_form, watch):
     """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
 
     ``closed_form``: start the crossing polish from the model's closed form where one applies
-    (False: always from the bracket's midpoint, the generic root finder).
+    (False: from the root of the state's Taylor quadratic, ``state_start``, the generic root finder).
+
+    ``watch`` (int64 neuron ids; empty: run to t_max): first-spike early exit. The run stops right after
+    the spike that completes the set of watched neurons that have fired (all of them): no later event can
+    change an earlier spike, so every spike up to there, its causal record, and each watched neuron's
+    first spike are those of the full run, bit for bit. Arrivals after the stop are not seen, so
+    ``spk_gap`` of the last spikes counts only arrivals before it.
 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
     arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
@@ -169,6 +178,12 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     cand_time, cand_neuron = tree_new(n_neurons)  # min-tree of the neurons' next crossing candidates
     touched = np.empty(n_neurons, np.int64)
     is_touched = np.zeros(n_neurons, np.bool_)
+    watching = np.zeros(n_neurons, np.bool_)
+    n_watch = 0  # watched neurons that have not fired yet
+    for q in range(watch.size):
+        if not watching[watch[q]]:
+            watching[watch[q]] = True
+            n_watch += 1
     n_spk = 0
     n_arr = 0
     status = ST_OK
@@ -199,7 +214,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 spk_vdot[k] = state_slope(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], STATE_PLAIN)
                 state_c0[j], state_c1[j] = state_shift_add(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j],
                                                            reset_c[pj, 0], reset_c[pj, 1], -1.0, STATE_PLAIN)
-                f0 = state_value(x0, x1, state_c0[j], state_c1[j], theta, 0.0, STATE_PLAIN)
+                f0 = state_value0(state_c0[j], state_c1[j], theta, STATE_PLAIN)
             else:
                 params = p_load(ptab, pj)
                 f0, slope_after = potential(t_spk, params, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
@@ -208,6 +223,11 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             if f0 >= 0.0:
                 status, fail_j, fail_t = ST_ABOVE_AFTER_RESET, j, t_spk
                 break
+            if watching[j]:
+                watching[j] = False
+                n_watch -= 1
+                if n_watch == 0:
+                    break  # first-spike early exit: every watched neuron has fired
             state_time[j] = t_spk
             src = n_in + j
             for q in range(out_ptr[src], out_ptr[src + 1]):
