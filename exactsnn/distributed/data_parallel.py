@@ -26,7 +26,7 @@ def shard_loss_grad(shared, patterns, labels):
 
     model, network, t_max, loss, params, want_grad, populations = shared
     return batch_loss_grad(model, network, patterns, t_max, loss, labels=labels, params=params, want_grad=want_grad,
-                           populations=populations, first_spike_exit=True)  # as Trainer.batch
+                           populations=populations)
 
 
 def merge(parts, max_in: int):

@@ -189,12 +189,18 @@ class Trainer:
         return params_of(self.config, self.state.thresholds)
 
     def batch(self, patterns, labels, want_grad=True):
-        """Loss, first spikes and gradients of a batch. First-spike early exit: the losses read only first
-        output spikes, so each pattern stops once every output has fired (losses and gradients bit-identical
-        to the full run; ``counts`` are spikes up to that stop, which is what weight bumping reads)."""
+        """Loss, first spikes and gradients of a batch, with the first-spike early exit wherever nothing reads
+        the spike counts of hidden neurons: in evaluation, and in training steps without weight bumping.
+
+        The early exit stops each pattern once every output has fired: losses, first spikes and gradients are
+        bit-identical to the full run, but ``counts`` then count spikes up to that stop, and weight bumping
+        asks whether a hidden neuron fired at all (a neuron that fires only after the outputs would be
+        bumped as dead), so a step that bumps runs every spike to ``t_max``, as before.
+        """
+        early = not want_grad or self.config.bump <= 0
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
-                               populations=self._populations(), first_spike_exit=True)
+                               populations=self._populations(), first_spike_exit=early)
 
     def surrogate_step(self, idx, lr):
         """One Adam step with surrogate gradients (time-stepped BPTT); returns (mean loss, n correct)."""
