@@ -10,8 +10,9 @@ so a batch computed in parallel gives bit-identical results to a serial run.
 
 Comparisons and swaps are written out inside the sift loops on purpose, and the per-event functions
 are inlined into the event loop (``inline="always"``, numba's IR-level inlining): a numba call that
-passes arrays costs ~100 ns here (reference-count updates of every array argument; measured: 430 us
-vs 61 us for 600 push+pop, and 20 % of the event loop's profile before these were inlined).
+passes arrays costs ~100 ns here (reference-count updates of its array arguments; measured: 430 us
+vs 61 us for 600 push+pop). The loop itself must not reassign these arrays either (``_event_loop``
+in the engine templates).
 """
 
 import numpy as np
