@@ -11,12 +11,16 @@ NUMBA_NUM_THREADS=1, one side after the other):
 - per-sample API: ``simulate`` + ``loss_grad`` (TTFS cross-entropy, adjoint);
 - batch: ``batch_loss_grad`` on one thread;
 - ns per synaptic event: batch time / arrivals processed (5 x 120 input arrivals + 3 per hidden spike
-  + ... every arrival counted by the engine's causal record).
+  + ... every arrival counted by the engine's causal record);
+- batch with the first-spike early exit (``first_spike_exit=True``, used by training wherever no hidden
+  spike count is read: each pattern stops once every output has fired; same losses and gradients),
+  where the tree has it.
 
 ``--baseline TREE`` runs the same work on another source tree (the engine before this branch), e.g.
 ``git archive main | tar -x -C /tmp/engine_main`` and ``--baseline /tmp/engine_main``.
 
 Run:  python benchmarks/bench_engine.py [--samples 100] [--repeats 3] [--baseline /tmp/engine_main]
+          [--threads 1,2] [--clock wall|cpu]
 """
 
 import argparse
@@ -43,8 +47,9 @@ def patterns(n, seed=1):
     return [[[t] for t in rng.uniform(0.15, 2.0, 5)] for _ in range(n)]
 
 
-def worker(samples, repeats):
+def worker(samples, repeats, clock_name="wall"):
     """Time the work in this process (whatever ``exactsnn`` is on the path); print JSON."""
+    clock = time.process_time if clock_name == "cpu" else time.perf_counter
     from exactsnn import Loss, Network, batch_loss_grad, loss_grad, simulate
 
     net = Network.feedforward(list(network_weights()))
@@ -59,29 +64,38 @@ def worker(samples, repeats):
             r = simulate("lif", net, p, T_MAX, params=params)
             loss_grad(r, Loss("ttfs_cross_entropy", label=0), policy="flag")
         batch_loss_grad("lif", net, pats[:2], T_MAX, loss, labels=labels[:2], params=params)
-        api, batch = [], []
+        api, batch, early = [], [], []
+        try:
+            batch_loss_grad("lif", net, pats[:2], T_MAX, loss, labels=labels[:2], params=params, first_spike_exit=True)
+            has_exit = True
+        except TypeError:  # a tree from before the early exit
+            has_exit = False
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             for p, lab in zip(pats, labels):
                 r = simulate("lif", net, p, T_MAX, params=params)
                 loss_grad(r, Loss("ttfs_cross_entropy", label=int(lab)), policy="flag")
-            api.append((time.perf_counter() - t0) / samples)
-            t0 = time.perf_counter()
+            api.append((clock() - t0) / samples)
+            t0 = clock()
             batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=params)
-            batch.append((time.perf_counter() - t0) / samples)
+            batch.append((clock() - t0) / samples)
+            if has_exit:
+                t0 = clock()
+                batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=params, first_spike_exit=True)
+                early.append((clock() - t0) / samples)
         for p in pats:
             r = simulate("lif", net, p, T_MAX, params=params)
             spikes += r.n_spikes
             arrivals += int(r.record[2])
         out[name] = {"api_us": 1e6 * min(api), "batch_us": 1e6 * min(batch), "spikes": spikes / samples,
-                     "arrivals": arrivals / samples}
+                     "arrivals": arrivals / samples, "early_us": 1e6 * min(early) if early else float("nan")}
     print(json.dumps(out))
 
 
-def run_side(tree, samples, repeats):
-    env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_NUM_THREADS="1")
+def run_side(tree, samples, repeats, threads=1, clock="wall"):
+    env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_NUM_THREADS=str(threads))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--samples", str(samples),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--clock", clock]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=str(tree))
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -91,24 +105,39 @@ def main():
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--baseline", type=Path, default=None, help="source tree of the engine to compare with")
+    ap.add_argument("--threads", default="1", help="comma-separated NUMBA_NUM_THREADS values for this tree, "
+                    "e.g. 1,2 (the baseline runs on 1)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time, or the process's CPU time (steadier on a loaded machine; one thread only)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.samples, args.repeats)
+        worker(args.samples, args.repeats, args.clock)
         return
     here = Path(__file__).resolve().parent.parent
-    sides = {"this tree": here}
+    threads = [int(t) for t in args.threads.split(",")]
+    sides = {("this tree" if n == 1 else f"this tree, {n} threads"): (here, n) for n in threads}
     if args.baseline is not None:
-        sides = {"baseline": args.baseline.resolve(), **sides}
-    results = {name: run_side(tree, args.samples, args.repeats) for name, tree in sides.items()}
-    print(f"5-120-3 lif, t_max = {T_MAX}, {args.samples} samples, best of {args.repeats}, one thread")
-    print("| work | side | spikes/sample | arrivals/sample | per-sample API us | batch us | batch ns/event |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+        sides = {"baseline": (args.baseline.resolve(), 1), **sides}
+    load = os.getloadavg()
+    results = {name: run_side(tree, args.samples, args.repeats, n, args.clock) for name, (tree, n) in sides.items()}
+    print(f"5-120-3 lif, t_max = {T_MAX}, {args.samples} samples, best of {args.repeats}, {args.clock} clock; "
+          f"load average before/after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
+    print("| work | side | spikes/sample | arrivals/sample | per-sample API us | batch us | batch ns/event | "
+          "batch, first-spike exit us |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for work in TAUS:
         for name, res in results.items():
             r = res[work]
             print(f"| {work} | {name} | {r['spikes']:.0f} | {r['arrivals']:.0f} | {r['api_us']:.0f} | "
-                  f"{r['batch_us']:.0f} | {1e3 * r['batch_us'] / r['arrivals']:.0f} |")
+                  f"{r['batch_us']:.0f} | {1e3 * r['batch_us'] / r['arrivals']:.0f} | {r['early_us']:.0f} |")
+    if len(threads) > 1 and 1 in threads:
+        for work in TAUS:
+            one = results["this tree"][work]
+            for n in threads[1:]:
+                r = results[f"this tree, {n} threads"][work]
+                print(f"{work}: {n} threads vs 1, batch {one['batch_us'] / r['batch_us']:.2f}x, "
+                      f"batch with first-spike exit {one['early_us'] / r['early_us']:.2f}x")
     if args.baseline is not None:
         for work in TAUS:
             b, a = results["baseline"][work], results["this tree"][work]

@@ -160,12 +160,17 @@ class Patterns:
 
 
 def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels=None, params=None,
-                    want_grad=True, max_spikes=DEFAULT_MAX_SPIKES, populations=None) -> BatchResult:
+                    want_grad=True, max_spikes=DEFAULT_MAX_SPIKES, populations=None,
+                    first_spike_exit=False) -> BatchResult:
     """Loss and exact gradients for many input patterns, in parallel on all cores (numba prange).
 
     ``patterns`` is a sequence of patterns (each a list of per-channel spike-time lists) or a
     ``Patterns`` packed once. Each pattern runs the same code as ``simulate`` + ``loss_grad``, so
     results equal serial runs bit for bit. ``labels`` (one per pattern) override ``loss.label``.
+
+    ``first_spike_exit=True`` stops each pattern once every output has fired (the losses read only
+    first output spikes): losses, first spike times and gradients are bit-identical to the full run,
+    ``counts`` count the spikes up to each pattern's stop. Training uses it; default False.
     """
     compiled = resolve(model)
     pop, n_pop = populations_array(populations, network.n_neurons)
@@ -183,10 +188,12 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
         raise ValueError(f"labels must be {n_b} integers in [0, {network.outputs.size})")
     times, src, ptr, max_in = patterns.times, patterns.src, patterns.ptr, patterns.max_in
     topo = Topology.of(network)
+    if not isinstance(first_spike_exit, (bool, np.bool_)):
+        raise ValueError(f"first_spike_exit = {first_spike_exit!r} must be True or False")
     status, losses, t_first, counts, grads = compiled.call(
         "batch_loss_grad", ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
-        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in)
+        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in, bool(first_spike_exit))
     bad = np.flatnonzero(status)
     if bad.size:
         raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))

@@ -182,6 +182,13 @@ class SimulationResult:
         return times, ids
 
 
+def watched_outputs(network: Network, first_spike_exit) -> np.ndarray:
+    """The engine's ``watch`` argument: the output neurons when the first-spike early exit is on, else none."""
+    if not isinstance(first_spike_exit, (bool, np.bool_)):
+        raise ValueError(f"first_spike_exit = {first_spike_exit!r} must be True or False")
+    return network.outputs.astype(np.int64) if first_spike_exit else np.zeros(0, np.int64)
+
+
 def populations_array(populations, n_neurons: int) -> tuple:
     """(pop (n_neurons,) int64, n_pop) from None (one population) or a sequence of population ids."""
     if populations is None:
@@ -197,7 +204,7 @@ def populations_array(populations, n_neurons: int) -> tuple:
 
 
 def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES,
-             populations=None, closed_form=True):
+             populations=None, closed_form=True, first_spike_exit=False):
     """Simulate one input pattern exactly.
 
     Parameters
@@ -223,7 +230,12 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     closed_form : bool
         Start each crossing's Newton polish from the model's closed-form spike time where one
         applies (log, quadratic or Lambert W, see ``CLOSED_FORMS`` of the generated module).
-        False always uses the generic root finder (bracket midpoint); results agree to rounding.
+        False always uses the generic root finder; results agree to rounding.
+    first_spike_exit : bool
+        Stop as soon as every output neuron has fired (default False: every spike up to ``t_max``).
+        For first-spike losses: every spike up to the stop, its causal record and so the first output
+        spikes, the loss and its gradient are those of the full run bit for bit; later spikes are
+        missing, and ``spike_event_gap`` counts only arrivals before the stop.
 
     Returns
     -------
@@ -242,7 +254,7 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     in_times, in_src = pack_inputs(times)
     out = EngineOutput(*compiled.call("simulate_one", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
                         topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
-                        bool(closed_form)))
+                        bool(closed_form), watched_outputs(network, first_spike_exit)))
     if out.status != status.OK:
         raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
                                              time=float(out.fail_time)))

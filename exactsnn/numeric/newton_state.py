@@ -38,8 +38,7 @@ import math
 
 from numba import njit
 
-from exactsnn.numeric.expdd import expdd2
-
+from exactsnn.numeric.expdd import _g1, expdd2
 
 
 @njit(cache=True)
@@ -65,10 +64,52 @@ def state_slope(x0, x1, c0, c1, u, plain):
 @njit(cache=True)
 def state_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
     """State moved forward by du, plus weight * (k0, k1) (a kernel's coefficients in the same basis)."""
+    e0 = math.exp(-x0 * du)
+    e1 = math.exp(-x1 * du)
     if plain:
-        return c0 * math.exp(-x0 * du) + weight * k0, c1 * math.exp(-x1 * du) + weight * k1
-    return (c0 * math.exp(-x0 * du) + c1 * expdd2(du, x0, x1) + weight * k0,
-            c1 * math.exp(-x1 * du) + weight * k1)
+        return c0 * e0 + weight * k0, c1 * e1 + weight * k1
+    # f[x0, x1](du) shares the smaller node's exponential (bit-identical to expdd2(du, x0, x1))
+    n1 = -du * (e0 if x0 <= x1 else e1) * _g1((x1 - x0 if x0 <= x1 else x0 - x1) * du)
+    return c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+
+
+@njit(cache=True)
+def _dd2_given(u, x0, x1, e0):
+    """``expdd2(u, x0, x1)`` reusing ``e0 = exp(-x0 u)`` when x0 is the smaller node (bit-identical to it).
+
+    expdd2 computes ``-u exp(-m u) G_1((M - m) u)`` with ``m, M`` the smaller and larger node; when
+    ``m = x0`` its exponential is ``e0``, the one the caller has already computed.
+    """
+    if x0 <= x1:
+        return -u * e0 * _g1((x1 - x0) * u)
+    return -u * math.exp(-x1 * u) * _g1((x0 - x1) * u)
+
+
+@njit(cache=True)
+def state_value0(c0, c1, theta, plain):
+    """F(0) = c0 - theta (plain: c0 + c1 - theta) without exponentials; equals ``state_value(.., 0.0, ..)``.
+
+    At u = 0: exp(0) = 1 and f[x0, x1](0) = -0.0, so ``state_value`` sums ``(-theta + c0) + c1 * (-0.0)``,
+    which is ``-theta + c0`` (a signed zero added to a number leaves it; to +0 it gives +0).
+    """
+    if plain:
+        return -theta + c0 + c1
+    return -theta + c0
+
+
+@njit(cache=True)
+def state_value_slope(x0, x1, c0, c1, theta, u, plain):
+    """(F(u), F'(u)) from one set of exponentials: bit-identical to ``state_value`` and ``state_slope``.
+
+    Newton's step needs both at the same u; computed apart they would evaluate ``exp(-x0 u)`` and
+    ``f[x0, x1](u)`` twice (six transcendental calls instead of two or three).
+    """
+    e0 = math.exp(-x0 * u)
+    if plain:
+        e1 = math.exp(-x1 * u)
+        return -theta + c0 * e0 + c1 * e1, -x0 * c0 * e0 - x1 * c1 * e1
+    n1 = _dd2_given(u, x0, x1, e0)
+    return -theta + c0 * e0 + c1 * n1, -(x0 * c0 + c1) * e0 - x1 * c1 * n1
 
 
 @njit(cache=True)
@@ -132,6 +173,36 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
 
 
 @njit(cache=True)
+def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
+    """Newton's start in the bracket (lo, hi) of the first crossing: the root of F's Taylor quadratic at 0.
+
+    With ``a = F'(0)`` and ``b = F''(0)`` (no exponentials at u = 0: ``N0 = 1, N0' = -x0, N0'' = x0^2``,
+    ``N1 = 0, N1' = -1, N1'' = x0 + x1``; plain: ``N1 = exp(-x1 u)``), the root of
+    ``f0 + a u + b u^2 / 2`` is ``u = -2 f0 / (a + sqrt(a^2 - 2 b f0))`` (no cancellation: ``a > 0``,
+    ``f0 < 0``), or ``-f0 / a`` (Newton's step from 0) when the quadratic has none. A crossing is usually
+    near 0 against the state's time scale, where this start is within ``O(F''' u^3)`` of the root and
+    Newton needs one or two steps (from the bracket's midpoint it needed about 7). Falls back to the
+    midpoint when the bracket does not start at 0, when ``a <= 0``, or when the start is outside
+    ``(lo, hi)``. The start costs iterations, never correctness: ``state_polish`` keeps its iterates in
+    the bracket.
+    """
+    mid = 0.5 * (lo + hi)
+    if lo != 0.0:
+        return mid
+    if plain:
+        a = -x0 * c0 - x1 * c1
+        b = x0 * x0 * c0 + x1 * x1 * c1
+    else:
+        a = -(x0 * c0 + c1)
+        b = x0 * x0 * c0 + (x0 + x1) * c1
+    if not a > 0.0:
+        return mid
+    disc = a * a - 2.0 * b * f0
+    u = -2.0 * f0 / (a + math.sqrt(disc)) if disc >= 0.0 else -f0 / a
+    return u if lo < u < hi else mid
+
+
+@njit(cache=True)
 def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
     """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Newton from u, kept inside the bracket.
 
@@ -139,14 +210,13 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
     step is at rounding level), or when the bracket is 2 ulps wide.
     """
     for _ in range(200):
-        f_u = state_value(x0, x1, c0, c1, theta, u, plain)
+        f_u, slope = state_value_slope(x0, x1, c0, c1, theta, u, plain)
         if f_u == 0.0:
             return u
         if f_u < 0.0:
             lo = u
         else:
             hi = u
-        slope = state_slope(x0, x1, c0, c1, u, plain)
         nxt = u - f_u / slope if slope > 0.0 else 0.5 * (lo + hi)
         if not (lo < nxt < hi):
             nxt = 0.5 * (lo + hi)

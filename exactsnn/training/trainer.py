@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from ..losses import Loss, Patterns, batch_loss_grad
+from ..network import Network
 from . import datasets
 from .optim import SCHEDULES, Adam, learning_rate
 from .progress import Progress
@@ -193,9 +194,32 @@ class Trainer:
         return params_of(self.config, self.state.thresholds)
 
     def batch(self, patterns, labels, want_grad=True):
+        """Loss, first spikes and gradients of a batch, with the first-spike early exit: each pattern stops once
+        every output has fired. Losses, first spikes and gradients are bit-identical to the full run; ``counts``
+        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``)."""
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
-                               populations=self._populations())
+                               populations=self._populations(), first_spike_exit=True)
+
+    def _hidden_counts(self, patterns, counts):
+        """``counts`` whose hidden columns say, as the full run would, whether a hidden neuron fired at all.
+
+        Weight bumping treats a hidden neuron that fired for no sample of the batch as dead. Counts up to
+        an early stop settle that for every neuron that fired before it; if some neuron did not, the hidden
+        layer alone is simulated to ``t_max`` (its neurons receive only input channels, so their spikes are
+        those of the whole network, and this costs a fraction of the outputs' work).
+        """
+        c = self.config
+        if c.bump <= 0 or not (counts[:, :c.hidden] == 0).all(axis=0).any():
+            return counts
+        w1 = self.state.weights[0]
+        hidden_net = Network.feedforward([w1]).with_weights(delay=self.state.delays[:w1.size])
+        theta = self.state.thresholds[:c.hidden]
+        res = batch_loss_grad(c.model, hidden_net, patterns, c.t_max, Loss("first_spike_sum"),
+                              params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta))
+        counts = counts.copy()
+        counts[:, :c.hidden] = res.counts
+        return counts
 
     def surrogate_step(self, idx, lr):
         """One Adam step with surrogate gradients (time-stepped BPTT); returns (mean loss, n correct)."""
@@ -215,7 +239,9 @@ class Trainer:
         if self.config.gradient == "surrogate":
             return self.surrogate_step(idx, lr)
         labels = self.data["train"].labels[idx]
-        res = self.batch(self.patterns["train"].take(idx), labels)
+        patterns = self.patterns["train"].take(idx)
+        res = self.batch(patterns, labels)
+        counts = self._hidden_counts(patterns, res.counts)  # before the step changes the weights
         net = self.state.network()
         blocks = [res.grad.weights]
         if self.config.learn_delays:
@@ -240,7 +266,7 @@ class Trainer:
         self.opt.step(grads, lr)
         np.maximum(self.state.delays, 0.0, out=self.state.delays)
         np.maximum(self.state.thresholds, 1e-3 * self.config.threshold, out=self.state.thresholds)
-        self._bump(res.counts, labels, lr / self.config.lr)
+        self._bump(counts, labels, lr / self.config.lr)
         self._average()
         silent = res.counts[:, net.outputs] == 0
         correct = int((predict(res.t_first, silent) == labels).sum())

@@ -37,10 +37,15 @@ def first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max):
 
 @njit(cache=True)
 def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                     max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad):
-    """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,))."""
+                     max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch):
+    """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,)).
+
+    ``watch``: ``outputs`` for the first-spike early exit (the loss reads only first output spikes, so
+    loss and gradient are bit-identical to the full run's; ``counts`` then count spikes up to the stop),
+    or empty for the full simulation.
+    """
     res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                       max_spikes, True)
+                       max_spikes, True, watch)
     status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev = res[0], res[1], res[2], res[3], res[4], res[5]
     n_arr, arr_time, arr_syn, arr_src, arr_prev = res[6], res[7], res[8], res[9], res[10]
     n_syn = syn_w.size
@@ -63,8 +68,11 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
 
 @njit(cache=True, parallel=True)
 def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                    t_max, max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp):
+                    t_max, max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp,
+                    first_spike_exit):
     """Many patterns in parallel. Pattern b's input spikes are in_times[in_ptr[b]:in_ptr[b+1]].
+
+    ``first_spike_exit``: stop each pattern once every output has fired (``sample_loss_grad``).
 
     Returns (status (B,), loss (B,), t_first (B, n_out), counts (B, n_neurons),
     grad (B, 2 n_syn + max_in_sp + n_pop N_PARAMS)); a pattern's input-time gradients are padded.
@@ -76,12 +84,13 @@ def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_po
     t_first = np.zeros((n_b, outputs.size))
     counts = np.zeros((n_b, n_neurons), np.int64)
     grads = np.zeros((n_b, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    watch = outputs if first_spike_exit else outputs[:0]
     for b in prange(n_b):
         lo = in_ptr[b]
         hi = in_ptr[b + 1]
         st, val, tf, cnt, g = sample_loss_grad(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
                                                syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
-                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad)
+                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad, watch)
         status[b] = st
         losses[b] = val
         t_first[b] = tf
@@ -115,7 +124,7 @@ def batch_simulate_record(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, 
         lo = in_ptr[b]
         hi = in_ptr[b + 1]
         res = simulate_one(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w, syn_d,
-                           out_ptr, out_syn, t_max, max_spikes, True)
+                           out_ptr, out_syn, t_max, max_spikes, True, outputs[:0])
         n_spk, n_arr = res[1], res[6]
         status[b] = res[0]
         sizes[b, 0] = n_spk

@@ -4,8 +4,11 @@
 (see ``engine_sim`` for the algorithm). Source-spike ids: input spikes are ``0 ..
 n_in_spikes-1`` (channel-major), neuron spike ``k`` (in time order) is ``n_in_spikes + k``.
 
-Hot-loop rule: no allocation per event, and few calls that pass arrays (each costs ~100 ns
-in numba here); the two-coefficient Newton state (``numeric/newton_state.py``) travels as scalars.
+Hot-loop rule: no allocation per event, few calls that pass arrays (each costs ~100 ns in numba
+here), and no array reassigned inside the loop (numba then updates the reference counts of every
+loop-carried array at every event: a quarter of the loop's time when the buffers grew in it; ``_event_loop``
+returns instead, and ``simulate_one`` grows the buffer). The two-coefficient Newton state
+(``numeric/newton_state.py``) travels as scalars.
 """
 
 import math
@@ -18,7 +21,9 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.newton_state import state_bracket, state_polish, state_shift_add, state_slope, state_value
+from exactsnn.numeric.newton_state import (
+    state_bracket, state_polish, state_shift_add, state_slope, state_start, state_value0,
+)
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, dreset_ds, firing_threshold, newton_state, p_load,  # stamp: drop
 )  # stamp: drop
@@ -65,11 +70,11 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
     The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
     crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
     ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
-    the bracket, Newton starts at the bracket's midpoint. ``closed`` tells whether the closed form was
+    the bracket, Newton starts from the root of F's Taylor quadratic at t0 (``state_start``). ``closed`` tells whether the closed form was
     used. A potential already at threshold at t0 (reached within rounding exactly at an arrival)
     spikes at t0.
     """
-    f0 = state_value(x0, x1, c0, c1, theta, 0.0, STATE_PLAIN)
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
     if f0 >= 0.0:
         return ST_OK, t0, math.inf, False
     lo, hi, margin = state_bracket(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN)
@@ -77,17 +82,13 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
         return ST_OK, math.inf, margin, False
     u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
     closed = lo < u <= hi
-    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, u if closed else 0.5 * (lo + hi), STATE_PLAIN)
+    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
     return ST_OK, (t if t <= t_max else math.inf), margin, closed
 
 
-@njit(cache=True)
-def _heap_push(heap_time, heap_seq, heap_syn, heap_src, heap_size, t, seq, syn, src):
-    if heap_size == heap_time.size:
-        heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
-    heap_time[heap_size], heap_seq[heap_size], heap_syn[heap_size], heap_src[heap_size] = t, seq, syn, src
-    heap_sift_up(heap_time, heap_seq, heap_syn, heap_src, heap_size)
-    return heap_time, heap_seq, heap_syn, heap_src
+#: Why ``_event_loop`` returned: done (status set), or which buffer must grow before it resumes.
+DONE, GROW_SPIKES, GROW_ARRIVALS, GROW_HEAP = 0, 1, 2, 3
 
 
 @njit(cache=True)
@@ -125,56 +126,23 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
 
 
 @njit(cache=True)
-def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                 max_spikes, closed_form):
-    """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
+def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, theta_pop,
+                cf_kind, nodes, psp_c, reset_c, state_time, state_c0, state_c1, near, stack, input_time, input_syn,
+                input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time, spk_neuron, spk_arr_head, spk_prev,
+                spk_vdot, spk_gap, arr_time, arr_syn, arr_src, arr_prev, arr_head, last_spk, cand_time, cand_neuron,
+                touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed):
+    """The event loop of ``simulate_one``, from the counters it is given, until the run is done or a buffer is full.
 
-    ``closed_form``: start the crossing polish from the model's closed form where one applies
-    (False: always from the bracket's midpoint, the generic root finder).
-
-    Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
-    arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
-    up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
-    start); n_closed = number of crossing candidates whose polish started from a closed form;
-    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
-    spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
-    spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
-    These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
+    Returns (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t): ``need``
+    is DONE, or the buffer to grow before calling again (checked before an event changes anything, so the
+    call resumes at the same event). No array is reassigned in here, which keeps numba from updating the
+    reference counts of every loop-carried array at every event (a quarter of the loop's time when the
+    buffers grew inside it).
     """
-    n_in_sp = in_times.size
-    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
-    n_closed = 0
-    # expsum strategy: neuron j's potential after state_time[j] is c0 N0 + c1 N1 (numeric/newton_state.py)
-    state_time = np.zeros(n_neurons)
-    state_c0 = np.zeros(n_neurons)
-    state_c1 = np.zeros(n_neurons)
-    near = np.full((n_neurons, 2), math.inf)
-    stack = np.empty((256, 2))
-    # Input arrivals are known in advance: one sorted stream, merged with the heap of arrivals caused by
-    # neuron spikes. Inputs win ties, as if pushed first.
-    input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
-    n_input_arr = input_time.size
-    next_input = 0
-    heap_time, heap_seq, heap_syn, heap_src = heap_new(64)
-    heap_size = 0
-    seq = 0
-    spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
-    spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
-    spk_vdot, spk_gap = np.empty(16), np.empty(16)
-    cap_a = max(n_input_arr, 16)
-    arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
-    arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
-    arr_head = np.full(n_neurons, -1, np.int64)
-    last_spk = np.full(n_neurons, -1, np.int64)
-    cand_time, cand_neuron = tree_new(n_neurons)  # min-tree of the neurons' next crossing candidates
-    touched = np.empty(n_neurons, np.int64)
-    is_touched = np.zeros(n_neurons, np.bool_)
-    n_spk = 0
-    n_arr = 0
     status = ST_OK
-    fail_j, fail_t = -1, math.nan  # where the run stopped, when status != ST_OK
+    fail_j, fail_t = -1, math.nan
     while status == ST_OK:
-        t_in = input_time[next_input] if next_input < n_input_arr else math.inf
+        t_in = input_time[next_input] if next_input < input_time.size else math.inf
         t_arr = min(t_in, heap_time[0] if heap_size > 0 else math.inf)
         t_spk = cand_time[1]
         n_touched = 0
@@ -186,9 +154,9 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 status, fail_j, fail_t = ST_SPIKE_BUDGET, j, t_spk
                 break
             if n_spk == spk_time.size:
-                spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
-                spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
-                spk_vdot, spk_gap = _grow_f(spk_vdot, 0), _grow_f(spk_gap, 0)
+                return GROW_SPIKES, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, -1, math.nan
+            if heap_size + out_ptr[n_in + j + 1] - out_ptr[n_in + j] > heap_time.size:
+                return GROW_HEAP, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, -1, math.nan
             k = n_spk
             spk_gap[k] = t_spk - arr_time[arr_head[j]] if arr_head[j] >= 0 else math.inf
             spk_time[k], spk_neuron[k], spk_arr_head[k], spk_prev[k] = t_spk, j, arr_head[j], last_spk[j]
@@ -199,7 +167,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                 spk_vdot[k] = state_slope(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], STATE_PLAIN)
                 state_c0[j], state_c1[j] = state_shift_add(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j],
                                                            reset_c[pj, 0], reset_c[pj, 1], -1.0, STATE_PLAIN)
-                f0 = state_value(x0, x1, state_c0[j], state_c1[j], theta, 0.0, STATE_PLAIN)
+                f0 = state_value0(state_c0[j], state_c1[j], theta, STATE_PLAIN)
             else:
                 params = p_load(ptab, pj)
                 f0, slope_after = potential(t_spk, params, theta, j, arr_head, arr_time, arr_syn, arr_prev, syn_w,
@@ -208,22 +176,29 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             if f0 >= 0.0:
                 status, fail_j, fail_t = ST_ABOVE_AFTER_RESET, j, t_spk
                 break
+            if watching[j]:
+                watching[j] = False
+                n_watch -= 1
+                if n_watch == 0:
+                    break  # first-spike early exit: every watched neuron has fired
             state_time[j] = t_spk
             src = n_in + j
             for q in range(out_ptr[src], out_ptr[src + 1]):
                 t_deliver = t_spk + syn_d[out_syn[q]]
                 if t_deliver <= t_max:
-                    heap_time, heap_seq, heap_syn, heap_src = _heap_push(heap_time, heap_seq, heap_syn, heap_src,
-                                                                         heap_size, t_deliver, seq, out_syn[q],
-                                                                         n_in_sp + k)
+                    heap_time[heap_size], heap_seq[heap_size] = t_deliver, seq
+                    heap_syn[heap_size], heap_src[heap_size] = out_syn[q], n_in_sp + k
+                    heap_sift_up(heap_time, heap_seq, heap_syn, heap_src, heap_size)
                     heap_size += 1
                     seq += 1
             touched[0] = j
             n_touched = 1
         elif t_arr <= t_max:
-            while ((next_input < n_input_arr and input_time[next_input] == t_arr)
+            if n_arr + heap_size + input_time.size - next_input > arr_time.size:
+                return GROW_ARRIVALS, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, -1, math.nan
+            while ((next_input < input_time.size and input_time[next_input] == t_arr)
                    or (heap_size > 0 and heap_time[0] == t_arr)):
-                if next_input < n_input_arr and input_time[next_input] == t_arr:
+                if next_input < input_time.size and input_time[next_input] == t_arr:
                     syn, src_id = input_syn[next_input], input_src[next_input]
                     next_input += 1
                 else:
@@ -234,9 +209,6 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                                                            heap_syn[last], heap_src[last])
                     heap_sift_down(heap_time, heap_seq, heap_syn, heap_src, heap_size)
                 j = syn_post[syn]
-                if n_arr == arr_time.size:
-                    arr_time, arr_syn = _grow_f(arr_time, 0), _grow_i(arr_syn, 0)
-                    arr_src, arr_prev = _grow_i(arr_src, 0), _grow_i(arr_prev, 0)
                 arr_time[n_arr], arr_syn[n_arr], arr_src[n_arr], arr_prev[n_arr] = t_arr, syn, src_id, arr_head[j]
                 arr_head[j] = n_arr
                 n_arr += 1
@@ -274,5 +246,83 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             if st != ST_OK:
                 status, fail_j, fail_t = st, j, state_time[j]  # the search from state_time[j] on failed
             tree_set(cand_time, cand_neuron, j, t_cand)
+    return DONE, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t
+
+
+@njit(cache=True)
+def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                 max_spikes, closed_form, watch):
+    """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
+
+    ``closed_form``: start the crossing polish from the model's closed form where one applies
+    (False: from the root of the state's Taylor quadratic, ``state_start``, the generic root finder).
+
+    ``watch`` (int64 neuron ids; empty: run to t_max): first-spike early exit. The run stops right after
+    the spike that completes the set of watched neurons that have fired (all of them): no later event can
+    change an earlier spike, so every spike up to there, its causal record, and each watched neuron's
+    first spike are those of the full run, bit for bit. Arrivals after the stop are not seen, so
+    ``spk_gap`` of the last spikes counts only arrivals before it.
+
+    Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
+    arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
+    up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
+    start); n_closed = number of crossing candidates whose polish started from a closed form;
+    (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
+    spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
+    spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
+    These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
+    """
+    n_in_sp = in_times.size
+    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
+    # expsum strategy: neuron j's potential after state_time[j] is c0 N0 + c1 N1 (numeric/newton_state.py)
+    state_time = np.zeros(n_neurons)
+    state_c0 = np.zeros(n_neurons)
+    state_c1 = np.zeros(n_neurons)
+    near = np.full((n_neurons, 2), math.inf)
+    stack = np.empty((256, 2))
+    # Input arrivals are known in advance: one sorted stream, merged with the heap of arrivals caused by
+    # neuron spikes. Inputs win ties, as if pushed first.
+    input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
+    n_input_arr = input_time.size
+    heap_time, heap_seq, heap_syn, heap_src = heap_new(64)
+    spk_time, spk_neuron = np.empty(16), np.empty(16, np.int64)
+    spk_arr_head, spk_prev = np.empty(16, np.int64), np.empty(16, np.int64)
+    spk_vdot, spk_gap = np.empty(16), np.empty(16)
+    cap_a = max(n_input_arr, 16)
+    arr_time, arr_syn = np.empty(cap_a), np.empty(cap_a, np.int64)
+    arr_src, arr_prev = np.empty(cap_a, np.int64), np.empty(cap_a, np.int64)
+    arr_head = np.full(n_neurons, -1, np.int64)
+    last_spk = np.full(n_neurons, -1, np.int64)
+    cand_time, cand_neuron = tree_new(n_neurons)  # min-tree of the neurons' next crossing candidates
+    touched = np.empty(n_neurons, np.int64)
+    is_touched = np.zeros(n_neurons, np.bool_)
+    watching = np.zeros(n_neurons, np.bool_)
+    n_watch = 0  # watched neurons that have not fired yet
+    for q in range(watch.size):
+        if not watching[watch[q]]:
+            watching[watch[q]] = True
+            n_watch += 1
+    n_spk = n_arr = n_closed = next_input = heap_size = seq = 0
+    status, fail_j, fail_t = ST_OK, -1, math.nan  # where the run stopped, when status != ST_OK
+    while True:  # the event loop runs until it is done or a buffer is full; then the buffer grows
+        (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j,
+         fail_t) = _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes,
+                               theta_pop, cf_kind, nodes, psp_c, reset_c, state_time, state_c0, state_c1, near, stack,
+                               input_time, input_syn, input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time,
+                               spk_neuron, spk_arr_head, spk_prev, spk_vdot, spk_gap, arr_time, arr_syn, arr_src,
+                               arr_prev, arr_head, last_spk, cand_time, cand_neuron, touched, is_touched, watching,
+                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed)
+        if need == GROW_SPIKES:
+            spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
+            spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
+            spk_vdot, spk_gap = _grow_f(spk_vdot, 0), _grow_f(spk_gap, 0)
+        elif need == GROW_ARRIVALS:  # room for every pending arrival
+            size = n_arr + heap_size + n_input_arr - next_input
+            arr_time, arr_syn = _grow_f(arr_time, size), _grow_i(arr_syn, size)
+            arr_src, arr_prev = _grow_i(arr_src, size), _grow_i(arr_prev, size)
+        elif need == GROW_HEAP:
+            heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
+        else:
+            break
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
             arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap)
