@@ -105,7 +105,7 @@ def random_case(seed: int) -> dict:
     n_in = int(rng.integers(1, 3))
     inputs = [sorted(rng.uniform(0.0, 1.0, int(rng.integers(1, 3))).tolist()) for _ in range(n_in)]
     if n_in == 2 and rng.random() < 0.1:
-        inputs[1][0] = inputs[0][0]
+        inputs[1] = sorted([inputs[0][0]] + inputs[1][1:])
         tags.append("simultaneous inputs")
     delays = rng.random() < 0.5
     if rng.random() < 0.5:
