@@ -88,7 +88,7 @@ def measure(hidden, rate, samples, repeats):
             acc[name] += t
         acc["spikes"] += res.n_spikes
         acc["arrivals"] += res.record[2]
-        acc["jac_bytes"] += jac.d.flat().nbytes
+        acc["jac_bytes"] += jac.dts_dq.flat().nbytes
     out = {k: v / samples for k, v in acc.items()}
     out.update(worst=worst, n_q=2 * net.n_synapses + N_IN * rate + len(PARAMS), n_w=net.n_synapses)
     return out

@@ -9,13 +9,13 @@
                                                 another implementation's answers against the reference
     exactsnn derive MODEL [--latex]             the derived implicit-function partials (LaTeX: a fragment)
     exactsnn export-nir CASE.json|RUN OUT.nir   the case's (or a trained run's) network as a NIR graph
-    exactsnn train {xor,iris,yinyang} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
+    exactsnn train {xor,iris,yinyang,digits} [--seed S] [--epochs N] [--hidden H] [--lr LR] [--out DIR]
                                                 train a classifier with exact gradients; metrics + figures
     exactsnn train TASK --resume RUN_DIR        continue a killed run from its last checkpoint
     exactsnn --version
     exactsnn campaign CASES_DIR | --generate lif --seeds 0-999 [--store DB] [--scheduler ADDR] [--workers N]
                                                 verify many cases as Dask tasks (exactsnn.distributed)
-    exactsnn sweep {xor,iris,yinyang} --seeds 0-9 --hidden 30,60 [--lr ...] [--epochs N]
+    exactsnn sweep {xor,iris,yinyang,digits} --seeds 0-9 --hidden 30,60 [--lr ...] [--epochs N]
                                                 training runs as Dask tasks; one table + figure
     exactsnn train-dp TASK [train options] --workers N   each minibatch split across Dask workers (same weights)
 
@@ -25,12 +25,15 @@ simulate, grad, verify and validate also take a NIR graph instead of a case:
 Exit status, one meaning across commands (``EXIT_*`` below):
 
 - 0: success; ``verify``/``validate``: every number agrees within tolerance;
-- 1: a disagreement or an untrustworthy answer: ``verify`` found the engine outside its tolerances,
-  ``validate`` found a claimed number that disagrees, or a simulation cannot give a trustworthy answer
-  (e.g. a degenerate spike under ``--policy raise``);
+- 1: a disagreement (a verdict): ``verify`` found the engine outside its tolerances, ``validate`` found a
+  claimed number that disagrees;
 - 2: invalid input (files, keys, shapes, values, arguments), found before any long computation;
-- 3: the high-precision reference itself cannot solve the case (``verify``/``validate``: e.g. ``V``
-  still at threshold after a reset, too many spikes); neither agreement nor disagreement is known.
+- 3: no trustworthy answer: a simulation failed (spike budget, a degenerate spike under
+  ``--policy raise``), or the high-precision reference cannot solve the case (``verify``/``validate``:
+  e.g. ``V`` still at threshold after a reset, too many spikes); neither agreement nor disagreement is known;
+- 4: an internal error (a bug in exactsnn).
+
+``verify`` and ``validate`` live in ``exactsnn.verification.command``.
 
 ``verify`` and ``validate`` print the reference's run time and precision after their report (in
 ``--json``: the key ``reference_run``).
@@ -57,10 +60,6 @@ EXIT_INTERNAL = 4    # a bug in exactsnn
 EXIT_REFERENCE_FAILED = EXIT_FAILED  # the reference could not solve the case
 
 
-class ReferenceFailed(Exception):
-    """The reference solver could not solve the case (exit status ``EXIT_FAILED``)."""
-
-
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="exactsnn", description="Exact gradients of spiking neural networks.")
     _add_version(ap)
@@ -77,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         if name == "grad":
             p.add_argument("--jacobian", action="store_true",
                            help="add the forward-propagation Jacobian: d(spike time)/d(every weight)")
-    _add_checks(sub)
+    from .verification.command import add_parsers as add_check_parsers
+
+    add_check_parsers(sub)
     _add_derive(sub)
     _add_nir(sub)
     from .training.command import add_train_parser
@@ -99,70 +100,6 @@ def _add_campaign(sub):
     add_campaign_parser(sub)
     add_sweep_parser(sub)
     add_train_dp_parser(sub)
-
-
-def _tolerance(text) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (v >= 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return v
-
-
-def _digits(text) -> int:
-    if not text.isdigit() or int(text) < 15:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 15")
-    return int(text)
-
-
-def _add_checks(sub):
-    from .verification import ATOL, ATOL_TIME, FLOAT32, GRAD_RTOL, RTOL, TIME_TOL
-
-    ver = sub.add_parser("verify", help="compare the float64 engine with the high-precision reference on a case",
-                         description="Per spike and per parameter errors of the float64 spike times and "
-                                     "gradients against the independent mpmath reference, and the conditioning "
-                                     "of every spike. Exit 0 when within tolerance, 1 otherwise, 2 for an "
-                                     "invalid case, 3 when the reference cannot solve it.")
-    ver.add_argument("case", help="case file (exactsnn-case/1 JSON)")
-    ver.add_argument("--time-tol", type=_tolerance, default=TIME_TOL,
-                     help=f"absolute spike-time tolerance of the verdict (default {TIME_TOL:g})")
-    ver.add_argument("--grad-rtol", type=_tolerance, default=GRAD_RTOL,
-                     help=f"gradient tolerance, relative to the largest entry of the row/block (default {GRAD_RTOL:g})")
-    val = sub.add_parser("validate", help="check another implementation's answers (exactsnn-result/1) on a case",
-                         description="Compare every number of CLAIMED (spikes, loss, grad blocks, jacobian entries) "
-                                     "with the reference answer. A spike time agrees when |err| <= ATOL_TIME; a "
-                                     "loss, gradient or Jacobian entry when |err| <= RTOL * scale + ATOL, scale "
-                                     "being the largest exact entry of its block (for the Jacobian: of the same "
-                                     "spike's row). Exit 0 when all agree, 1 when any disagrees, 2 for invalid "
-                                     "files (checked before the reference runs), 3 when the reference cannot "
-                                     "solve the case.")
-    val.add_argument("case", help="case file (exactsnn-case/1 JSON)")
-    val.add_argument("claimed", help="claimed results (exactsnn-result/1 JSON) from any implementation")
-    val.add_argument("--rtol", type=_tolerance, default=None,
-                     help=f"relative tolerance of loss, gradient and Jacobian entries (default {RTOL:g}; "
-                          f"--float32: {FLOAT32['rtol']:g})")
-    val.add_argument("--atol-time", type=_tolerance, default=None,
-                     help=f"absolute tolerance of spike times (default {ATOL_TIME:g}; --float32: "
-                          f"{FLOAT32['atol_time']:g})")
-    val.add_argument("--atol", type=_tolerance, default=None,
-                     help=f"absolute tolerance added to RTOL * scale (default {ATOL:g})")
-    val.add_argument("--float32", action="store_true",
-                     help="tolerances for single-precision answers (rounding passes, a lost or extra spike does "
-                          "not); explicit --rtol/--atol-time/--atol still win")
-    for p in (ver, val):
-        p.add_argument("--dps", type=_digits, default=50, help="decimal digits of the reference (default 50)")
-        p.add_argument("--json", action="store_true", help="print the report as JSON")
-        p.add_argument("--rows", type=int, default=50, help="rows of the readable tables (default 50)")
-        p.add_argument("--thorough", action="store_true",
-                       help="also cross-check the reference's Jacobian by finite differences in every model "
-                            "parameter and input spike time (2 more reference simulations per column)")
-        p.add_argument("--save-reference", metavar="FILE",
-                       help="also write the reference answers to FILE (exactsnn-reference-run/1 JSON)")
-        p.add_argument("--reference", metavar="FILE",
-                       help="read the reference answers from FILE (written by --save-reference for this case) "
-                            "instead of solving again")
 
 
 def _add_derive(sub):
@@ -240,14 +177,11 @@ def main(argv=None) -> int:
             from .distributed.command import run_command
 
             return run_command(args)
-        if args.command == "verify":
-            return _verify(args)
-        if args.command == "validate":
-            return _validate(args)
+        if args.command in ("verify", "validate"):
+            from .verification.command import run as run_check
+
+            return run_check(args)
         return _case_command(args)
-    except ReferenceFailed as exc:
-        print(f"exactsnn: the reference cannot solve this case: {exc}", file=sys.stderr)
-        return EXIT_REFERENCE_FAILED
     except DegenerateSpikeError as exc:
         print(f"exactsnn: degenerate spike(s):\n{exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -331,115 +265,6 @@ def _check_jacobian_size(res):
             f"(limit {MAX_JACOBIAN_BYTES / 1024**3:.0f} GiB); drop --jacobian: with a loss in the case, grad "
             "gives dL/d(every quantity) by the adjoint in one sweep, or use exactsnn.forward_propagation on a "
             "smaller network")
-
-
-def _verify(args) -> int:
-    from .verification import verify
-
-    case, truth, cost = _reference(args)
-    report = verify(case, dps=args.dps, time_tol=args.time_tol, grad_rtol=args.grad_rtol, truth=truth)
-    _print_report(args, report, truth, cost)
-    return EXIT_OK if report.ok else EXIT_DISAGREE
-
-
-def _validate(args) -> int:
-    from .io.case import load_case
-    from .verification import compare
-    from .verification.claims import check_claimed, load_claimed
-
-    case, claimed = load_case(args.case), load_claimed(args.claimed)
-    check_claimed(case, claimed)  # format and shapes before the long reference work
-    case, truth, cost = _reference(args, case)
-    report = compare(case, claimed, **_tolerances(args), dps=args.dps, truth=truth)
-    _print_report(args, report, truth, cost)
-    return EXIT_OK if report.ok else EXIT_DISAGREE
-
-
-def _tolerances(args) -> dict:
-    """The validate tolerances: explicit options, else the ``--float32`` profile, else the defaults."""
-    from .verification import ATOL, ATOL_TIME, FLOAT32, RTOL
-
-    base = FLOAT32 if args.float32 else {"rtol": RTOL, "atol_time": ATOL_TIME, "atol": ATOL}
-    return {k: base[k] if getattr(args, k) is None else getattr(args, k) for k in ("rtol", "atol_time", "atol")}
-
-
-def _reference(args, case=None):
-    """``(case, ground truth, (seconds, working digits))`` of the reference run."""
-    import time
-
-    from .io.case import load_case
-    from .verification import ground_truth
-    from .verification.reference_store import load_reference, save_reference
-
-    case = load_case(args.case) if case is None else case
-    start, cpu = time.perf_counter(), time.process_time()
-    if args.reference:
-        if args.thorough:
-            raise CaseFormatError("--thorough checks a fresh reference run; it cannot be combined with --reference")
-        truth = load_reference(case, args.reference, args.dps)
-    else:
-        subset = fd = None
-        if args.thorough:
-            n_in = sum(len(ts) for ts in case.inputs)
-            subset = [("model", i) for i in range(len(case.params))] + [("input", i) for i in range(n_in)]
-        try:
-            truth = ground_truth(case, args.dps, fd_subset=subset)
-        except SimulationError as exc:
-            raise ReferenceFailed(str(exc)) from None
-        if args.thorough:
-            fd = _check_fd(truth.ref)
-    cost = (time.perf_counter() - start, time.process_time() - cpu, truth.ref.work_dps,
-            None if args.reference else fd)
-    if args.save_reference:
-        save_reference(truth, args.save_reference)
-    return case, truth, cost
-
-
-def _check_fd(ref):
-    """``(entries compared, max gap)``; raise ``ReferenceFailed`` unless the finite-difference columns
-    agree with the IFT rows to ``10**-((dps + GUARD_DIGITS) // 2)`` relative to the row's block (central
-    differences with ``h = 10**-((dps + GUARD_DIGITS) // 3)`` err by ~``h**2``; a wrong IFT term by O(1))."""
-    from mpmath import mp
-
-    from .reference import GUARD_DIGITS
-
-    limit = mp.mpf(10) ** (-((ref.dps + GUARD_DIGITS) // 2))
-    gap, n = mp.zero, 0
-    for name in ("d_model", "d_inputs"):
-        for row, row_fd in zip(getattr(ref, name), getattr(ref, name + "_fd")):
-            scale = max((abs(x) for x in row), default=mp.zero)
-            for x, y in zip(row, row_fd):
-                if y is not None:
-                    n += 1
-                    gap = max(gap, abs(x - y) / scale if scale else abs(x - y))
-    if gap > limit:
-        raise ReferenceFailed(f"--thorough: the reference's IFT Jacobian and its finite differences differ by "
-                              f"{mp.nstr(gap, 3)} (relative to the row's block) > {mp.nstr(limit, 3)}")
-    return n, float(gap)
-
-
-def _print_report(args, report, truth, cost):
-    import json
-
-    seconds, cpu, work, fd = cost
-    source = f"loaded from {args.reference}" if args.reference else "solved"
-    line = (f"reference: {seconds:.1f} s ({cpu:.1f} s CPU) for {truth.ref.n_spikes} spikes ({source}), "
-            f"{truth.ref.dps} digits reported, {work} carried")
-    if args.json:
-        doc = report.to_dict()
-        doc["reference_run"] = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-                                "n_spikes": truth.ref.n_spikes,
-                                "dps": truth.ref.dps, "working_dps": work, "loaded_from": args.reference}
-        if fd is not None:
-            doc["reference_run"]["fd_entries"], doc["reference_run"]["fd_max_gap"] = fd
-        print(json.dumps(doc, indent=1))
-    else:
-        print(report.text(args.rows))
-        print(line)
-        if fd is not None:
-            n, gap = fd
-            print(f"thorough: {n} Jacobian entries by finite differences agree with the IFT to {gap:.1e} "
-                  f"(relative to the row's block)")
 
 
 if __name__ == "__main__":

@@ -54,17 +54,29 @@ class Gradients:
 class Jacobian:
     """Forward-propagation result: one row per spike, in time order.
 
-    d : Gradients whose blocks have shape (n_spikes, ...): ``d.weights[k, s] = dt_k / dw_s``.
+    dts_dq : Gradients whose blocks have shape (n_spikes, ...): the derivative of every spike time with
+        respect to every quantity, ``dts_dq.weights[k, s] = dt_k / dw_s`` (likewise ``delays``, ``inputs``
+        (input spike times) and ``model`` (parameters)).
     vdot : (n_spikes,) dV/dt at each spike.
+
+    ``d`` is the former name of ``dts_dq``, kept as a deprecated alias.
     """
 
-    d: Gradients
+    dts_dq: Gradients
     vdot: np.ndarray
+
+    @property
+    def d(self) -> Gradients:
+        """Deprecated alias of ``dts_dq``."""
+        import warnings
+
+        warnings.warn("Jacobian.d is deprecated; use Jacobian.dts_dq", DeprecationWarning, stacklevel=2)
+        return self.dts_dq
 
     def contract(self, dl_dt) -> Gradients:
         """``dL/dq = sum_k dL/dt_k dt_k/dq``."""
-        g = np.asarray(dl_dt, np.float64) @ self.d.flat()
-        return Gradients.split(g, self.d.weights.shape[1], self.d.inputs.shape[1])
+        g = np.asarray(dl_dt, np.float64) @ self.dts_dq.flat()
+        return Gradients.split(g, self.dts_dq.weights.shape[1], self.dts_dq.inputs.shape[1])
 
 
 def _check_result(result, caller):

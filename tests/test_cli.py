@@ -50,7 +50,7 @@ def test_grad_document_matches_api(tmp_path, doc):
         assert entry["time"] == r.spike_time[k]
         key = "d_weights"
         blocks = entry[key] if case.network.kind == "feedforward" else [entry["d_input_weights"], entry[key]]
-        np.testing.assert_array_equal(np.concatenate([np.ravel(b) for b in blocks]), jac.d.weights[k])
+        np.testing.assert_array_equal(np.concatenate([np.ravel(b) for b in blocks]), jac.dts_dq.weights[k])
 
 
 def test_spikes_layout_feedforward(tmp_path):

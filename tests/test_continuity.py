@@ -90,7 +90,7 @@ def _run(case, e):
     res = simulate(model, net, INPUTS, t_max, params=_params(case, e))
     jac = forward_propagation(res, policy="flag")
     order = np.lexsort((res.spike_index, res.spike_neuron))
-    d = jac.d
+    d = jac.dts_dq
     return res, {"times": res.spike_time[order], "weights": d.weights[order], "delays": d.delays[order],
                  "inputs": d.inputs[order], "model": d.model[order]}
 

@@ -71,8 +71,8 @@ def test_two_spike_neuron_needs_the_own_reset_term():
         ref = [float(mpmath.diff(lambda x: lif_double_tau_times(x, t0, mpmath.mpf(tm), 1, 30)[k], mpmath.mpf(w)))
                for k in range(2)]
     jac = forward_propagation(r)
-    np.testing.assert_allclose(jac.d.weights[:2, 0], ref, rtol=6e-15)  # measured 6.0e-16
-    wrong = forward_propagation(r, _own_reset=False).d.weights[:2, 0]
+    np.testing.assert_allclose(jac.dts_dq.weights[:2, 0], ref, rtol=6e-15)  # measured 6.0e-16
+    wrong = forward_propagation(r, _own_reset=False).dts_dq.weights[:2, 0]
     assert abs(wrong[0] - ref[0]) < 6e-15 * abs(ref[0])  # the first spike has no earlier spike
     assert abs(wrong[1] - ref[1]) > 1e-2 * abs(ref[1])  # the second one is wrong without the term
 
@@ -93,11 +93,12 @@ def test_nonleaky_all_parameter_derivatives_match_closed_form(w):
             return nonleaky_times(a["w"], a["t0"], a["tau"], a["theta"], 1e9)[k]
         for k in range(r.n_spikes):
             assert abs(r.spike_time[k] - float(t(k))) < 2e-14
-            np.testing.assert_allclose(jac.d.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=2e-14)
+            np.testing.assert_allclose(jac.dts_dq.weights[k, 0], float(mpmath.diff(lambda x: t(k, w=x), w)), rtol=2e-14)
             dt0 = float(mpmath.diff(lambda x: t(k, t0=x), t0 + d))
-            np.testing.assert_allclose([jac.d.delays[k, 0], jac.d.inputs[k, 0]], [dt0, dt0], rtol=2e-15)
-            np.testing.assert_allclose(jac.d.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)), rtol=2e-14)
-            np.testing.assert_allclose(jac.d.model[k, 1], float(mpmath.diff(lambda x: t(k, theta=x), theta)),
+            np.testing.assert_allclose([jac.dts_dq.delays[k, 0], jac.dts_dq.inputs[k, 0]], [dt0, dt0], rtol=2e-15)
+            np.testing.assert_allclose(jac.dts_dq.model[k, 0], float(mpmath.diff(lambda x: t(k, tau=x), tau)),
+                                       rtol=2e-14)
+            np.testing.assert_allclose(jac.dts_dq.model[k, 1], float(mpmath.diff(lambda x: t(k, theta=x), theta)),
                                        rtol=2e-14)
 
 
@@ -112,8 +113,8 @@ def test_lif_time_constant_and_threshold_derivatives_match_closed_form():
         for k in range(r.n_spikes):
             along = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, x, 1, 1e9)[k], mpmath.mpf(tm)))
             dth = float(mpmath.diff(lambda x: lif_double_tau_times(w, t0, mpmath.mpf(tm), x, 1e9)[k], 1))
-            np.testing.assert_allclose(0.5 * jac.d.model[k, 0] + jac.d.model[k, 1], along, rtol=5e-14)
-            np.testing.assert_allclose(jac.d.model[k, 2], dth, rtol=5e-14)
+            np.testing.assert_allclose(0.5 * jac.dts_dq.model[k, 0] + jac.dts_dq.model[k, 1], along, rtol=5e-14)
+            np.testing.assert_allclose(jac.dts_dq.model[k, 2], dth, rtol=5e-14)
 
 
 @settings(max_examples=10, derandomize=True, database=None, deadline=None)
@@ -128,7 +129,8 @@ def _uniform_input_shift(seed, shift):
     assume(r0.n_spikes > 0)
     np.testing.assert_allclose(r1.spike_time - r0.spike_time, shift, atol=1e-12)
     j0, j1 = forward_propagation(r0, policy="flag"), forward_propagation(r1, policy="flag")
-    np.testing.assert_allclose(j1.d.weights, j0.d.weights, atol=1e-9 * max(1.0, np.abs(j0.d.weights).max()))
+    scale = max(1.0, np.abs(j0.dts_dq.weights).max())
+    np.testing.assert_allclose(j1.dts_dq.weights, j0.dts_dq.weights, atol=1e-9 * scale)
     TALLY.checked("grad: input shift")
 
 
@@ -144,7 +146,7 @@ def test_input_time_gradients_sum_to_one_per_spike():
     net, rng = _random_network(3, recurrent=True)
     r = simulate("lif", net, [[0.1, 0.5], [0.3]], 6.0)
     jac = forward_propagation(r, policy="flag")
-    np.testing.assert_allclose(jac.d.inputs.sum(axis=1), 1.0, atol=1e-11)
+    np.testing.assert_allclose(jac.dts_dq.inputs.sum(axis=1), 1.0, atol=1e-11)
 
 
 def test_tangential_crossing_is_reported_not_silently_inf():
@@ -158,3 +160,12 @@ def test_tangential_crossing_is_reported_not_silently_inf():
         forward_propagation(r, policy="raise")
     with pytest.warns(UserWarning, match="tangential"):
         forward_propagation(r, policy="warn")
+
+
+def test_jacobian_d_is_a_deprecated_alias_of_dts_dq():
+    """``Jacobian.d`` (the former name) still returns the same blocks, with a DeprecationWarning."""
+    r = simulate("lif", Network.feedforward([[[6.0]]]), [[0.1]], 3.0)
+    jac = forward_propagation(r)
+    with pytest.warns(DeprecationWarning, match="dts_dq"):
+        assert jac.d is jac.dts_dq
+    assert jac.dts_dq.weights.shape == (r.n_spikes, 1) and r.n_spikes >= 1

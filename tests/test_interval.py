@@ -279,10 +279,21 @@ def test_overflow_gives_infinite_bounds():
     assert iv_powi(1e200, 1e200, 2)[1] == math.inf
 
 
-@pytest.mark.xfail(strict=True, reason="known bug, left for the owner of interval.py: _out(inf, inf) gives lo = "
-                   "inf - inf * _REL = NaN, so iv_exp of an interval above log(DBL_MAX) ~ 709.78 has a NaN lower bound, "
-                   "and _out(-inf, -inf) gives hi = NaN for iv_log(0, 0)")
-@pytest.mark.parametrize("func, args", [(iv_exp, (710.0, 720.0)), (iv_log, (0.0, 0.0))], ids=["exp", "log"])
-def test_infinite_endpoints_are_not_nan(func, args):
+@pytest.mark.parametrize("func, args, exact", [
+    (iv_exp, (710.0, 720.0), (mpmath.exp(710), mpmath.exp(720))),        # both bounds overflow
+    (iv_exp, (709.0, 710.0), (mpmath.exp(709), mpmath.exp(710))),        # the upper one overflows
+    (iv_exp, (-math.inf, 800.0), (mpf(0), mpmath.exp(800))),
+    (iv_log, (0.0, 0.0), (mpmath.ninf, mpmath.ninf)),                   # log(0) = -inf at both ends
+    (iv_log, (0.0, 2.0), (mpmath.ninf, mpmath.log(2))),
+    (iv_log, (1e308, math.inf), (mpmath.log(mpf(1e308)), mpmath.inf)),
+], ids=["exp-both-overflow", "exp-upper-overflows", "exp-from-minus-inf", "log-of-zero", "log-from-zero",
+        "log-to-inf"])
+def test_infinite_endpoints_are_enclosures_not_nan(func, args, exact):
+    """An overflowed bound is an infinity or +-DBL_MAX (still an enclosure of the mpmath value), never NaN:
+    ``iv_exp(710, 720)`` has ``lo <= e^710`` (lo is DBL_MAX widened, since e^710 > DBL_MAX) and ``hi = inf``."""
     lo, hi = func(*args)
-    assert not (math.isnan(lo) or math.isnan(hi)), (args, lo, hi)
+    with mp.workdps(DPS):
+        encloses(lo, hi, exact[0], exact[1], f"{func.__name__}{args}")
+    assert lo <= hi
+    if func is iv_exp and args[0] >= 710.0:
+        assert math.isfinite(lo) and lo > 1e307 and hi == math.inf  # as tight as float64 allows

@@ -148,5 +148,5 @@ def test_jacrev_equals_forward_propagation_rows(setup):
     _, ids = res.first_spikes()
     for o, k in enumerate(ids):
         assert k >= 0
-        row = fp.d.weights[k]
+        row = fp.dts_dq.weights[k]
         assert np.max(np.abs(np.asarray(jac[o]) - row)) <= 1e-12 * np.max(np.abs(row))

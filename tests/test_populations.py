@@ -18,8 +18,8 @@ def test_equal_population_values_reproduce_shared_parameters():
     j1 = forward_propagation(shared, policy="flag")
     j2 = forward_propagation(split, policy="flag")
     # chain rule: d/d(shared p) = sum over populations of d/d(p of that population)
-    np.testing.assert_allclose(j2.d.model.reshape(-1, 2, 3).sum(axis=1), j1.d.model, rtol=1e-13, atol=1e-15)
-    np.testing.assert_array_equal(j1.d.weights, j2.d.weights)
+    np.testing.assert_allclose(j2.dts_dq.model.reshape(-1, 2, 3).sum(axis=1), j1.dts_dq.model, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(j1.dts_dq.weights, j2.dts_dq.weights)
 
 
 @pytest.mark.parametrize("column", range(6))
@@ -38,7 +38,7 @@ def test_per_population_parameter_gradients_match_finite_differences(column):
         shifted.append(simulate("lif", NET, INPUTS, 5.0, params=values, populations=LAYERS))
     assert all(s.n_spikes == r.n_spikes for s in shifted)
     fd = (shifted[0].spike_time - shifted[1].spike_time) / (2 * h)
-    np.testing.assert_allclose(jac.d.model[:, column], fd, atol=1e-7 * max(1.0, np.abs(fd).max()))
+    np.testing.assert_allclose(jac.dts_dq.model[:, column], fd, atol=1e-7 * max(1.0, np.abs(fd).max()))
 
 
 def test_populations_fp_equals_adjoint(rng):

@@ -228,7 +228,7 @@ def check_fp_equals_adjoint(sc, name):
     jac = forward_propagation(res, policy="flag")
     via_fp, adj = jac.contract(dl_dt), adjoint(res, dl_dt, policy="flag")
     for block in ("weights", "delays", "inputs", "model"):
-        terms = np.abs(dl_dt) @ np.abs(getattr(jac.d, block)) if res.n_spikes else 0.0
+        terms = np.abs(dl_dt) @ np.abs(getattr(jac.dts_dq, block)) if res.n_spikes else 0.0
         scale = np.max(terms, initial=0.0)
         assert np.max(np.abs(getattr(via_fp, block) - getattr(adj, block)), initial=0.0) <= 1e-13 * scale + 1e-300
     TALLY.checked(name)
@@ -273,7 +273,7 @@ def check_time_shift(sc, shift, name):
     assert list(a.spike_neuron) == list(b.spike_neuron)
     np.testing.assert_allclose(b.spike_time, a.spike_time + shift, rtol=0, atol=TIME_TOL)
     for block in ("weights", "delays", "inputs", "model"):
-        x, y = getattr(ja.d, block), getattr(jb.d, block)
+        x, y = getattr(ja.dts_dq, block), getattr(jb.dts_dq, block)
         scale = np.max(np.abs(x), axis=1, keepdims=True, initial=0.0) + 1e-300
         assert np.all(np.abs(x - y) <= 1e-9 * scale), block
     TALLY.checked(name)

@@ -213,8 +213,8 @@ def jacobian_document(network: Network, result, jac, param_names) -> list:
     for k in range(result.n_spikes):
         entry = spike_entry(network, int(result.spike_neuron[k]), int(result.spike_index[k]),
                             float(result.spike_time[k]))
-        blocks = {"weights": jac.d.weights[k].tolist(), "delays": jac.d.delays[k].tolist(),
-                  "inputs": jac.d.inputs[k].tolist(), "model": [float(v) for v in jac.d.model[k]]}
+        blocks = {"weights": jac.dts_dq.weights[k].tolist(), "delays": jac.dts_dq.delays[k].tolist(),
+                  "inputs": jac.dts_dq.inputs[k].tolist(), "model": [float(v) for v in jac.dts_dq.model[k]]}
         entry.update(gradient_blocks(network, result.in_src, param_names, blocks, prefix="d_"))
         rows.append(entry)
     return rows

@@ -13,10 +13,22 @@ from .expdd import _g1, _g2
 
 _REL = 4.0 * 2.220446049250313e-16
 _ABS = 1e-300
+_DBL_MAX = 1.7976931348623157e308
 
 
 @njit(cache=True)
 def _out(lo, hi):
+    """``[lo, hi]`` widened outward: ``lo - |lo| REL - ABS``, ``hi + |hi| REL + ABS``.
+
+    An overflowed endpoint on the inner side is replaced by the largest finite double first: ``lo = +inf``
+    (e.g. ``exp(710)``) only says the value exceeds ``DBL_MAX``, and ``hi = -inf`` (e.g. ``log(0)``) that it
+    lies below ``-DBL_MAX`` (or is ``-inf``), so ``DBL_MAX`` resp. ``-DBL_MAX`` bound it; without this,
+    ``inf - inf * REL`` would be NaN. ``lo = -inf`` and ``hi = +inf`` stay infinite.
+    """
+    if lo == math.inf:
+        lo = _DBL_MAX
+    if hi == -math.inf:
+        hi = -_DBL_MAX
     return lo - abs(lo) * _REL - _ABS, hi + abs(hi) * _REL + _ABS
 
 

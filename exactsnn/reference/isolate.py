@@ -16,15 +16,29 @@ Method (recursive bisection, left half first, on ``X = [lo, hi]``):
 Every discarded piece is discarded by an outward-rounded enclosure, so if no undecided piece is
 reported, no upward crossing was missed. A polished root is returned with a certified bracket
 ``[t - err, t + err]`` on which ``G`` changes sign.
+
+Bounded work: a search tests at most ``ENCLOSURE_BUDGET`` pieces. The depth is bounded by
+``min_width``, but when the enclosures do not narrow (every digit of ``G`` lost to cancellation, e.g.
+a time constant ``tau >> t_max`` at too few working digits: ``e^{-s/tau_1} - e^{-s/tau_2}`` cancels
+``log10(tau / s)`` digits) nothing is ever decided and the tree would grow like ``2^depth``; then
+``BisectionBudgetError`` stops the search. Well-posed searches use far fewer pieces (at most 129 in the
+first 40 networks of the property suite, tests/property_networks.py).
 """
 
 from __future__ import annotations
 
 from mpmath import iv, mp
 
+from ..errors import SimulationError
 from .potential import lower, upper
 
 NONE, ROOT, SPLIT = "none", "root", "split"
+#: Largest number of pieces one search may test (16x the most seen in well-posed searches).
+ENCLOSURE_BUDGET = 2048
+
+
+class BisectionBudgetError(SimulationError):
+    """A crossing search tested ``ENCLOSURE_BUDGET`` pieces without deciding (``G``'s enclosures do not narrow)."""
 
 
 def first_crossing(pot, a, b, min_width):
@@ -44,13 +58,29 @@ def first_crossing(pot, a, b, min_width):
         The crossing time and the half-width of its certified bracket.
     undecided : list of (mpf, mpf)
         Merged sub-intervals (before ``root``) where no decision was possible.
+
+    Raises
+    ------
+    BisectionBudgetError
+        After ``ENCLOSURE_BUDGET`` pieces without a decision; the message gives the segment and the
+        enclosure of ``G`` at its midpoint (its width shows the digits lost).
     """
     if not a < b:
         return None, []
     stack = [(a, b)]
     undecided = []
+    tested = 0
     while stack:
         lo, hi = stack.pop()
+        tested += 1
+        if tested > ENCLOSURE_BUDGET:
+            mid = a + (b - a) / 2
+            box = pot.point(iv, mid, 0)
+            raise BisectionBudgetError(
+                f"the search for a threshold crossing on ({mp.nstr(a, 10)}, {mp.nstr(b, 10)}] tested "
+                f"ENCLOSURE_BUDGET = {ENCLOSURE_BUDGET} pieces without a decision: the enclosures of V do not "
+                f"narrow at {mp.dps} working digits (V - threshold at t = {mp.nstr(mid, 10)} lies in "
+                f"[{mp.nstr(mp.mpf(box.a), 5)}, {mp.nstr(mp.mpf(box.b), 5)}])")
         verdict = _classify(pot, lo, hi, at_start=(lo == a))
         if verdict == ROOT:
             return polish(pot, lo, hi), _merge(undecided)

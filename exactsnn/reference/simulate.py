@@ -26,7 +26,7 @@ from mpmath import iv, mp
 
 from ..errors import SimulationError
 from .expstate import ExpPolyTable, NeuronState, StatePotential
-from .isolate import first_crossing
+from .isolate import BisectionBudgetError, first_crossing
 from .potential import Potential, upper
 
 #: Use Taylor-form enclosures when the kernels lose at least this many digits to cancellation.
@@ -156,7 +156,10 @@ class _Simulation:
     def _search(self, j):
         pend = self.pending[j]
         end = pend[0][0] if pend and pend[0][0] < self.t_max else self.t_max
-        return first_crossing(self.potential(j), self.cursor[j], end, self.min_width)
+        try:
+            return first_crossing(self.potential(j), self.cursor[j], end, self.min_width)
+        except BisectionBudgetError as exc:
+            raise BisectionBudgetError(f"neuron {j}: {exc}") from None
 
     def run(self):
         self._start()

@@ -14,6 +14,7 @@ from .expressions import working_precision
 from .expstate import ExpPolyTable
 from .gradients import KINDS, ift_jacobian, layout
 from .gradients import finite_differences as fd_jacobian
+from .isolate import ENCLOSURE_BUDGET, BisectionBudgetError
 from .kernels import KernelTable, find_limits, symbolic_kernels
 from .result import ReferenceResult
 from .simulate import simulate
@@ -139,9 +140,35 @@ class _Problem:
         with working_precision(work):
             table = KernelTable(sym, q["model"], extra)
             min_width = self.t_max * mp.mpf(10) ** (-(self.dps // 2))
-            rec = simulate(table, net, q["weight"], q["delay"], inputs, self.t_max,
-                           max_spikes=self.max_spikes, min_width=min_width, taylor=self.taylor)
+            try:
+                rec = simulate(table, net, q["weight"], q["delay"], inputs, self.t_max,
+                               max_spikes=self.max_spikes, min_width=min_width, taylor=self.taylor)
+            except BisectionBudgetError as exc:
+                raise BisectionBudgetError(f"{exc}. {_scale_hint(model, values, self.t_max, self.dps)}") from None
         return rec, table, work
+
+
+#: A parameter further than this factor from ``t_max`` is named as a likely cause of lost digits.
+SCALE_GAP = mp.mpf(10) ** 6
+
+
+def _scale_hint(model, values, t_max, dps) -> str:
+    """Why a search can exhaust ``ENCLOSURE_BUDGET``, naming the parameters far from the time scale.
+
+    A kernel such as ``(e^{-s/tau_1} - e^{-s/tau_2}) / (1/tau_2 - 1/tau_1)`` evaluated at ``s ~ t_max`` cancels
+    about ``log10(tau / t_max)`` digits; the reference carries ``dps + GUARD_DIGITS``.
+    """
+    far = [(name, v) for name, v in values.items() if v != 0 and not 1 / SCALE_GAP <= abs(v) / t_max <= SCALE_GAP]
+    if far:
+        lost = max(int(mpmath.ceil(abs(mpmath.log10(abs(v) / t_max)))) for _, v in far)
+        named = ", ".join(f"{name} = {mp.nstr(v, 6)}" for name, v in far)
+        return (f"Likely cause: {named} lie(s) far outside [t_max / 1e6, t_max * 1e6] = "
+                f"[{mp.nstr(t_max / SCALE_GAP, 6)}, {mp.nstr(t_max * SCALE_GAP, 6)}] (t_max = {mp.nstr(t_max, 6)}), "
+                f"which costs ~{lost} digits to cancellation; the reference carried {dps} + {GUARD_DIGITS}. "
+                f"Raise dps to at least {lost + 20} (each decade between such a parameter and t_max costs about "
+                f"one digit), or keep the parameters within about a factor 1e{max(dps - 10, 6)} of t_max")
+    return (f"The reference stops here rather than bisect without end (budget {ENCLOSURE_BUDGET} pieces per "
+            f"search); raise dps (now {dps}) to carry more digits")
 
 
 def _check(model, network, dps, max_spikes, taylor_order):

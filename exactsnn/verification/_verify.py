@@ -302,7 +302,7 @@ def verify(case, network=None, inputs=None, t_max=None, params=None, loss=None, 
 
 
 def _engine_row(jac, k, perm) -> np.ndarray:
-    d = jac.d
+    d = jac.dts_dq
     return np.concatenate([d.weights[k], d.delays[k], d.inputs[k], d.model[k][perm]])
 
 

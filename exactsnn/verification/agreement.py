@@ -34,7 +34,7 @@ def engine_vs_reference(result, ref, blocks=BLOCKS) -> tuple:
     if set(pos) != {tuple(int(x) for x in key) for key in ref.order}:
         raise ValueError(f"spike sets differ: {result.n_spikes} float64 spikes, {len(ref.order)} reference spikes")
     jac = forward_propagation(result, policy="flag")
-    pairs = [(getattr(jac.d, b), getattr(ref, f"d_{b}")) for b in blocks]
+    pairs = [(getattr(jac.dts_dq, b), getattr(ref, f"d_{b}")) for b in blocks]
     worst_t = worst_row = 0.0
     for r, (j, i) in enumerate(ref.order):
         k = pos[(int(j), int(i))]
