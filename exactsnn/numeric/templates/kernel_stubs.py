@@ -21,3 +21,4 @@ dpsp_dp = dreset_dp = dthreshold_dp = newton_state = _never
 closed_form_kind = _never
 iv_psp = iv_dpsp_ds = iv_reset = iv_dreset_ds = _never
 p_load = _never
+d2psp_ds2 = d2reset_ds2 = _never  # second derivatives in s (exactsnn.hessian)
