@@ -27,8 +27,8 @@ def worst_errors(model, params, net, inputs, t_max):
     jac = forward_propagation(res, policy="flag")
     pos = spike_positions(res)
     worst_t, worst = 0.0, {}
-    blocks = (("weights", jac.d.weights, ref.d_weights), ("delays", jac.d.delays, ref.d_delays),
-              ("inputs", jac.d.inputs, ref.d_inputs), ("model", jac.d.model, ref.d_model))
+    blocks = (("weights", jac.dts_dq.weights, ref.d_weights), ("delays", jac.dts_dq.delays, ref.d_delays),
+              ("inputs", jac.dts_dq.inputs, ref.d_inputs), ("model", jac.dts_dq.model, ref.d_model))
     for r, key in enumerate(ref.order):
         k = pos[key]
         worst_t = max(worst_t, abs(res.spike_time[k] - float(ref.times[r])))

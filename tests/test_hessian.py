@@ -88,7 +88,7 @@ def test_hvp_equals_full_hessian_contraction_and_is_symmetric():
         nq = n_params(r)
         h = spike_hessian(r, policy="flag")
         assert np.max(np.abs(h - h.transpose(0, 2, 1))) <= 1e-13 * np.max(np.abs(h))
-        jac = forward_propagation(r, policy="flag").d.flat()[:, :nq]
+        jac = forward_propagation(r, policy="flag").dts_dq.flat()[:, :nq]
         lam, d = rng.normal(size=r.n_spikes), rng.normal(size=(r.n_spikes, r.n_spikes))
         d = d + d.T
         u, v = rng.normal(size=nq), rng.normal(size=nq)

@@ -213,8 +213,8 @@ def test_never_seen_ode_model_matches_the_reference():
     for r, (j, i) in enumerate(ref.order):
         k = pos[(j, i)]
         assert abs(res.spike_time[k] - float(ref.times[r])) <= 1e-11
-        for ours, theirs in ((jac.d.weights, ref.d_weights), (jac.d.inputs, ref.d_inputs),
-                             (jac.d.model, ref.d_model)):
+        for ours, theirs in ((jac.dts_dq.weights, ref.d_weights), (jac.dts_dq.inputs, ref.d_inputs),
+                             (jac.dts_dq.model, ref.d_model)):
             row = np.array([float(x) for x in theirs[r]])
             assert np.max(np.abs(ours[k] - row)) <= 1e-8 * np.max(np.abs(row))
     dl_dt = rng.normal(size=res.n_spikes)

@@ -44,7 +44,7 @@ def test_report_numbers_are_true():
     worst_row = 0.0
     for k, (j, i) in enumerate(zip(res.spike_neuron, res.spike_index)):
         r = ref.row(int(j), int(i))
-        for ours, theirs in ((jac.d.weights, ref.d_weights), (jac.d.delays, ref.d_delays), (jac.d.model, ref.d_model)):
+        for ours, theirs in ((jac.dts_dq.weights, ref.d_weights), (jac.dts_dq.delays, ref.d_delays), (jac.dts_dq.model, ref.d_model)):
             exact = np.array([float(x) for x in theirs[r]])
             worst_row = max(worst_row, np.max(np.abs(ours[k] - exact)) / np.max(np.abs(exact)))
     assert rep.max_rel_err_gradients >= 0.5 * worst_row  # float rounding of `exact` above aside

@@ -127,8 +127,7 @@ def run_sweep(args) -> int:
 
 def add_train_dp_parser(sub):
     """Register ``train-dp``: ``exactsnn train`` with every minibatch split across Dask workers."""
-    from ..training import TASKS
-    from ..training.command import _positive_float, _positive_int
+    from ..training.command import _positive_int, add_output_options, add_recipe_options
 
     p = sub.add_parser("train-dp", help="train like exactsnn train, each minibatch split across Dask workers; "
                                         "weights bit-identical to one process",
@@ -136,16 +135,8 @@ def add_train_dp_parser(sub):
                                    "shards, simulated with exact gradients on the Dask workers and reduced here in "
                                    "the order of one process, so the weights equal those of exactsnn train with the "
                                    "same options bit for bit. Writes the same run folder.")
-    p.add_argument("task", choices=TASKS)
-    p.add_argument("--hidden", type=_positive_int, help="hidden neurons")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
-    p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
-    p.add_argument("--batch-size", type=_positive_int, help="samples per step")
-    p.add_argument("--train-size", type=_positive_int, help="yinyang: training samples (default 5000)")
-    p.add_argument("--out", help="output folder (default runs/TASK-seedS)")
-    p.add_argument("--no-figures", action="store_true", help="skip the figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_recipe_options(p)
+    add_output_options(p)
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default $DASK_SCHEDULER_ADDRESS, "
                                        "else a LocalCluster on 127.0.0.1)")
     p.add_argument("--workers", type=_positive_int, default=2, help="worker processes of the local cluster (default 2)")

@@ -20,10 +20,9 @@ import numpy as np
 from mpmath import mp
 
 from ..errors import SimulationError
-from ..network import validate_inputs, validate_t_max
 from .expressions import working_precision
 from .gradients import KINDS, layout
-from .solve import GUARD_DIGITS, TAYLOR_ORDER, _check, _jacobian, _param_values, _Problem, _subset
+from .solve import GUARD_DIGITS, TAYLOR_ORDER, _jacobian, _subset, setup
 
 SECOND_KINDS = ("weight", "delay", "input")
 
@@ -84,14 +83,7 @@ def reference_hessian(model, params, network, inputs, t_max, columns=None, dps=5
     SimulationError
         A perturbation changes the spike pattern (the second derivative does not exist there).
     """
-    _check(model, network, dps, max_spikes, taylor_order)
-    with working_precision(dps + GUARD_DIGITS):
-        values = _param_values(model, params)
-    arrays = validate_inputs(inputs, network.n_inputs)
-    problem = _Problem(model, network, mp.mpf(validate_t_max(t_max)), [a.size for a in arrays],
-                       dps, max_spikes, taylor_order)
-    q0 = {"weight": [mp.mpf(float(w)) for w in network.weight], "delay": [mp.mpf(float(d)) for d in network.delay],
-          "input": [mp.mpf(float(t)) for a in arrays for t in a], "model": [values[n] for n in model.param_names]}
+    problem, _, q0 = setup(model, params, network, inputs, t_max, dps, max_spikes, taylor_order)
     cols = [(k, i) for k, i in _subset(columns, q0, model) if k in SECOND_KINDS] if columns is not None else \
         [(k, i) for k in SECOND_KINDS for i in range(len(q0[k]))]
     if columns is not None and len(cols) != len(columns):

@@ -74,6 +74,24 @@ def reference_solve(model, params, network, inputs, t_max, dps=50, finite_differ
     ``dt_k/dq = -(dF/dq + sum_e dF/dt_e dt_e/dq) / Vdot(t_k)`` including the neuron's own earlier
     spikes through the reset kernel (see :mod:`.gradients`).
     """
+    problem, arrays, q0 = setup(model, params, network, inputs, t_max, dps, max_spikes, taylor_order)
+    input_index = [(c, f) for c, a in enumerate(arrays) for f in range(a.size)]
+    rec, table, work = problem.run(q0)
+    with working_precision(work):
+        rows, vdot = _jacobian(table, rec, q0["weight"], len(q0["input"]), len(q0["model"]), problem.t_max)
+        fd = None
+        if finite_differences:
+            subset = _subset(fd_subset, q0, model)
+            fd = finite_differences_columns(problem, rec, q0, subset, dps)
+    return _result(problem, rec, rows, vdot, fd, q0, input_index, table, work)
+
+
+def setup(model, params, network, inputs, t_max, dps, max_spikes, taylor_order):
+    """Check the arguments and build the problem and the quantities ``q0`` the derivatives are taken by.
+
+    Returns ``(problem, arrays, q0)``: the ``_Problem``, the validated input arrays, and ``q0`` with the
+    blocks ``weight``, ``delay``, ``input`` (every input spike, channel by channel) and ``model`` as mpf.
+    """
     _check(model, network, dps, max_spikes, taylor_order)
     with working_precision(dps + GUARD_DIGITS):
         values = _param_values(model, params)
@@ -86,15 +104,7 @@ def reference_solve(model, params, network, inputs, t_max, dps=50, finite_differ
         "input": [mp.mpf(float(t)) for a in arrays for t in a],
         "model": [values[name] for name in model.param_names],
     }
-    input_index = [(c, f) for c, a in enumerate(arrays) for f in range(a.size)]
-    rec, table, work = problem.run(q0)
-    with working_precision(work):
-        rows, vdot = _jacobian(table, rec, q0["weight"], len(q0["input"]), len(q0["model"]), problem.t_max)
-        fd = None
-        if finite_differences:
-            subset = _subset(fd_subset, q0, model)
-            fd = finite_differences_columns(problem, rec, q0, subset, dps)
-    return _result(problem, rec, rows, vdot, fd, q0, input_index, table, work)
+    return problem, arrays, q0
 
 
 def _jacobian(table, rec, weight, n_in, n_p, t_max):

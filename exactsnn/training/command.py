@@ -120,6 +120,24 @@ def _finite_float(text):
     return v
 
 
+def add_recipe_options(p):
+    """The task and the recipe options shared by ``exactsnn train`` and ``exactsnn train-dp``."""
+    p.add_argument("task", choices=TASKS)
+    p.add_argument("--hidden", type=_positive_int, help="hidden neurons")
+    p.add_argument("--epochs", type=_positive_int, help="training epochs")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
+    p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
+    p.add_argument("--batch-size", type=_positive_int, help="samples per step")
+
+
+def add_output_options(p):
+    """The data-size and output options shared by ``exactsnn train`` and ``exactsnn train-dp``."""
+    p.add_argument("--train-size", type=_positive_int, help="yinyang: training samples (default 5000)")
+    p.add_argument("--out", help="output folder (default runs/TASK-seedS)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def add_train_parser(sub):
     p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
@@ -127,12 +145,7 @@ def add_train_parser(sub):
                                    "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
                                    "checkpoint per epoch (--resume) and figures into --out. Unset options take the "
                                    "task's defaults.")
-    p.add_argument("task", choices=TASKS)
-    p.add_argument("--hidden", type=_positive_int, help="hidden neurons")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
-    p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
-    p.add_argument("--batch-size", type=_positive_int, help="samples per step")
+    add_recipe_options(p)
     p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning-rate schedule over epochs")
     p.add_argument("--gamma", type=_finite_float,
                    help="loss regulariser gamma (any finite number; Göltz et al.'s code uses -0.005; default 0.003)")
@@ -142,12 +155,9 @@ def add_train_parser(sub):
                    help="exact (default) or surrogate (time-stepped BPTT, for comparison)")
     p.add_argument("--dt", type=_positive_float, help="surrogate: time step")
     p.add_argument("--slope", type=_positive_float, help="surrogate: slope of the fast-sigmoid derivative")
-    p.add_argument("--train-size", type=_positive_int, help="yinyang: training samples (default 5000)")
-    p.add_argument("--out", help="output folder (default runs/TASK-seedS)")
-    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    add_output_options(p)
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue the run whose checkpoint is in RUN_DIR (its config; output into RUN_DIR)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export-nir", metavar="OUT.nir", help="also write the trained network as a NIR graph")
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard scalars per epoch into DIR "
                                                         "(needs tensorboardX)")
