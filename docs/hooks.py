@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from html import escape
+from html import unescape
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -97,9 +97,31 @@ def on_files(files, config):
 
 # ----------------------------------------------------------------------------- math in the proofs
 # Markdown would read `[a, b](u)` inside a formula as a link. Formulas are set aside before Markdown runs and put
-# back into the HTML as MathJax's delimiters \( \) and \[ \] (MathJax is loaded by the page, when online).
+# back into the HTML as MathML, converted at build time by latex2mathml (browsers render MathML natively: the
+# pages need no script and no network). The TeX stays in the page as the <math> element's annotation.
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
 _STASH: dict = {}
+
+
+#: TeX environments latex2mathml does not know, and the one it knows that lays them out the same way
+_ENVIRONMENTS = {"aligned": "align*"}
+
+
+def mathml(tex: str, display: bool) -> str:
+    """``tex`` as a MathML ``<math>`` element (``display="block"`` for display math) in a ``div``/``span`` of class
+    ``math``. Raises ``ValueError`` naming the formula if latex2mathml cannot convert it (the build then fails)."""
+    from latex2mathml.converter import convert
+
+    for env, alias in _ENVIRONMENTS.items():
+        tex = tex.replace(f"\\begin{{{env}}}", f"\\begin{{{alias}}}").replace(f"\\end{{{env}}}", f"\\end{{{alias}}}")
+    try:
+        out = convert(tex, display="block" if display else "inline")
+    except Exception as e:  # latex2mathml raises its own exception classes for unknown commands
+        raise ValueError(f"docs: cannot convert the formula {tex!r} to MathML: {e}") from e
+    if "<merror" in out or "<mi>&</mi>" in out:  # an error, or an alignment `&` outside a known environment
+        raise ValueError(f"docs: latex2mathml cannot render the formula {tex!r}: {out}")
+    tag = "div" if display else "span"
+    return f'<{tag} class="math">{out}</{tag}>'
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -119,14 +141,20 @@ def on_page_markdown(markdown, page, config, files):
     return _MATH.sub(put, markdown)
 
 
+_HEADING = re.compile(r"(<h[1-6][^>]*>)(.*?)(</h[1-6]>)", re.S)
+
+
 def on_page_content(html, page, config, files):
     stash = _STASH.get(page.file.src_uri)
-    if not stash:
+    if stash is None:
         return html
 
     def back(m):
         display, tex = stash[int(m.group(1))]
-        tex = escape(tex, quote=False)
-        return f'<div class="arithmatex">\\[{tex}\\]</div>' if display else f'<span class="arithmatex">\\({tex}\\)</span>'
+        return mathml(tex, display)
 
-    return re.sub(r"exactsnnmath(\d+)x", back, html)
+    def heading(m):  # headings kept their TeX for the page title; the heading itself shows MathML
+        body = _MATH.sub(lambda f: mathml(unescape(f.group(1) or f.group(2)), f.group(1) is not None), m.group(2))
+        return m.group(1) + body + m.group(3)
+
+    return _HEADING.sub(heading, re.sub(r"exactsnnmath(\d+)x", back, html))

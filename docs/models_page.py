@@ -4,7 +4,8 @@
 
 The page is generated, never typed: ``tests/test_docs_site.py::test_models_page_is_current`` (slow) derives the
 models again and compares. The LaTeX fragment of ``exactsnn.io.latex.formulas_latex`` becomes Markdown: headings,
-inline ``$...$`` and display ``$$...$$`` math (``align*`` as ``aligned``), rendered by MathJax on the site.
+inline ``$...$`` and display ``$$...$$`` math (``align*`` as ``aligned``), rendered as MathML on the site
+(docs/hooks.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The documentation site builds with warnings as errors (`mkdocs build --strict`) and holds what it should."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,10 +47,15 @@ def test_api_page_is_generated_from_the_docstrings(site):
     assert first_line.replace("``", "").split(",")[0] in api.replace("``", "")
 
 
-def test_proof_formulas_reach_the_page_as_tex(site):
+MATH_BLOCK = '<div class="math"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
+
+
+def test_proof_formulas_reach_the_page_as_mathml(site):
     page = (site / "proofs" / "recursive_state" / "index.html").read_text()
-    assert r'<div class="arithmatex">\[F(u)=c_0N_0(u)+c_1N_1(u)-\theta' in page
-    assert "exactsnnmath" not in page
+    # $$F(u)=c_0N_0(u)+c_1N_1(u)-\theta ...$$ as MathML, made at build time (no script, no network)
+    assert (MATH_BLOCK + '<mrow><mi>F</mi><mo stretchy="false">&#x00028;</mo><mi>u</mi><mo stretchy="false">'
+            '&#x00029;</mo><mo>&#x0003D;</mo><msub><mi>c</mi><mn>0</mn></msub><msub><mi>N</mi><mn>0</mn></msub>') in page
+    assert "exactsnnmath" not in page and "\\frac" not in page and "mathjax" not in page.lower()
 
 
 def test_models_page_renders_every_built_in_model(site):
@@ -58,8 +64,26 @@ def test_models_page_renders_every_built_in_model(site):
     page = (site / "models" / "index.html").read_text()
     for name in BUILTIN_NAMES:
         assert f"Model <code>{name}</code>" in page, name
-    assert page.count('<div class="arithmatex">\\[\\begin{aligned}') >= len(BUILTIN_NAMES)
-    assert "exactsnnmath" not in page
+    # each branch's table of partials (\begin{aligned}) is a MathML table
+    assert page.count(MATH_BLOCK + "<mrow><mtable") >= len(BUILTIN_NAMES)
+    assert "exactsnnmath" not in page and "\\begin{aligned}" not in page
+
+
+def test_headings_show_their_formulas_as_mathml(site):
+    page = (site / "proofs" / "models" / "index.html").read_text()
+    heading = re.search(r"<h2[^>]*>2\. lif with (.*?)</h2>", page, re.S).group(1)
+    assert heading.startswith('<span class="math"><math') and "$" not in heading
+
+
+def test_a_formula_latex2mathml_cannot_render_fails_the_build():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hooks", ROOT / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    with pytest.raises(ValueError, match="gathered"):
+        hooks.mathml(r"\begin{gathered} a \\ b &= c \end{gathered}", True)
+    assert "<mtable" in hooks.mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}", True)
 
 
 @pytest.mark.slow
