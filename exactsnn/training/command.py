@@ -139,7 +139,8 @@ def add_output_options(p):
 
 
 def add_train_parser(sub):
-    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits)",
+    p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits, "
+                                            "memory)",
                        description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
                                    "gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
                                    "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
@@ -151,6 +152,8 @@ def add_train_parser(sub):
                    help="loss regulariser gamma (any finite number; Göltz et al.'s code uses -0.005; default 0.003)")
     p.add_argument("--learn-thresholds", action="store_true", help="also learn one threshold per neuron")
     p.add_argument("--learn-delays", action="store_true", help="also learn one delay per synapse")
+    p.add_argument("--recurrent", action=argparse.BooleanOptionalAction, default=None,
+                   help="hidden -> hidden synapses (exactsnn.training.recurrent); default: the task's (memory: on)")
     p.add_argument("--gradient", choices=GRADIENTS, default="exact",
                    help="exact (default) or surrogate (time-stepped BPTT, for comparison)")
     p.add_argument("--dt", type=_positive_float, help="surrogate: time step")
@@ -170,6 +173,7 @@ def run_train(args) -> int:
     if args.resume:
         given = [k for k in _RECIPE_OPTIONS if getattr(args, k) is not None]
         given += [k for k in ("learn_thresholds", "learn_delays") if getattr(args, k)]
+        given += ["recurrent"] if args.recurrent is not None else []
         if given or args.seed != 0 or args.gradient != "exact" or (args.out and Path(args.out) != Path(args.resume)):
             raise InvalidInputError(f"--resume {args.resume} continues the saved recipe; do not also give "
                                     f"{given or 'seed/gradient/out'}")
@@ -182,7 +186,7 @@ def run_train(args) -> int:
                             batch_size=args.batch_size, lr_schedule=args.lr_schedule,
                             learn_thresholds=args.learn_thresholds or None, learn_delays=args.learn_delays or None,
                             gradient=args.gradient, surrogate_dt=args.dt, surrogate_slope=args.slope,
-                            train_size=args.train_size, gamma=args.gamma)
+                            train_size=args.train_size, gamma=args.gamma, recurrent=args.recurrent)
         out = Path(args.out or f"runs/{args.task}-seed{args.seed}")
         trainer = Trainer(config, progress=not args.quiet)
     if not args.quiet:

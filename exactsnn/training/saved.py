@@ -4,9 +4,11 @@
 
 - ``w1`` ``(n_channels, hidden)``, ``w2`` ``(hidden, n_classes)`` and, with ``output_bias``,
   ``w_bias_output`` ``(n_classes,)``: the bias channel (the last input) -> each output neuron;
+  with ``recurrent``, ``w_hidden_hidden`` ``(hidden, hidden)`` (``exactsnn.training.recurrent``);
 - ``delays`` ``(n_synapses,)`` and ``thresholds`` ``(hidden + n_classes,)``;
 - the network in flat form, ``pre``, ``post``, ``weight``, ``delay``, ``outputs``
-  (see ``exactsnn.network``); ``weight`` is ``w1``, ``w2``, ``w_bias_output`` flattened row-major.
+  (see ``exactsnn.network``); ``weight`` is ``w1``, ``w2``, ``w_bias_output`` (, ``w_hidden_hidden``)
+  flattened row-major.
 
 ``model.json`` (format ``exactsnn-model/1``) holds the neuron model's name, the full training
 config (``TrainConfig`` fields), the network's blocks, the neuron parameters and populations as
@@ -28,7 +30,13 @@ from ..network import Network
 from .trainer import Evaluation, State, TrainConfig, params_of, populations_of, predict, task_data
 
 FORMAT = "exactsnn-model/1"
-BLOCK_KEYS = ("w1", "w2", "w_bias_output")
+BLOCK_KEYS = ("w1", "w2", "w_bias_output", "w_hidden_hidden")
+
+
+def block_keys(config: TrainConfig) -> tuple:
+    """The names of ``State.weights`` in ``weights.npz``: ``w1, w2`` (+ ``w_bias_output``) (+ ``w_hidden_hidden``)."""
+    return ("w1", "w2") + (("w_bias_output",) if config.output_bias else ()) + (
+        ("w_hidden_hidden",) if config.recurrent else ())
 
 
 def save_model(out_dir, config: TrainConfig, state: State) -> Path:
@@ -36,7 +44,7 @@ def save_model(out_dir, config: TrainConfig, state: State) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     net = state.network()
-    arrays = {k: w for k, w in zip(BLOCK_KEYS, state.weights)}
+    arrays = {k: w for k, w in zip(block_keys(config), state.weights)}
     arrays.update(delays=state.delays, thresholds=state.thresholds, pre=net.pre, post=net.post, weight=net.weight,
                   delay=net.delay, outputs=net.outputs)
     np.savez(out / "weights.npz", **arrays)
@@ -58,9 +66,15 @@ def save_model(out_dir, config: TrainConfig, state: State) -> Path:
     return out
 
 
+#: TrainConfig fields added after format 1 was written, with the value that older files imply
+LATER_FIELDS = {"recurrent": False, "init_recurrent": [1.2, 0.1]}
+
+
 def config_from_dict(d: dict, source: str = "config") -> TrainConfig:
     """A ``TrainConfig`` from its JSON form (lists back to tuples); unknown or missing keys are errors."""
     names = {f.name for f in fields(TrainConfig)}
+    if isinstance(d, dict):  # runs saved before these fields existed
+        d = {**LATER_FIELDS, **d}
     if not isinstance(d, dict) or set(d) != names:
         got = set(d) if isinstance(d, dict) else type(d).__name__
         raise InvalidInputError(f"{source} must hold exactly the TrainConfig fields {sorted(names)}; got {got}")
@@ -138,7 +152,7 @@ def load(run_dir) -> TrainedModel:
     run = Path(run_dir)
     meta, arrays = read_run_files(run, "model.json", "weights.npz", FORMAT, "(a trained model)")
     config = config_from_dict(meta.get("config"), f"{run / 'model.json'} config")
-    keys = BLOCK_KEYS[:3 if config.output_bias else 2]
+    keys = block_keys(config)
     missing = [k for k in keys + ("delays", "thresholds", "pre", "post", "outputs") if k not in arrays]
     if missing:
         raise InvalidInputError(f"{run / 'weights.npz'} lacks arrays {missing}")

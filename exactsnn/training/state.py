@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..network import Network
+from .recurrent import initial_recurrent, with_recurrent
 
 if TYPE_CHECKING:
     from .trainer import TrainConfig
@@ -30,12 +31,16 @@ class State:
         return State([w.copy() for w in self.weights], self.delays.copy(), self.thresholds.copy())
 
     def network(self) -> Network:
-        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
+        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output (a 1-D block)
+        and the hidden -> hidden block (a 2-D block after the first two, ``exactsnn.training.recurrent``)."""
         net = Network.feedforward(self.weights[:2])
-        if len(self.weights) == 3:
-            n_in, n_hidden = self.weights[0].shape
-            outputs = n_hidden + np.arange(self.weights[1].shape[1])
-            net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, self.weights[2])
+        for w in self.weights[2:]:
+            if w.ndim == 1:
+                n_in, n_hidden = self.weights[0].shape
+                outputs = n_hidden + np.arange(self.weights[1].shape[1])
+                net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, w)
+            else:
+                net = with_recurrent(net, w)
         return net.with_weights(delay=self.delays)
 
 
@@ -51,6 +56,8 @@ def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:
     w1 = rng.normal(m1, s1, (n_in, config.hidden))
     w2 = rng.normal(m2, s2, (config.hidden, n_out))
     weights = [w1, w2] + ([rng.normal(m2, s2, n_out)] if config.output_bias else [])
+    if config.recurrent:
+        weights.append(initial_recurrent(config, rng))
     n_syn = sum(w.size for w in weights)
     return State(weights, np.zeros(n_syn), np.full(config.hidden + n_out, float(config.threshold)))
 

@@ -33,10 +33,12 @@ from ..losses import Loss, Patterns, batch_loss_grad
 from ..network import Network
 from . import datasets
 from .optim import SCHEDULES, Adam, learning_rate
+from .memory_task import memory_splits
 from .progress import Progress
+from .recurrent import check_init_recurrent, hidden_network
 from .state import State, initial_state, params_of, populations_of
 
-TASKS = ("xor", "iris", "yinyang", "digits")
+TASKS = ("xor", "iris", "yinyang", "digits", "memory")
 GRADIENTS = ("exact", "surrogate")
 
 
@@ -75,6 +77,8 @@ class TrainConfig:
     surrogate_slope: float = 5.0
     train_size: int | None = None
     eval_every: int = 1
+    recurrent: bool = False
+    init_recurrent: tuple = (1.2, 0.1)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -94,6 +98,11 @@ class TrainConfig:
         if self.gradient == "surrogate" and (self.output_bias or self.learn_delays or self.learn_thresholds):
             raise ValueError("gradient = 'surrogate' trains layer weights only: set output_bias, learn_delays and "
                              "learn_thresholds to False")
+        if not isinstance(self.recurrent, (bool, np.bool_)):
+            raise ValueError(f"recurrent = {self.recurrent!r} must be True or False")
+        check_init_recurrent(self.init_recurrent)
+        if self.recurrent and self.gradient == "surrogate":
+            raise ValueError("recurrent = True needs gradient = 'exact' (the surrogate trainer is feed-forward)")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
             raise ValueError(f"ema = {self.ema!r} must be a number in [0, 1)")
         self.loss  # validates tau0, tau1, gamma (any finite gamma)
@@ -117,6 +126,9 @@ TASK_DEFAULTS = {
     "yinyang": dict(eval_every=2, ema=0.99),
     # 65 inputs (64 pixels + bias): hidden weights scaled down so that the summed drive is like Yin-Yang's
     "digits": dict(hidden=100, epochs=30, batch_size=50, lr=0.005, init_hidden=(0.06, 0.08), ema=0.9),
+    # delayed match-to-sample (training.memory_task): recurrent by default (--no-recurrent to compare)
+    "memory": dict(hidden=20, epochs=40, batch_size=20, lr=0.005, t_max=10.0, recurrent=True, init_hidden=(2.0, 1.0),
+                   init_output=(0.5, 0.3)),
 }
 
 
@@ -141,6 +153,8 @@ def task_data(config: TrainConfig) -> dict:
         return {"train": datasets.iris("train", config.seed), "test": datasets.iris("test", config.seed)}
     if config.task == "digits":
         return {s: datasets.digits(s, config.seed) for s in datasets.DIGITS_SPLITS}
+    if config.task == "memory":
+        return memory_splits(config)
     return {"train": datasets.yinyang("train", size=config.train_size), "validation": datasets.yinyang("validation"),
             "test": datasets.yinyang("test")}
 
@@ -213,10 +227,12 @@ class Trainer:
         if c.bump <= 0 or not (counts[:, :c.hidden] == 0).all(axis=0).any():
             return counts
         w1 = self.state.weights[0]
-        hidden_net = Network.feedforward([w1]).with_weights(delay=self.state.delays[:w1.size])
+        hidden_net = (hidden_network(self.state.weights, self.state.delays) if c.recurrent else
+                      Network.feedforward([w1]).with_weights(delay=self.state.delays[:w1.size]))
         theta = self.state.thresholds[:c.hidden]
         res = batch_loss_grad(c.model, hidden_net, patterns, c.t_max, Loss("first_spike_sum"),
-                              params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta))
+                              params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta),
+                              first_spike_exit=c.recurrent)  # recurrent: stop once every hidden neuron fired
         counts = counts.copy()
         counts[:, :c.hidden] = res.counts
         return counts
@@ -295,7 +311,7 @@ class Trainer:
         label_silent[labels[out_silent]] = True
         w[0][:, dead] += bump
         w[1][:, label_silent] += bump
-        if len(w) == 3:
+        if c.output_bias:
             w[2][label_silent] += bump
         self.bumps += int(dead.sum() + label_silent.sum())
 
