@@ -15,7 +15,7 @@ from exactsnn.cli import main
 from exactsnn.losses import Loss, Patterns, batch_loss_grad
 from exactsnn.training import command, config_for, load, train_to_folder
 from exactsnn.training.memory_task import T_ABSENT, memory
-from exactsnn.training.recurrent import hidden_network
+from exactsnn.training.recurrent import hidden_network, limit_recurrent
 from exactsnn.training.saved import config_from_dict
 from exactsnn.training.trainer import Trainer, TrainConfig
 
@@ -127,7 +127,7 @@ def test_options_and_bad_input(tmp_path):
         config_for("memory", recurrent="yes")
     # a config saved before recurrent training existed still loads (feed-forward)
     old = asdict(config_for("iris"))
-    del old["recurrent"], old["init_recurrent"]
+    del old["recurrent"], old["init_recurrent"], old["max_recurrent_in"]
     assert config_from_dict(old) == config_for("iris")
     assert main(["train", "memory", "--resume", str(tmp_path), "--no-recurrent", "--quiet"]) == 2
 
@@ -139,4 +139,25 @@ def test_feedforward_state_is_unchanged_by_the_recurrent_option():
     assert len(rec.weights) == len(ff.weights) + 1 and ff.network().kind == "feedforward"
     for a, b in zip(ff.weights, rec.weights):
         assert np.array_equal(a, b)
-    assert np.array_equal(np.diag(rec.weights[-1]), np.full(4, TrainConfig().init_recurrent[0]))
+    w = rec.weights[-1]
+    assert (np.diag(w) > 0).all() and (np.diag(w) <= TrainConfig().init_recurrent[0]).all()
+    assert (np.maximum(w, 0).sum(axis=0) <= TrainConfig().max_recurrent_in * (1 + 1e-12)).all()
+
+
+def test_limit_recurrent_bounds_each_neurons_excitatory_input():
+    rng = np.random.default_rng(3)
+    w = rng.normal(0.2, 0.8, (9, 9))
+    before = w.copy()
+    limit_recurrent(w, 1.3)
+    pos = np.maximum(w, 0).sum(axis=0)
+    over = np.maximum(before, 0).sum(axis=0) > 1.3
+    assert over.any() and (~over).any()
+    assert np.allclose(pos[over], 1.3, rtol=1e-12) and np.array_equal(w[:, ~over], before[:, ~over])
+    assert np.array_equal(w[before < 0], before[before < 0])  # inhibition untouched
+    assert np.all(np.sign(w) == np.sign(before))
+
+
+def test_trained_recurrent_weights_respect_the_bound(tiny_run):
+    _, result = tiny_run
+    pos = np.maximum(result.state.weights[-1], 0).sum(axis=0)
+    assert (pos <= result.config.max_recurrent_in * (1 + 1e-12)).all()

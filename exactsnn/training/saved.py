@@ -67,7 +67,7 @@ def save_model(out_dir, config: TrainConfig, state: State) -> Path:
 
 
 #: TrainConfig fields added after format 1 was written, with the value that older files imply
-LATER_FIELDS = {"recurrent": False, "init_recurrent": [1.2, 0.1]}
+LATER_FIELDS = {"recurrent": False, "init_recurrent": [1.2, 0.1], "max_recurrent_in": 1.3}
 
 
 def config_from_dict(d: dict, source: str = "config") -> TrainConfig:

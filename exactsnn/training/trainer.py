@@ -35,7 +35,7 @@ from . import datasets
 from .optim import SCHEDULES, Adam, learning_rate
 from .memory_task import memory_splits
 from .progress import Progress
-from .recurrent import check_init_recurrent, hidden_network
+from .recurrent import check_init_recurrent, hidden_network, limit_recurrent
 from .state import State, initial_state, params_of, populations_of
 
 TASKS = ("xor", "iris", "yinyang", "digits", "memory")
@@ -79,6 +79,7 @@ class TrainConfig:
     eval_every: int = 1
     recurrent: bool = False
     init_recurrent: tuple = (1.2, 0.1)
+    max_recurrent_in: float = 1.3
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -91,7 +92,8 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} = {v!r} must be a positive integer")
-        for name in ("lr", "tau_syn", "tau_mem", "threshold", "t_max", "surrogate_dt", "surrogate_slope"):
+        for name in ("lr", "tau_syn", "tau_mem", "threshold", "t_max", "surrogate_dt", "surrogate_slope",
+                     "max_recurrent_in"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} = {v!r} must be a finite number > 0")
@@ -282,6 +284,8 @@ class Trainer:
         self.opt.step(grads, lr)
         np.maximum(self.state.delays, 0.0, out=self.state.delays)
         np.maximum(self.state.thresholds, 1e-3 * self.config.threshold, out=self.state.thresholds)
+        if self.config.recurrent:
+            limit_recurrent(self.state.weights[-1], self.config.max_recurrent_in)
         self._bump(counts, labels, lr / self.config.lr)
         self._average()
         silent = res.counts[:, net.outputs] == 0
