@@ -6,9 +6,11 @@
     train_to_folder(config_for("xor", epochs=20), "runs/xor")   # metrics, weights, checkpoints
     model = load("runs/xor")                                    # every trained block, the recipe
     model.evaluate("test").accuracy
+    train(config_for("memory"))                                 # recurrent hidden layer (TrainConfig.recurrent)
 """
 
 from .datasets import Dataset, digits, iris, xor, yinyang
+from .memory_task import memory
 from .trainer import TASKS, TrainConfig, TrainResult, Trainer, config_for, predict, train
 
 
@@ -29,5 +31,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Dataset", "digits", "iris", "xor", "yinyang", "TASKS", "TrainConfig", "TrainResult", "Trainer", "config_for",
+__all__ = ["Dataset", "digits", "iris", "memory", "xor", "yinyang", "TASKS", "TrainConfig", "TrainResult", "Trainer", "config_for",
            "predict", "train", "train_to_folder", "load", "TrainedModel", "save_model", "resume"]

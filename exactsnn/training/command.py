@@ -141,8 +141,8 @@ def add_output_options(p):
 def add_train_parser(sub):
     p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits, "
                                             "memory)",
-                       description="Train a feed-forward LIF network (inputs + bias - hidden - classes) with exact "
-                                   "gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
+                       description="Train a LIF network (inputs + bias - hidden - classes; --recurrent adds hidden -> "
+                                   "hidden synapses) with exact gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
                                    "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
                                    "checkpoint per epoch (--resume) and figures into --out. Unset options take the "
                                    "task's defaults.")

@@ -1,4 +1,7 @@
-"""Train feed-forward spiking classifiers with exact gradients (or surrogate gradients, to compare).
+"""Train spiking classifiers with exact gradients (or surrogate gradients, to compare).
+
+With ``recurrent=True`` the hidden layer also has hidden -> hidden synapses (``training.recurrent``;
+the ``memory`` task, ``training.memory_task``, needs them); everything below applies unchanged.
 
 Network: ``n_channels - hidden - n_classes``; the last input channel is a bias spike, which
 feeds the output layer too (as in Göltz et al. 2021). The ``lif`` model by default. Each sample is one spike per input channel; the predicted class is the
@@ -129,8 +132,8 @@ TASK_DEFAULTS = {
     # 65 inputs (64 pixels + bias): hidden weights scaled down so that the summed drive is like Yin-Yang's
     "digits": dict(hidden=100, epochs=30, batch_size=50, lr=0.005, init_hidden=(0.06, 0.08), ema=0.9),
     # delayed match-to-sample (training.memory_task): recurrent by default (--no-recurrent to compare)
-    "memory": dict(hidden=20, epochs=40, batch_size=20, lr=0.005, t_max=10.0, recurrent=True, init_hidden=(2.0, 1.0),
-                   init_output=(0.5, 0.3)),
+    "memory": dict(hidden=20, epochs=40, batch_size=20, lr=0.005, t_max=12.0, recurrent=True, init_hidden=(2.0, 1.0),
+                   init_output=(0.2, 0.1)),
 }
 
 
