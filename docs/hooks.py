@@ -157,4 +157,12 @@ def on_page_content(html, page, config, files):
         body = _MATH.sub(lambda f: mathml(unescape(f.group(1) or f.group(2)), f.group(1) is not None), m.group(2))
         return m.group(1) + body + m.group(3)
 
+    _toc_math(page.toc)
     return _HEADING.sub(heading, re.sub(r"exactsnnmath(\d+)x", back, html))
+
+
+def _toc_math(items):
+    """The page's table of contents (the sidebar) shows a heading's formula as MathML too."""
+    for item in items:
+        item.title = _MATH.sub(lambda f: mathml(unescape(f.group(1) or f.group(2)), False), item.title)
+        _toc_math(item.children)

@@ -69,10 +69,12 @@ def test_models_page_renders_every_built_in_model(site):
     assert "exactsnnmath" not in page and "\\begin{aligned}" not in page
 
 
-def test_headings_show_their_formulas_as_mathml(site):
+def test_headings_and_the_contents_show_their_formulas_as_mathml(site):
     page = (site / "proofs" / "models" / "index.html").read_text()
     heading = re.search(r"<h2[^>]*>2\. lif with (.*?)</h2>", page, re.S).group(1)
     assert heading.startswith('<span class="math"><math') and "$" not in heading
+    # and so does the sidebar's table of contents
+    assert '#2-lif-with-tau_syntau_memtau" class="nav-link">2. lif with <span class="math"><math' in page
 
 
 def test_a_formula_latex2mathml_cannot_render_fails_the_build():
