@@ -5,6 +5,9 @@
 - ``proofs/*.md``: the proof documents (``proofs/README.md`` is their index);
 - ``api.md``: every public name's signature and docstring, read from the code by ``inspect``.
 
+- formulas (``$...$``, ``$$...$$``) in ``models.md`` and the proofs become MathML at build time (``mathml``), so
+  the pages render their math with no script (``tests/test_docs_browser.py`` checks it in headless Chromium).
+
 Nothing is fetched from the network; the pages are generated at each build, so they cannot drift.
 """
 
