@@ -13,11 +13,12 @@ import pytest
 import exactsnn
 from exactsnn.cli import main
 from exactsnn.losses import Loss, Patterns, batch_loss_grad
-from exactsnn.training import command, config_for, load, train_to_folder
+from exactsnn.training import config_for, train_to_folder
 from exactsnn.training.memory_task import T_ABSENT, memory
 from exactsnn.training.recurrent import hidden_network, limit_recurrent
 from exactsnn.training.saved import config_from_dict
 from exactsnn.training.trainer import Trainer, TrainConfig
+from test_training_saved import kill_and_resume
 
 TINY = dict(hidden=6, epochs=3, train_size=40, batch_size=20)
 
@@ -61,18 +62,7 @@ def test_recurrent_run_saves_and_loads_exactly(tiny_run):
 
 def test_recurrent_run_resumes_to_the_uninterrupted_result(tiny_run, tmp_path, monkeypatch):
     _, full = tiny_run
-    real = command.save_checkpoint
-
-    def save_then_die(trainer, out):
-        real(trainer, out)
-        if len(trainer.history) == 1:
-            raise KeyboardInterrupt("killed after epoch 1")
-
-    monkeypatch.setattr(command, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train_to_folder(config_for("memory", **TINY), tmp_path, figures=False, progress=False)
-    monkeypatch.setattr(command, "save_checkpoint", real)
-    resumed = train_to_folder(None, tmp_path, figures=False, progress=False, resume=True)
+    resumed = kill_and_resume(config_for("memory", **TINY), tmp_path, monkeypatch, after=1)
     strip = [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed.history]
     assert strip == [{k: v for k, v in r.items() if k != "wall_time_s"} for r in full.history]
     for a, b in zip(resumed.state.weights, full.state.weights):

@@ -61,21 +61,26 @@ def test_metrics_csv_has_one_row_per_epoch(tiny_run):
         assert float(r["train_loss"]) == h["train_loss"] and float(r["test_accuracy"]) == h["test_accuracy"]
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(tiny_run, tmp_path, monkeypatch):
-    full_dir, full = tiny_run
+def kill_and_resume(config, out, monkeypatch, after: int):
+    """Train ``config`` into ``out``, kill it after epoch ``after`` (its checkpoint written), resume; the result."""
     real = command.save_checkpoint
 
-    def save_then_die(trainer, out):
-        real(trainer, out)
-        if len(trainer.history) == 2:
-            raise KeyboardInterrupt("killed after epoch 2")
+    def save_then_die(trainer, folder):
+        real(trainer, folder)
+        if len(trainer.history) == after:
+            raise KeyboardInterrupt(f"killed after epoch {after}")
 
     monkeypatch.setattr(command, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        train_to_folder(config_for("yinyang", **TINY), tmp_path, figures=False, progress=False)
-    assert len(_rows(tmp_path / "metrics.csv")) == 2
+        train_to_folder(config, out, figures=False, progress=False)
+    assert len(_rows(out / "metrics.csv")) == after
     monkeypatch.setattr(command, "save_checkpoint", real)
-    resumed = train_to_folder(None, tmp_path, figures=False, progress=False, resume=True)
+    return train_to_folder(None, out, figures=False, progress=False, resume=True)
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tiny_run, tmp_path, monkeypatch):
+    full_dir, full = tiny_run
+    resumed = kill_and_resume(config_for("yinyang", **TINY), tmp_path, monkeypatch, after=2)
     assert _strip_times(resumed.history) == _strip_times(full.history)
     for a, b in zip(resumed.state.weights + [resumed.state.delays, resumed.state.thresholds],
                     full.state.weights + [full.state.delays, full.state.thresholds]):
