@@ -70,7 +70,11 @@ def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().to("cpu", torch.float64).numpy()
+    """A float64 CPU view of ``x`` (no copy when it is one already)."""
+    x = x.detach()
+    if x.dtype != torch.float64 or x.device.type != "cpu":
+        x = x.to("cpu", torch.float64)
+    return x.numpy()
 
 
 class ExactSpikeFunction(torch.autograd.Function):
@@ -94,12 +98,15 @@ class ExactSpikeFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
-        batch = ctx.batch
+        batch, need = ctx.batch, ctx.needs_input_grad
         pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
-        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs))
-        sums = [g["weight"].sum(axis=0), g["delay"].sum(axis=0), g["params"].sum(axis=0), g["input_times"]]
-        grads = [torch.from_numpy(np.ascontiguousarray(s)).to(dtype=d, device=dev) if need else None
-                 for s, (d, dev), need in zip(sums, ctx.like, ctx.needs_input_grad[1:])]
+        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs), inputs=need[4])
+        grads = [None] * 4
+        for i, key in enumerate(("weight", "delay", "params", "input_times")):
+            if need[i + 1]:
+                s = g[key] if key == "input_times" else g[key].sum(axis=0)
+                dtype, device = ctx.like[i]
+                grads[i] = torch.from_numpy(np.ascontiguousarray(s)).to(dtype=dtype, device=device)
         return (None, *grads)
 
 
