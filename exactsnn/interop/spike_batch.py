@@ -145,7 +145,7 @@ class SpikeBatch:
     @property
     def capacity(self) -> tuple:
         """(spikes, arrivals) per pattern this batch needed: a good first allocation for the next one."""
-        return int(self.sizes[:, 0].max(initial=1)), int(self.sizes[:, 1].max(initial=1))
+        return tuple(self.sizes.max(axis=0, initial=1).tolist())
 
     @classmethod
     def run(cls, compiled: CompiledModel, network: Network, ptab, pop, input_times, t_max: float,
@@ -171,9 +171,9 @@ class SpikeBatch:
         if status.any():
             bad = int(np.flatnonzero(status)[0])
             raise SimulationError(status_message(int(status[bad]), max_spikes=max_spikes, pattern=bad))
-        over = np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1]))
-        if over.size:  # rare: rerun only the patterns whose records did not fit, with their sizes now known
-            out = _rerun_overflow(compiled, args, out, over)
+        most = sizes.max(axis=0)
+        if most[0] > cap[0] or most[1] > cap[1]:  # rare: rerun only the patterns whose records did not fit
+            out = _rerun_overflow(compiled, args, out, np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1])))
         return cls(compiled, topo, layer.n_neurons, ptab, pop, float(t_max), input_shape, packed.in_ptr, packed.where,
                    packed.dense, packed.max_in_sp, *out[1:])
 

@@ -69,6 +69,12 @@ def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
     return x
 
 
+def _plain(x, shape) -> bool:
+    """True when ``x`` is a float64 CPU tensor of ``shape`` (None: any): the common case, which
+    ``check_tensor`` would pass unchanged."""
+    return isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.is_cpu and (shape is None or x.shape == shape)
+
+
 def _numpy(x: torch.Tensor) -> np.ndarray:
     """A float64 CPU view of ``x`` (no copy when it is one already)."""
     x = x.detach()
@@ -84,7 +90,7 @@ class ExactSpikeFunction(torch.autograd.Function):
     def forward(ctx, spec, weight, delay, params, input_times):
         batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times))
         ctx.batch, ctx.spec = batch, spec
-        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)]
+        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
         ctx.index = None
         if spec.record is not None:
@@ -104,9 +110,8 @@ class ExactSpikeFunction(torch.autograd.Function):
         grads = [None] * 4
         for i, key in enumerate(("weight", "delay", "params", "input_times")):
             if need[i + 1]:
-                s = g[key] if key == "input_times" else g[key].sum(axis=0)
-                dtype, device = ctx.like[i]
-                grads[i] = torch.from_numpy(np.ascontiguousarray(s)).to(dtype=dtype, device=device)
+                s = torch.from_numpy(np.ascontiguousarray(g[key] if key == "input_times" else g[key].sum(axis=0)))
+                grads[i] = s if ctx.like is None else s.to(dtype=ctx.like[i][0], device=ctx.like[i][1])
         return (None, *grads)
 
 
@@ -120,13 +125,16 @@ def spike_times(spec: LayerSpec, weight, delay, params, input_times) -> SpikeOut
     params : (n_populations, n_params) tensor, columns in ``spec.compiled.param_names`` order.
     input_times : (B, n_inputs) or (B, n_inputs, K) tensor; ``+inf`` means no spike (padding).
     """
-    n_syn = spec.network.n_synapses
-    weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
-    delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
-    params = check_tensor(params, "params", (spec.n_pop, len(spec.compiled.param_names)), spec.allow_cast)
-    shape = (None, spec.network.n_inputs) + ((None,) if input_times.dim() == 3 else ()) \
-        if isinstance(input_times, torch.Tensor) else (None, spec.network.n_inputs)
-    input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
+    n_syn, n_in = spec.network.n_synapses, spec.network.n_inputs
+    table = (spec.n_pop, len(spec.compiled.param_names))
+    if not (_plain(weight, (n_syn,)) and _plain(delay, (n_syn,)) and _plain(params, table)
+            and _plain(input_times, None) and input_times.dim() in (2, 3) and input_times.shape[1] == n_in):
+        weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
+        delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
+        params = check_tensor(params, "params", table, spec.allow_cast)
+        shape = (None, n_in) + ((None,) if input_times.dim() == 3 else ()) \
+            if isinstance(input_times, torch.Tensor) else (None, n_in)
+        input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
     return SpikeOutput(*ExactSpikeFunction.apply(spec, weight, delay, params, input_times))
 
 
@@ -178,7 +186,8 @@ class ExactSNN(torch.nn.Module):
     @property
     def param_table(self) -> torch.Tensor:
         """(n_populations, n_params) in the model's parameter order (differentiable)."""
-        return torch.stack([self.params[n] for n in self.spec.compiled.param_names], dim=1)
+        table = self.params._parameters  # the ParameterDict's own storage: no Module.__getattr__ per name
+        return torch.stack([table[n] for n in self.spec.compiled.param_names], dim=1)
 
     def network(self) -> Network:
         """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
