@@ -11,7 +11,9 @@ initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; li
   forward's records: one simulation + adjoint);
 - two passes: the bridges' shared core without a framework, ``LayerSpec.simulate`` (records kept) then
   ``SpikeBatch.adjoint`` with dL/dt = 1 at every first output spike (the sweep's work does not depend on
-  the values) and the batch sums: the cost of splitting ``batch_loss_grad`` into two engine calls.
+  the values) and the batch sums: the cost of splitting ``batch_loss_grad`` into two engine calls;
+- two passes + torch loss: the same with dL/dt from the loss in torch autograd on a leaf tensor (the
+  framework's share without the bridge's ``autograd.Function``).
 
 Rounds are interleaved (every method once per round) and the median per method is reported, with
 its ratio to the baseline's median in the same run, in wall time and in CPU time of the process
@@ -67,6 +69,29 @@ def two_passes(c, spec, x):
     return run
 
 
+def torch_loss(c, t, rows, lab):
+    """The trainer's TTFS cross-entropy of first spike times ``t`` (B, 3), in torch."""
+    import torch
+    ce = -torch.log_softmax(-t / c.tau0, dim=1)[rows, lab] + c.gamma * (torch.exp(t[rows, lab] / c.tau1) - 1)
+    return ce.mean()
+
+
+def two_passes_torch_loss(c, spec, x, labels):
+    """``two_passes`` with dL/dt from the loss in torch (autograd on a leaf tensor of first spike times):
+    the bridge's work without the bridge (no autograd.Function, no tensor checks)."""
+    import torch
+    init = spec.initial(c.params)
+    lab, rows = torch.tensor(labels), torch.arange(len(labels))
+
+    def run():
+        b = spec.simulate(init["weight"], init["delay"], init["params"], x)
+        t = torch.from_numpy(b.t_first).requires_grad_()
+        torch_loss(c, t, rows, lab).backward()
+        g = b.adjoint(b.dl_dt(t.grad.numpy()), inputs=False)
+        return torch.from_numpy(g["weight"].sum(axis=0))
+    return run
+
+
 def torch_step(c, net, x, labels, layer=None):
     import torch
     from exactsnn.torch import ExactSNN
@@ -77,9 +102,7 @@ def torch_step(c, net, x, labels, layer=None):
 
     def run():
         layer.zero_grad()
-        t = layer(xt).t_first
-        ce = -torch.log_softmax(-t / c.tau0, dim=1)[rows, lab] + c.gamma * (torch.exp(t[rows, lab] / c.tau1) - 1)
-        ce.mean().backward()
+        torch_loss(c, layer(xt).t_first, rows, lab).backward()
         return layer.weight.grad
     return run
 
@@ -122,6 +145,7 @@ def main():
     if args.only != "jax":
         from exactsnn.torch import ExactSNN
         layer = ExactSNN(net, c.model, c.t_max, c.params)  # one layer: its record capacity carries over
+        methods["two passes + torch loss"] = cycle([two_passes_torch_loss(c, spec, x, lab) for x, lab in zip(xs, labels)])
         methods["torch"] = cycle([torch_step(c, net, x, lab, layer) for x, lab in zip(xs, labels)])
     if args.only != "torch":
         methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
