@@ -112,6 +112,10 @@ class SpikeBatch:
         Spikes per neuron.
     spike_time, spike_neuron : (B, cap) float64, int64
         All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
+    topology : Topology
+        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
+    dense, max_in_sp : bool, int
+        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
     """
 
     compiled: CompiledModel

@@ -100,6 +100,7 @@ class ExactSpikeFunction(torch.autograd.Function):
             out[0] = out[0].to(input_times.dtype)
             out[3:4] = [o.to(input_times.dtype) for o in out[3:4]]
         ctx.mark_non_differentiable(*out[1:3], *out[4:])
+        ctx.set_materialize_grads(False)  # no zero tensors for silent/counts/mask or an unused t_first
         return tuple(out)
 
     @staticmethod
