@@ -156,3 +156,15 @@ def test_unsorted_multi_spike_inputs_are_named():
     two = np.stack([x + 0.5, x], axis=2)
     with pytest.raises(InputSpikeError, match="not ascending"):
         spec.simulate(net.weight, net.delay, ptab, two)
+
+
+def test_batch_keeps_no_view_of_its_arguments():
+    """The JAX host call hands numpy views of XLA buffers that are reused after the call: a memoised
+    batch must not depend on its arguments' memory. Overwrite them after the forward pass."""
+    spec, net, ptab, x = _setup()
+    w, d, p, t = net.weight.copy(), net.delay.copy(), ptab.copy(), x.copy()
+    kept = spec.simulate(w, d, p, t)
+    for a in (w, d, p, t):
+        a[...] = 7.5
+    ref = SpikeBatch.run(spec.compiled, net, ptab, spec.pop, x, T_MAX)
+    _same_batches(kept, ref, np.ones_like(ref.t_first))

@@ -11,7 +11,9 @@ CPU device as a jax Array (``device_put``), which ``fn`` then turns into numpy a
 layer on a batch of 50 that cost about 0.3 ms of CPU per call, two calls per training step (forward,
 backward): about 5 % of the step (``benchmarks/README.md``, issue 13). Here the primitive is lowered
 with ``jax.interpreters.mlir.emit_python_callback``, the function ``pure_callback`` itself lowers to,
-which passes XLA's numpy buffers to ``fn`` directly.
+which passes XLA's numpy buffers to ``fn`` directly. Those arrays are valid only during the call:
+``fn`` must copy whatever it keeps (the exact layer copies weights, delays and parameters into its
+memoised records; ``tests/test_jax_bridge.py`` checks the memoised backward against the adjoint).
 """
 
 from __future__ import annotations

@@ -112,9 +112,10 @@ class LayerSpec:
         return cache
 
     def param_table(self, params) -> np.ndarray:
-        """``params`` (n_populations, n_params) checked row by row, as a contiguous float64 array.
+        """``params`` (n_populations, n_params) checked row by row, as a contiguous float64 copy (the batch
+        keeps it for the adjoint; a JAX host call's arguments are XLA's buffers, valid only during the call).
         A table equal (bit for bit) to the last one accepted is not checked again."""
-        table = np.ascontiguousarray(params, np.float64)
+        table = np.array(params, np.float64)
         key = (table.shape, table.tobytes())
         if self.cache.get("params") == key:
             return table
