@@ -10,6 +10,10 @@ batch runs. The spec remembers the largest record it has seen (with headroom), s
 allocated big enough and does not need a second simulation; ``SpikeBatch.run`` re-simulates only the
 patterns that still overflow.
 
+Per-step cost: only the weights (and sometimes the parameters and the batch) change between steps, so
+the structure arrays and the input packing indices are built once (``LayerCache``), the checks are one
+vectorised pass per array, and a parameter table equal to the last one accepted is not checked again.
+
 The JAX bridge memoises forward records here for its backward callback (``remember``/``recall``),
 because a ``jax.pure_callback`` cannot hand Python objects to another.
 """
@@ -26,7 +30,8 @@ from ..errors import ModelError, NetworkError
 from ..network import Network
 from ..resolve import resolve
 from ..simulate import DEFAULT_MAX_SPIKES, populations_array
-from .spike_batch import SpikeBatch
+from .layer_cache import LayerCache, PackedInputs
+from .spike_batch import SpikeBatch, pack_input_times
 
 HEADROOM = 1.25  # next allocation = HEADROOM x the largest record seen (+ 16)
 
@@ -67,6 +72,7 @@ class LayerSpec:
     allow_cast: bool = False
     capacity: list = field(default_factory=lambda: [None], repr=False)  # [(spikes, arrivals)] to allocate next
     memo: dict = field(default_factory=dict, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)  # 'layer': LayerCache, 'params': last table accepted
     memo_size: int = 4
     tokens: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -97,15 +103,29 @@ class LayerSpec:
         """Trailing dimensions of one pattern's input times: 1 ``(n_inputs,)`` or 2 ``(n_inputs, K)``."""
         return 1 if self.spikes_per_channel is None else 2
 
+    @property
+    def layer_cache(self) -> LayerCache:
+        """Structure arrays and input packings of this layer, built on first use (``LayerCache``)."""
+        cache = self.cache.get("layer")
+        if cache is None:
+            cache = self.cache["layer"] = LayerCache.of(self.network)
+        return cache
+
     def param_table(self, params) -> np.ndarray:
-        """``params`` (n_populations, n_params) checked row by row, as a contiguous float64 array."""
-        table = np.ascontiguousarray(params, np.float64)
+        """``params`` (n_populations, n_params) checked row by row, as a contiguous float64 copy (the batch
+        keeps it for the adjoint; a JAX host call's arguments are XLA's buffers, valid only during the call).
+        A table equal (bit for bit) to the last one accepted is not checked again."""
+        table = np.array(params, np.float64)
+        key = (table.shape, table.tobytes())
+        if self.cache.get("params") == key:
+            return table
         names = self.compiled.param_names
         for c, row in enumerate(table):
             try:
                 self.compiled.param_vector(row)
             except ModelError as exc:
                 raise ModelError(f"params[{c}] ({dict(zip(names, row.tolist()))}): {exc}") from None
+        self.cache["params"] = key
         return table
 
     def simulate(self, weight, delay, params, input_times) -> SpikeBatch:
@@ -113,11 +133,19 @@ class LayerSpec:
 
         ``weight``, ``delay`` (n_synapses,), ``params`` (n_populations, n_params) and ``input_times``
         (B, n_inputs) or (B, n_inputs, K) are float64 arrays. The record arrays are allocated from
-        ``capacity``, which then grows to ``HEADROOM`` times the largest record seen so far.
+        ``capacity``, which then grows to ``HEADROOM`` times the largest record seen so far. Structure
+        arrays and input packings come from ``layer_cache`` (results equal ``SpikeBatch.run``'s).
         """
-        net = self.network.with_weights(np.asarray(weight, np.float64), np.asarray(delay, np.float64))
-        batch = SpikeBatch.run(self.compiled, net, self.param_table(params), self.pop,
-                               np.asarray(input_times, np.float64), self.t_max, self.max_spikes, self.capacity[0])
+        layer = self.layer_cache
+        topo = layer.topology(weight, delay)
+        ptab = self.param_table(params)
+        times = np.asarray(input_times)
+        packed = layer.pack(times)
+        if packed is None:  # padding (+inf), or a bad entry that pack_input_times names
+            in_times, in_src, in_ptr, where = pack_input_times(np.asarray(times, np.float64), layer.n_inputs)
+            packed = PackedInputs(in_times, in_src, in_ptr, where, False, int(np.diff(in_ptr).max()))
+        batch = SpikeBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape, self.t_max,
+                                       self.max_spikes, self.capacity[0])
         need, have = batch.capacity, self.capacity[0] or (0, 0)
         if need[0] > have[0] or need[1] > have[1]:
             self.capacity[0] = tuple(max(h, int(HEADROOM * n) + 16) for h, n in zip(have, need))

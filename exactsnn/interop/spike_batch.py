@@ -25,6 +25,7 @@ from ..errors import InputSpikeError, SimulationError
 from ..network import Network
 from ..numeric.status import message as status_message
 from ..simulate import DEFAULT_MAX_SPIKES, Topology
+from .layer_cache import LayerCache, PackedInputs
 
 
 def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times") -> tuple:
@@ -58,9 +59,10 @@ def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times"
     return np.ascontiguousarray(flat[where], np.float64), in_src.astype(np.int64), in_ptr, where
 
 
-def default_capacity(network: Network, topo: Topology, max_in_sp: int) -> tuple:
+def default_capacity(network, topo: Topology, max_in_sp: int) -> tuple:
     """(spikes, arrivals) per pattern to allocate first: ``2 n_neurons + 16`` spikes; arrivals bound
-    the input fan-out exactly and allow the largest neuron fan-out for every spike."""
+    the input fan-out exactly and allow the largest neuron fan-out for every spike. ``network`` is a
+    ``Network`` or a ``LayerCache`` (``n_inputs``, ``n_neurons``)."""
     fanout = np.diff(topo.out_ptr)
     cap_spk = 2 * network.n_neurons + 16
     in_fan = int(fanout[:network.n_inputs].max()) if network.n_inputs else 0
@@ -110,17 +112,23 @@ class SpikeBatch:
         Spikes per neuron.
     spike_time, spike_neuron : (B, cap) float64, int64
         All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
+    topology : Topology
+        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
+    dense, max_in_sp : bool, int
+        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
     """
 
     compiled: CompiledModel
-    network: Network
     topology: Topology
+    n_neurons: int
     ptab: np.ndarray
     pop: np.ndarray
     t_max: float
     input_shape: tuple
     in_ptr: np.ndarray
     where: np.ndarray
+    dense: bool
+    max_in_sp: int
     sizes: np.ndarray
     t_first: np.ndarray
     first: np.ndarray
@@ -141,7 +149,7 @@ class SpikeBatch:
     @property
     def capacity(self) -> tuple:
         """(spikes, arrivals) per pattern this batch needed: a good first allocation for the next one."""
-        return int(self.sizes[:, 0].max(initial=1)), int(self.sizes[:, 1].max(initial=1))
+        return tuple(self.sizes.max(axis=0, initial=1).tolist())
 
     @classmethod
     def run(cls, compiled: CompiledModel, network: Network, ptab, pop, input_times, t_max: float,
@@ -149,28 +157,36 @@ class SpikeBatch:
         """Simulate every pattern of ``input_times`` (dense, see the module docstring) in parallel."""
         times = np.asarray(input_times)
         in_times, in_src, in_ptr, where = pack_input_times(times, network.n_inputs, name)
-        topo = Topology.of(network)
-        max_in_sp = int(np.diff(in_ptr).max())
-        cap = default_capacity(network, topo, max_in_sp) if capacity is None else capacity
-        outputs = network.outputs.astype(np.int64)
-        args = (ptab, pop, in_times, in_src, in_ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w,
-                topo.syn_d, topo.out_ptr, topo.out_syn, float(t_max), int(max_spikes), outputs)
+        packed = PackedInputs(in_times, in_src, in_ptr, where, False, int(np.diff(in_ptr).max()))
+        return cls.from_packed(compiled, LayerCache.of(network), Topology.of(network), ptab, pop, packed, times.shape,
+                               t_max, max_spikes, capacity)
+
+    @classmethod
+    def from_packed(cls, compiled: CompiledModel, layer: LayerCache, topo: Topology, ptab, pop, packed: PackedInputs,
+                    input_shape: tuple, t_max: float, max_spikes: int = DEFAULT_MAX_SPIKES,
+                    capacity=None) -> "SpikeBatch":
+        """Simulate packed, already checked inputs (``LayerCache.pack``) on ``topo`` in parallel."""
+        cap = default_capacity(layer, topo, packed.max_in_sp) if capacity is None else capacity
+        args = (ptab, pop, packed.in_times, packed.in_src, packed.in_ptr, layer.n_inputs, layer.n_neurons,
+                topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, float(t_max), int(max_spikes),
+                layer.outputs)
         out = compiled.call("batch_simulate_record", *args, int(cap[0]), int(cap[1]))
         status, sizes = out[0], out[1]
-        bad = np.flatnonzero(status)
-        if bad.size:
-            raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
-        over = np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1]))
-        if over.size:  # rare: rerun only the patterns whose records did not fit, with their sizes now known
-            out = _rerun_overflow(compiled, args, out, over)
-        return cls(compiled, network, topo, ptab, pop, float(t_max), times.shape, in_ptr, where, *out[1:])
+        if status.any():
+            bad = int(np.flatnonzero(status)[0])
+            raise SimulationError(status_message(int(status[bad]), max_spikes=max_spikes, pattern=bad))
+        most = sizes.max(axis=0)
+        if most[0] > cap[0] or most[1] > cap[1]:  # rare: rerun only the patterns whose records did not fit
+            out = _rerun_overflow(compiled, args, out, np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1])))
+        return cls(compiled, topo, layer.n_neurons, ptab, pop, float(t_max), input_shape, packed.in_ptr, packed.where,
+                   packed.dense, packed.max_in_sp, *out[1:])
 
     def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:
         """All spikes of ``neurons``, padded: (times (B, n, K) with t_max padding, mask (B, n, K) bool,
         spike index (B, n, K) int64, -1 on padding). Spikes beyond K per neuron are left out."""
         neurons = np.asarray(neurons, np.int64)
         n_b, cap = self.spike_time.shape
-        slot = np.full(self.network.n_neurons + 1, -1, np.int64)
+        slot = np.full(self.n_neurons + 1, -1, np.int64)
         slot[neurons] = np.arange(neurons.size)
         nrn = self.spike_neuron
         s = slot[nrn]  # padding has neuron -1 -> slot[-1] = -1
@@ -194,32 +210,40 @@ class SpikeBatch:
         """
         n_b, cap = self.spike_time.shape
         out = np.zeros((n_b, cap))
-        rows = np.broadcast_to(np.arange(n_b)[:, None], self.first.shape)
-        if dl_dfirst is not None:
+        if dl_dfirst is not None:  # distinct outputs have distinct first spikes: plain assignment
             hit = self.first >= 0
-            out[rows[hit], self.first[hit]] += np.asarray(dl_dfirst, np.float64)[hit]
+            flat = self.first + cap * np.arange(n_b)[:, None]
+            out.reshape(-1)[flat[hit]] = np.asarray(dl_dfirst, np.float64)[hit]
         for index, grad in spike_grads:
             hit = index >= 0
             r = np.broadcast_to(np.arange(n_b)[:, None, None], index.shape)
             np.add.at(out, (r[hit], index[hit]), np.asarray(grad, np.float64)[hit])
         return out
 
-    def adjoint(self, dl_dt: np.ndarray) -> dict:
+    def adjoint(self, dl_dt: np.ndarray, inputs: bool = True) -> dict:
         """Per-pattern gradients from dL/dt per spike (B, cap): {'weight': (B, n_syn), 'delay': (B, n_syn),
-        'input_times': input_shape (0 where no spike), 'params': (B, n_pop, n_params)}."""
-        n_syn = self.network.n_synapses
-        max_in_sp = int(np.diff(self.in_ptr).max())
-        g = self.compiled.call("batch_adjoint_record", self.ptab, self.pop, n_syn, self.in_ptr, max_in_sp,
+        'params': (B, n_pop, n_params)} and, with ``inputs``, 'input_times': input_shape (0 where no spike)."""
+        n_syn = self.topology.syn_w.size
+        m = self.max_in_sp
+        g = self.compiled.call("batch_adjoint_record", self.ptab, self.pop, n_syn, self.in_ptr, m,
                                self.sizes, self.spike_time, self.spk_i, self.arr_f, self.arr_i, self.topology.syn_w,
                                np.ascontiguousarray(dl_dt, np.float64))
+        out = {"weight": g[:, :n_syn], "delay": g[:, n_syn:2 * n_syn],
+               "params": g[:, 2 * n_syn + m:].reshape(g.shape[0], *self.ptab.shape)}
+        if inputs:
+            out["input_times"] = self._input_grads(g, 2 * n_syn)
+        return out
+
+    def _input_grads(self, g: np.ndarray, start: int) -> np.ndarray:
+        """dL/d(input times) in the dense input layout, from the adjoint's padded per-pattern block."""
+        if self.dense:  # every entry a spike: pattern b's j-th packed spike is entry b * M + j
+            return g[:, start:start + self.max_in_sp].reshape(self.input_shape)
         n_b = g.shape[0]
         g_in = np.zeros(int(np.prod(self.input_shape)))
         n_per = np.diff(self.in_ptr)
         col = np.arange(self.where.size) - np.repeat(self.in_ptr[:-1], n_per)
-        g_in[self.where] = g[np.repeat(np.arange(n_b), n_per), 2 * n_syn + col]
-        return {"weight": g[:, :n_syn], "delay": g[:, n_syn:2 * n_syn],
-                "input_times": g_in.reshape(self.input_shape),
-                "params": g[:, 2 * n_syn + max_in_sp:].reshape(n_b, *self.ptab.shape)}
+        g_in[self.where] = g[np.repeat(np.arange(n_b), n_per), start + col]
+        return g_in.reshape(self.input_shape)
 
 
 __all__ = ["SpikeBatch", "pack_input_times", "default_capacity"]

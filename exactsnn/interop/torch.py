@@ -69,8 +69,18 @@ def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
     return x
 
 
+def _plain(x, shape) -> bool:
+    """True when ``x`` is a float64 CPU tensor of ``shape`` (None: any): the common case, which
+    ``check_tensor`` would pass unchanged."""
+    return isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.is_cpu and (shape is None or x.shape == shape)
+
+
 def _numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().to("cpu", torch.float64).numpy()
+    """A float64 CPU view of ``x`` (no copy when it is one already)."""
+    x = x.detach()
+    if x.dtype != torch.float64 or x.device.type != "cpu":
+        x = x.to("cpu", torch.float64)
+    return x.numpy()
 
 
 class ExactSpikeFunction(torch.autograd.Function):
@@ -80,7 +90,7 @@ class ExactSpikeFunction(torch.autograd.Function):
     def forward(ctx, spec, weight, delay, params, input_times):
         batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times))
         ctx.batch, ctx.spec = batch, spec
-        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)]
+        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
         ctx.index = None
         if spec.record is not None:
@@ -90,16 +100,19 @@ class ExactSpikeFunction(torch.autograd.Function):
             out[0] = out[0].to(input_times.dtype)
             out[3:4] = [o.to(input_times.dtype) for o in out[3:4]]
         ctx.mark_non_differentiable(*out[1:3], *out[4:])
+        ctx.set_materialize_grads(False)  # no zero tensors for silent/counts/mask or an unused t_first
         return tuple(out)
 
     @staticmethod
     def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
-        batch = ctx.batch
+        batch, need = ctx.batch, ctx.needs_input_grad
         pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
-        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs))
-        sums = [g["weight"].sum(axis=0), g["delay"].sum(axis=0), g["params"].sum(axis=0), g["input_times"]]
-        grads = [torch.from_numpy(np.ascontiguousarray(s)).to(dtype=d, device=dev) if need else None
-                 for s, (d, dev), need in zip(sums, ctx.like, ctx.needs_input_grad[1:])]
+        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs), inputs=need[4])
+        grads = [None] * 4
+        for i, key in enumerate(("weight", "delay", "params", "input_times")):
+            if need[i + 1]:
+                s = torch.from_numpy(np.ascontiguousarray(g[key] if key == "input_times" else g[key].sum(axis=0)))
+                grads[i] = s if ctx.like is None else s.to(dtype=ctx.like[i][0], device=ctx.like[i][1])
         return (None, *grads)
 
 
@@ -113,13 +126,16 @@ def spike_times(spec: LayerSpec, weight, delay, params, input_times) -> SpikeOut
     params : (n_populations, n_params) tensor, columns in ``spec.compiled.param_names`` order.
     input_times : (B, n_inputs) or (B, n_inputs, K) tensor; ``+inf`` means no spike (padding).
     """
-    n_syn = spec.network.n_synapses
-    weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
-    delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
-    params = check_tensor(params, "params", (spec.n_pop, len(spec.compiled.param_names)), spec.allow_cast)
-    shape = (None, spec.network.n_inputs) + ((None,) if input_times.dim() == 3 else ()) \
-        if isinstance(input_times, torch.Tensor) else (None, spec.network.n_inputs)
-    input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
+    n_syn, n_in = spec.network.n_synapses, spec.network.n_inputs
+    table = (spec.n_pop, len(spec.compiled.param_names))
+    if not (_plain(weight, (n_syn,)) and _plain(delay, (n_syn,)) and _plain(params, table)
+            and _plain(input_times, None) and input_times.dim() in (2, 3) and input_times.shape[1] == n_in):
+        weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
+        delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
+        params = check_tensor(params, "params", table, spec.allow_cast)
+        shape = (None, n_in) + ((None,) if input_times.dim() == 3 else ()) \
+            if isinstance(input_times, torch.Tensor) else (None, n_in)
+        input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
     return SpikeOutput(*ExactSpikeFunction.apply(spec, weight, delay, params, input_times))
 
 
@@ -171,7 +187,8 @@ class ExactSNN(torch.nn.Module):
     @property
     def param_table(self) -> torch.Tensor:
         """(n_populations, n_params) in the model's parameter order (differentiable)."""
-        return torch.stack([self.params[n] for n in self.spec.compiled.param_names], dim=1)
+        table = self.params._parameters  # the ParameterDict's own storage: no Module.__getattr__ per name
+        return torch.stack([table[n] for n in self.spec.compiled.param_names], dim=1)
 
     def network(self) -> Network:
         """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
