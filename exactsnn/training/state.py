@@ -8,6 +8,7 @@ its own population with its own threshold (``populations_of``, ``params_of``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,13 +31,24 @@ class State:
         return State([w.copy() for w in self.weights], self.delays.copy(), self.thresholds.copy())
 
     def network(self) -> Network:
-        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output."""
-        net = Network.feedforward(self.weights[:2])
-        if len(self.weights) == 3:
-            n_in, n_hidden = self.weights[0].shape
-            outputs = n_hidden + np.arange(self.weights[1].shape[1])
-            net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, self.weights[2])
-        return net.with_weights(delay=self.delays)
+        """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output.
+
+        The topology is built once per set of block shapes (``_layout``); each call fills in the current
+        weights (the blocks' values, flattened in block order) and delays.
+        """
+        layout = _layout(tuple(w.shape for w in self.weights))
+        return layout.with_weights(weight=np.concatenate([w.ravel() for w in self.weights]), delay=self.delays)
+
+
+@lru_cache(maxsize=16)
+def _layout(shapes: tuple) -> Network:
+    """The network of ``State.network`` for weight blocks of ``shapes``, with zero weights and delays."""
+    net = Network.feedforward([np.zeros(s) for s in shapes[:2]])
+    if len(shapes) == 3:
+        n_in, n_hidden = shapes[0]
+        outputs = n_hidden + np.arange(shapes[1][1])
+        net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, np.zeros(shapes[2]))
+    return net
 
 
 def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:

@@ -193,11 +193,13 @@ class Trainer:
     def _params(self):
         return params_of(self.config, self.state.thresholds)
 
-    def batch(self, patterns, labels, want_grad=True):
+    def batch(self, patterns, labels, want_grad=True, net=None):
         """Loss, first spikes and gradients of a batch, with the first-spike early exit: each pattern stops once
         every output has fired. Losses, first spikes and gradients are bit-identical to the full run; ``counts``
-        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``)."""
-        return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
+        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``). ``net``: the
+        state's network if already built."""
+        net = self.state.network() if net is None else net
+        return batch_loss_grad(self.config.model, net, patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
                                populations=self._populations(), first_spike_exit=True)
 
@@ -205,20 +207,24 @@ class Trainer:
         """``counts`` whose hidden columns say, as the full run would, whether a hidden neuron fired at all.
 
         Weight bumping treats a hidden neuron that fired for no sample of the batch as dead. Counts up to
-        an early stop settle that for every neuron that fired before it; if some neuron did not, the hidden
-        layer alone is simulated to ``t_max`` (its neurons receive only input channels, so their spikes are
-        those of the whole network, and this costs a fraction of the outputs' work).
+        an early stop settle that for every neuron that fired before it; the hidden neurons that did not
+        (the candidates, typically a tenth of the layer) are simulated alone, to their first spike or
+        ``t_max``, and their columns replaced. A hidden neuron receives only input channels and the engine
+        finds each neuron's crossings from its own state, so its spikes are those of the whole network.
         """
         c = self.config
-        if c.bump <= 0 or not (counts[:, :c.hidden] == 0).all(axis=0).any():
+        cand = np.flatnonzero((counts[:, :c.hidden] == 0).all(axis=0)) if c.bump > 0 else ()
+        if len(cand) == 0:
             return counts
         w1 = self.state.weights[0]
-        hidden_net = Network.feedforward([w1]).with_weights(delay=self.state.delays[:w1.size])
-        theta = self.state.thresholds[:c.hidden]
+        delays = self.state.delays[:w1.size].reshape(w1.shape)[:, cand].ravel()
+        hidden_net = Network.feedforward([w1[:, cand]]).with_weights(delay=delays)
+        theta = self.state.thresholds[cand]
         res = batch_loss_grad(c.model, hidden_net, patterns, c.t_max, Loss("first_spike_sum"),
-                              params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta))
+                              params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta),
+                              first_spike_exit=True)
         counts = counts.copy()
-        counts[:, :c.hidden] = res.counts
+        counts[:, cand] = res.counts
         return counts
 
     def surrogate_step(self, idx, lr):
@@ -240,9 +246,9 @@ class Trainer:
             return self.surrogate_step(idx, lr)
         labels = self.data["train"].labels[idx]
         patterns = self.patterns["train"].take(idx)
-        res = self.batch(patterns, labels)
-        counts = self._hidden_counts(patterns, res.counts)  # before the step changes the weights
         net = self.state.network()
+        res = self.batch(patterns, labels, net=net)
+        counts = self._hidden_counts(patterns, res.counts)  # before the step changes the weights
         blocks = [res.grad.weights]
         if self.config.learn_delays:
             blocks.append(res.grad.delays)
