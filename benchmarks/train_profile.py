@@ -22,6 +22,7 @@ from exactsnn.training.progress import Progress
 
 SPENT = collections.Counter()
 WHERE = ["other"]
+SILENT = []  # per step: hidden neurons that had not fired for any pattern before the early stop
 
 
 def _engine(f):
@@ -54,10 +55,17 @@ def main():
     T.batch_loss_grad = _engine(T.batch_loss_grad)
     for name in ("step", "_hidden_counts", "evaluate"):
         setattr(T.Trainer, name, _phase(name, getattr(T.Trainer, name)))
+    rerun = T.Trainer._hidden_counts
+
+    def hidden_counts(self, patterns, counts):
+        SILENT.append(int((counts[:, :self.config.hidden] == 0).all(axis=0).sum()))
+        return rerun(self, patterns, counts)
+    T.Trainer._hidden_counts = hidden_counts
     c = T.config_for("yinyang", seed=0, epochs=args.epochs, hidden=args.hidden)
     tr = T.Trainer(c, progress=False)
     tr.batch(tr.patterns["train"].take(np.arange(10)), tr.data["train"].labels[:10])  # load the compiled engine
     SPENT.clear()
+    SILENT.clear()
     bar = Progress(args.epochs, 1, "", enabled=False)
     t0 = time.process_time()
     for epoch in range(args.epochs):
@@ -67,6 +75,9 @@ def main():
     python = s["step"] - s["engine in step"] - s["_hidden_counts"]
     print(f"| {T.__file__.rsplit('/exactsnn/', 1)[0]} | {total:.3f} | {s['engine in step']:.3f} | "
           f"{s['_hidden_counts']:.3f} | {python:.3f} | {s['evaluate']:.3f} |")
+    silent = np.array(SILENT)
+    print(f"steps with a hidden neuron silent up to the early stop: {(silent > 0).mean():.0%}, silent neurons per "
+          f"step: mean {silent.mean():.1f} of {args.hidden}")
     print("accuracies (train, test) per epoch:", [(r["train_accuracy"], r.get("test_accuracy")) for r in tr.history])
 
 
