@@ -25,8 +25,11 @@ def _blocks_network(state):
 class ReferenceTrainer(Trainer):
     """The trainer before the speed-ups: a network assembled per batch, the whole hidden layer re-run."""
 
-    def batch(self, patterns, labels, want_grad=True, net=None):
-        return super().batch(patterns, labels, want_grad, net=_blocks_network(self.state))
+    def batch(self, patterns, labels, want_grad=True):
+        c = self.config
+        return batch_loss_grad(c.model, _blocks_network(self.state), patterns, c.t_max, c.loss, labels=labels,
+                               params=self._params(), want_grad=want_grad, populations=self._populations(),
+                               first_spike_exit=True)
 
     def _hidden_counts(self, patterns, counts):
         c = self.config

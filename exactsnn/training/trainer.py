@@ -193,13 +193,11 @@ class Trainer:
     def _params(self):
         return params_of(self.config, self.state.thresholds)
 
-    def batch(self, patterns, labels, want_grad=True, net=None):
+    def batch(self, patterns, labels, want_grad=True):
         """Loss, first spikes and gradients of a batch, with the first-spike early exit: each pattern stops once
         every output has fired. Losses, first spikes and gradients are bit-identical to the full run; ``counts``
-        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``). ``net``: the
-        state's network if already built."""
-        net = self.state.network() if net is None else net
-        return batch_loss_grad(self.config.model, net, patterns, self.config.t_max, self.config.loss,
+        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``)."""
+        return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
                                populations=self._populations(), first_spike_exit=True)
 
@@ -208,8 +206,8 @@ class Trainer:
 
         Weight bumping treats a hidden neuron that fired for no sample of the batch as dead. Counts up to
         an early stop settle that for every neuron that fired before it; the hidden neurons that did not
-        (the candidates, typically a tenth of the layer) are simulated alone, to their first spike or
-        ``t_max``, and their columns replaced. A hidden neuron receives only input channels and the engine
+        (the candidates, typically a tenth of the layer) are simulated alone with the first-spike exit (a
+        pattern stops once every candidate has fired) and their columns replaced. A hidden neuron receives only input channels and the engine
         finds each neuron's crossings from its own state, so its spikes are those of the whole network.
         """
         c = self.config
@@ -246,9 +244,9 @@ class Trainer:
             return self.surrogate_step(idx, lr)
         labels = self.data["train"].labels[idx]
         patterns = self.patterns["train"].take(idx)
-        net = self.state.network()
-        res = self.batch(patterns, labels, net=net)
+        res = self.batch(patterns, labels)
         counts = self._hidden_counts(patterns, res.counts)  # before the step changes the weights
+        net = self.state.network()
         blocks = [res.grad.weights]
         if self.config.learn_delays:
             blocks.append(res.grad.delays)
