@@ -6,8 +6,9 @@ interleaved, and measures each child's CPU time (user + sys, ``resource.getrusag
 and wall time. The CPU per epoch is the difference between the two epoch counts divided by their
 difference (start-up, the compiled-cache load and the final train/test evaluation cancel); the
 start-up is what is left of the shorter run. With ``--repeats R`` every run is repeated R times
-(interleaved) and the least CPU time counts: other processes only ever add to it. It also checks that both trees wrote the same
-``metrics.csv`` rows (wall-time column aside) and bit-identical ``weights.npz`` arrays.
+(interleaved) and the least CPU time counts: other processes only ever add to it. It also checks
+that both trees wrote the same ``metrics.csv`` rows (wall-time column aside) and bit-identical
+``weights.npz`` arrays.
 
 Make the baseline tree with ``git archive <commit> | tar -x -C DIR``. CPU time, not wall, is the
 measure on a shared machine; run with NUMBA_NUM_THREADS=1 for per-core numbers (the training

@@ -207,8 +207,9 @@ class Trainer:
         Weight bumping treats a hidden neuron that fired for no sample of the batch as dead. Counts up to
         an early stop settle that for every neuron that fired before it; the hidden neurons that did not
         (the candidates, typically a tenth of the layer) are simulated alone with the first-spike exit (a
-        pattern stops once every candidate has fired) and their columns replaced. A hidden neuron receives only input channels and the engine
-        finds each neuron's crossings from its own state, so its spikes are those of the whole network.
+        pattern stops once every candidate has fired) and their columns replaced. A hidden neuron receives
+        only input channels and the engine finds each neuron's crossings from its own state, so its spikes
+        are those of the whole network.
         """
         c = self.config
         cand = np.flatnonzero((counts[:, :c.hidden] == 0).all(axis=0)) if c.bump > 0 else ()
