@@ -8,6 +8,7 @@ its own population with its own threshold (``populations_of``, ``params_of``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,16 +33,27 @@ class State:
 
     def network(self) -> Network:
         """``inputs (+ bias channel) -> hidden -> outputs``, plus the bias channel -> every output (a 1-D block)
-        and the hidden -> hidden block (a 2-D block after the first two, ``exactsnn.training.recurrent``)."""
-        net = Network.feedforward(self.weights[:2])
-        for w in self.weights[2:]:
-            if w.ndim == 1:
-                n_in, n_hidden = self.weights[0].shape
-                outputs = n_hidden + np.arange(self.weights[1].shape[1])
-                net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, w)
-            else:
-                net = with_recurrent(net, w)
-        return net.with_weights(delay=self.delays)
+        and the hidden -> hidden block (a 2-D block after the first two, ``exactsnn.training.recurrent``).
+
+        The topology is built once per set of block shapes (``_layout``); each call fills in the current
+        weights (the blocks' values, flattened in block order) and delays.
+        """
+        layout = _layout(tuple(w.shape for w in self.weights))
+        return layout.with_weights(weight=np.concatenate([w.ravel() for w in self.weights]), delay=self.delays)
+
+
+@lru_cache(maxsize=16)
+def _layout(shapes: tuple) -> Network:
+    """The network of ``State.network`` for weight blocks of ``shapes``, with zero weights and delays."""
+    net = Network.feedforward([np.zeros(s) for s in shapes[:2]])
+    for shape in shapes[2:]:
+        if len(shape) == 1:
+            n_in, n_hidden = shapes[0]
+            outputs = n_hidden + np.arange(shapes[1][1])
+            net = net.with_synapses("bias_output", np.full(outputs.size, n_in - 1), outputs, np.zeros(shape))
+        else:
+            net = with_recurrent(net, np.zeros(shape))
+    return net
 
 
 def initial_state(config: TrainConfig, n_in: int, n_out: int) -> State:

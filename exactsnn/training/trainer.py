@@ -224,22 +224,29 @@ class Trainer:
         """``counts`` whose hidden columns say, as the full run would, whether a hidden neuron fired at all.
 
         Weight bumping treats a hidden neuron that fired for no sample of the batch as dead. Counts up to
-        an early stop settle that for every neuron that fired before it; if some neuron did not, the hidden
-        layer alone is simulated to ``t_max`` (its neurons receive only input channels, so their spikes are
-        those of the whole network, and this costs a fraction of the outputs' work).
+        an early stop settle that for every neuron that fired before it; the hidden neurons that did not
+        (the candidates, typically a tenth of the layer) are simulated alone with the first-spike exit (a
+        pattern stops once every candidate has fired) and their columns replaced. A hidden neuron receives
+        only input channels and the engine finds each neuron's crossings from its own state, so its spikes
+        are those of the whole network.
         """
         c = self.config
-        if c.bump <= 0 or not (counts[:, :c.hidden] == 0).all(axis=0).any():
+        cand = np.flatnonzero((counts[:, :c.hidden] == 0).all(axis=0)) if c.bump > 0 else ()
+        if len(cand) == 0:
             return counts
         w1 = self.state.weights[0]
-        hidden_net = (hidden_network(self.state.weights, self.state.delays) if c.recurrent else
-                      Network.feedforward([w1]).with_weights(delay=self.state.delays[:w1.size]))
-        theta = self.state.thresholds[:c.hidden]
+        if c.recurrent:  # hidden neurons drive each other: the whole hidden layer, until every one has fired
+            cand = np.arange(c.hidden)
+            hidden_net = hidden_network(self.state.weights, self.state.delays)
+        else:
+            delays = self.state.delays[:w1.size].reshape(w1.shape)[:, cand].ravel()
+            hidden_net = Network.feedforward([w1[:, cand]]).with_weights(delay=delays)
+        theta = self.state.thresholds[cand]
         res = batch_loss_grad(c.model, hidden_net, patterns, c.t_max, Loss("first_spike_sum"),
                               params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta),
-                              first_spike_exit=c.recurrent)  # recurrent: stop once every hidden neuron fired
+                              first_spike_exit=True)
         counts = counts.copy()
-        counts[:, :c.hidden] = res.counts
+        counts[:, cand] = res.counts
         return counts
 
     def surrogate_step(self, idx, lr):

@@ -1,0 +1,85 @@
+"""Where a training epoch's CPU time goes (issue 14), for the ``exactsnn`` on ``PYTHONPATH``.
+
+Trains ``yinyang --seed 0`` (``--hidden``) for ``--epochs`` epochs in process and splits each epoch's
+CPU time (``time.process_time``, all threads) into: the engine calls of the training steps
+(``batch_loss_grad`` with gradients and the first-spike exit), the weight-bumping re-run of silent
+hidden neurons (``Trainer._hidden_counts``, engine and Python), the rest of the step in Python (network
+assembly, argument checks, Adam, moving average, bumping), and the validation + test evaluation (every
+``eval_every`` = 2 epochs in the recipe). It wraps the trainer's methods, so it runs unchanged on an
+older tree: ``PYTHONPATH=/tmp/base-train python benchmarks/train_profile.py``.
+
+Run:  NUMBA_NUM_THREADS=1 python benchmarks/train_profile.py [--epochs 4] [--hidden 120]
+"""
+
+import argparse
+import collections
+import time
+
+import numpy as np
+
+from exactsnn.training import trainer as T
+from exactsnn.training.progress import Progress
+
+SPENT = collections.Counter()
+WHERE = ["other"]
+SILENT = []  # per step: hidden neurons that had not fired for any pattern before the early stop
+
+
+def _engine(f):
+    def call(*a, **k):
+        t0 = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            SPENT["engine in " + WHERE[0]] += time.process_time() - t0
+    return call
+
+
+def _phase(name, f):
+    def call(*a, **k):
+        outer, WHERE[0] = WHERE[0], name
+        t0 = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            SPENT[name] += time.process_time() - t0
+            WHERE[0] = outer
+    return call
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--hidden", type=int, default=120)
+    args = ap.parse_args()
+    T.batch_loss_grad = _engine(T.batch_loss_grad)
+    for name in ("step", "_hidden_counts", "evaluate"):
+        setattr(T.Trainer, name, _phase(name, getattr(T.Trainer, name)))
+    rerun = T.Trainer._hidden_counts
+
+    def hidden_counts(self, patterns, counts):
+        SILENT.append(int((counts[:, :self.config.hidden] == 0).all(axis=0).sum()))
+        return rerun(self, patterns, counts)
+    T.Trainer._hidden_counts = hidden_counts
+    c = T.config_for("yinyang", seed=0, epochs=args.epochs, hidden=args.hidden)
+    tr = T.Trainer(c, progress=False)
+    tr.batch(tr.patterns["train"].take(np.arange(10)), tr.data["train"].labels[:10])  # load the compiled engine
+    SPENT.clear()
+    SILENT.clear()
+    bar = Progress(args.epochs, 1, "", enabled=False)
+    t0 = time.process_time()
+    for epoch in range(args.epochs):
+        tr.history.append(tr.train_epoch(epoch, 0.0, bar))
+    total = (time.process_time() - t0) / args.epochs
+    s = {k: v / args.epochs for k, v in SPENT.items()}
+    python = s["step"] - s["engine in step"] - s["_hidden_counts"]
+    print(f"| {T.__file__.rsplit('/exactsnn/', 1)[0]} | {total:.3f} | {s['engine in step']:.3f} | "
+          f"{s['_hidden_counts']:.3f} | {python:.3f} | {s['evaluate']:.3f} |")
+    silent = np.array(SILENT)
+    print(f"steps with a hidden neuron silent up to the early stop: {(silent > 0).mean():.0%}, silent neurons per "
+          f"step: mean {silent.mean():.1f} of {args.hidden}")
+    print("accuracies (train, test) per epoch:", [(r["train_accuracy"], r.get("test_accuracy")) for r in tr.history])
+
+
+if __name__ == "__main__":
+    main()
