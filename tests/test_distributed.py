@@ -309,14 +309,16 @@ def test_check_model_campaign_runs_the_battery_per_model(cluster, tmp_path):
         campaign(SPEC, "check_model", store=tmp_path / "x.db")
 
 
-def test_data_parallel_training_gives_bit_identical_weights(cluster, tmp_path):
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_data_parallel_training_gives_bit_identical_weights(cluster, tmp_path, recurrent):
     import numpy as np
 
     from exactsnn.distributed.data_parallel import DaskTrainer
     from exactsnn.training import Trainer, config_for
 
     c, client = cluster
-    config = config_for("xor", epochs=8, seed=2)
+    config = config_for("xor", epochs=8, seed=2, recurrent=recurrent)
+    assert len(Trainer(config, progress=False).state.weights) == 3 + recurrent  # the hidden -> hidden block
     single = Trainer(config, progress=False).run()
     trainer = DaskTrainer(config, client, n_shards=2)
     split = trainer.run()

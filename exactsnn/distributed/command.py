@@ -152,7 +152,7 @@ def run_train_dp(args) -> int:
     from .data_parallel import DaskTrainer
 
     config = config_for(args.task, hidden=args.hidden, epochs=args.epochs, seed=args.seed, lr=args.lr,
-                        batch_size=args.batch_size, train_size=args.train_size)
+                        batch_size=args.batch_size, train_size=args.train_size, recurrent=args.recurrent)
     out = Path(args.out or f"runs/{args.task}-seed{args.seed}")
     with dask_client(args.scheduler, args.workers) as client:
         trainer = DaskTrainer(config, client, args.shards, progress=not args.quiet)

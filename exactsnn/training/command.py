@@ -128,6 +128,8 @@ def add_recipe_options(p):
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
     p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
     p.add_argument("--batch-size", type=_positive_int, help="samples per step")
+    p.add_argument("--recurrent", action=argparse.BooleanOptionalAction, default=None,
+                   help="hidden -> hidden synapses (exactsnn.training.recurrent); default: the task's (memory: on)")
 
 
 def add_output_options(p):
@@ -141,19 +143,17 @@ def add_output_options(p):
 def add_train_parser(sub):
     p = sub.add_parser("train", help="train a spiking classifier with exact gradients (xor, iris, yinyang, digits, "
                                             "memory)",
-                       description="Train a LIF network (inputs + bias - hidden - classes; --recurrent adds hidden -> "
-                                   "hidden synapses) with exact gradients, Adam and a TTFS cross-entropy loss; write metrics.csv (a row per "
-                                   "epoch), metrics.json, weights.npz + model.json (load with exactsnn.load), a "
-                                   "checkpoint per epoch (--resume) and figures into --out. Unset options take the "
-                                   "task's defaults.")
+                       description="Train a LIF network (inputs + bias - hidden - classes; --recurrent adds "
+                                   "hidden -> hidden synapses) with exact gradients, Adam and a TTFS cross-entropy "
+                                   "loss; write metrics.csv (a row per epoch), metrics.json, weights.npz + model.json "
+                                   "(load with exactsnn.load), a checkpoint per epoch (--resume) and figures into "
+                                   "--out. Unset options take the task's defaults.")
     add_recipe_options(p)
     p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning-rate schedule over epochs")
     p.add_argument("--gamma", type=_finite_float,
                    help="loss regulariser gamma (any finite number; Göltz et al.'s code uses -0.005; default 0.003)")
     p.add_argument("--learn-thresholds", action="store_true", help="also learn one threshold per neuron")
     p.add_argument("--learn-delays", action="store_true", help="also learn one delay per synapse")
-    p.add_argument("--recurrent", action=argparse.BooleanOptionalAction, default=None,
-                   help="hidden -> hidden synapses (exactsnn.training.recurrent); default: the task's (memory: on)")
     p.add_argument("--gradient", choices=GRADIENTS, default="exact",
                    help="exact (default) or surrogate (time-stepped BPTT, for comparison)")
     p.add_argument("--dt", type=_positive_float, help="surrogate: time step")
