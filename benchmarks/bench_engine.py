@@ -12,6 +12,8 @@ NUMBA_NUM_THREADS=1, one side after the other):
 - batch: ``batch_loss_grad`` on one thread;
 - ns per synaptic event: batch time / arrivals processed (5 x 120 input arrivals + 3 per hidden spike
   + ... every arrival counted by the engine's causal record);
+- ``simulate`` alone by the feed-forward path (``engine="auto"``) and by the general event loop
+  (``engine="general"``), where the tree has both;
 - batch with the first-spike early exit (``first_spike_exit=True``, used by training wherever no hidden
   spike count is read: each pattern stops once every output has fired; same losses and gradients),
   where the tree has it.
@@ -64,7 +66,12 @@ def worker(samples, repeats, clock_name="wall"):
             r = simulate("lif", net, p, T_MAX, params=params)
             loss_grad(r, Loss("ttfs_cross_entropy", label=0), policy="flag")
         batch_loss_grad("lif", net, pats[:2], T_MAX, loss, labels=labels[:2], params=params)
-        api, batch, early = [], [], []
+        api, batch, early, sim_auto, sim_general = [], [], [], [], []
+        try:
+            simulate("lif", net, pats[0], T_MAX, params=params, engine="general")
+            has_paths = True
+        except TypeError:  # a tree from before the feed-forward path
+            has_paths = False
         try:
             batch_loss_grad("lif", net, pats[:2], T_MAX, loss, labels=labels[:2], params=params, first_spike_exit=True)
             has_exit = True
@@ -83,12 +90,20 @@ def worker(samples, repeats, clock_name="wall"):
                 t0 = clock()
                 batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=params, first_spike_exit=True)
                 early.append((clock() - t0) / samples)
+            if has_paths:  # simulate alone: the feed-forward path (auto) against the general event loop
+                for engine, acc in (("auto", sim_auto), ("general", sim_general)):
+                    t0 = clock()
+                    for p in pats:
+                        simulate("lif", net, p, T_MAX, params=params, engine=engine)
+                    acc.append((clock() - t0) / samples)
         for p in pats:
             r = simulate("lif", net, p, T_MAX, params=params)
             spikes += r.n_spikes
             arrivals += int(r.record[2])
         out[name] = {"api_us": 1e6 * min(api), "batch_us": 1e6 * min(batch), "spikes": spikes / samples,
-                     "arrivals": arrivals / samples, "early_us": 1e6 * min(early) if early else float("nan")}
+                     "arrivals": arrivals / samples, "early_us": 1e6 * min(early) if early else float("nan"),
+                     "sim_auto_us": 1e6 * min(sim_auto) if sim_auto else float("nan"),
+                     "sim_general_us": 1e6 * min(sim_general) if sim_general else float("nan")}
     print(json.dumps(out))
 
 
@@ -138,6 +153,11 @@ def main():
                 r = results[f"this tree, {n} threads"][work]
                 print(f"{work}: {n} threads vs 1, batch {one['batch_us'] / r['batch_us']:.2f}x, "
                       f"batch with first-spike exit {one['early_us'] / r['early_us']:.2f}x")
+    for work in TAUS:
+        r = results["this tree"][work]
+        print(f"{work}: simulate() feed-forward path {r['sim_auto_us']:.0f} us, general event loop "
+              f"{r['sim_general_us']:.0f} us ({r['sim_general_us'] / r['sim_auto_us']:.2f}x); per-sample API / batch "
+              f"{r['api_us'] / r['batch_us']:.2f}x")
     if args.baseline is not None:
         for work in TAUS:
             b, a = results["baseline"][work], results["this tree"][work]

@@ -16,11 +16,13 @@ import numpy as np
 
 from .compiled import CompiledModel
 from .resolve import resolve
-from .errors import SimulationError
+from .errors import InvalidInputError, SimulationError
 from .numeric import status
 from .network import Network, validate_inputs, validate_t_max
 
 DEFAULT_MAX_SPIKES = 100_000
+#: ``simulate(engine=...)``: the engine's ``path`` argument (0: feed-forward path where it applies).
+ENGINES = {"auto": 0, "general": 1}
 
 
 
@@ -110,7 +112,7 @@ class SimulationResult:
     ptab : (n_populations, n_params) float64
         Model parameter values per population; ``pop[j]`` is neuron j's population.
     n_closed_form : int
-        Number of crossing candidates whose Newton polish started from the model's closed-form
+        Number of spikes whose Newton polish started from the model's closed-form
         spike time (0 when the model has none at these parameters, or with ``closed_form=False``).
     spike_vdot, spike_event_gap : (n_spikes,) float64 or None
         Recorded by the engine during the run: ``dV/dt`` just before each spike's reset, and the
@@ -204,7 +206,7 @@ def populations_array(populations, n_neurons: int) -> tuple:
 
 
 def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEFAULT_MAX_SPIKES,
-             populations=None, closed_form=True, first_spike_exit=False):
+             populations=None, closed_form=True, first_spike_exit=False, engine="auto"):
     """Simulate one input pattern exactly.
 
     Parameters
@@ -236,6 +238,11 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         For first-spike losses: every spike up to the stop, its causal record and so the first output
         spikes, the loss and its gradient are those of the full run bit for bit; later spikes are
         missing, and ``spike_event_gap`` counts only arrivals before the stop.
+    engine : {"auto", "general"}
+        ``"auto"`` simulates a network without recurrent synapses layer by layer, each neuron over its
+        own sorted arrivals (the feed-forward path, for models with a Newton state, without the early
+        exit), and anything else with the general event loop; ``"general"`` always uses the event loop.
+        Both give the same spikes, record and diagnostics bit for bit (tests/test_feedforward_path.py).
 
     Returns
     -------
@@ -250,11 +257,13 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     times = validate_inputs(inputs, network.n_inputs)
     if not isinstance(max_spikes, (int, np.integer)) or max_spikes < 1:
         raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise InvalidInputError(f"engine = {engine!r} must be one of {list(ENGINES)}")
     topo = Topology.of(network)
     in_times, in_src = pack_inputs(times)
     out = EngineOutput(*compiled.call("simulate_one", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
                         topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
-                        bool(closed_form), watched_outputs(network, first_spike_exit)))
+                        bool(closed_form), watched_outputs(network, first_spike_exit), ENGINES[engine]))
     if out.status != status.OK:
         raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
                                              time=float(out.fail_time)))

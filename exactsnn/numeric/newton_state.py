@@ -38,7 +38,36 @@ import math
 
 from numba import njit
 
-from exactsnn.numeric.expdd import _g1, expdd2
+from exactsnn.numeric.expdd import _g1
+
+
+#: ``_other_exp`` uses the identity below this y: there ``y G_1(y) < 1/64`` adds at most ~0.03 ulp to the
+#: product's rounding (at y = 1/2 it added ~1.5 ulps, enough to move a polished spike time by 10 ulps).
+_OTHER_EXP_IDENTITY = 1.0 / 64.0
+
+
+@njit(cache=True)
+def _other_exp(e_small, g, y, big, u):
+    """exp(-big u) from ``e_small = exp(-small u)`` and ``g = G_1(y)``, ``y = (big - small) u``: the identity
+    ``exp(-y) = 1 - y G_1(y)`` for small y (the nodes close: near a singular set, every event), else directly."""
+    return e_small * (1.0 - y * g) if y < _OTHER_EXP_IDENTITY else math.exp(-big * u)
+
+
+@njit(cache=True)
+def state_basis(u, x0, x1):
+    """(N0, N1) = (exp(-x0 u), f[x0, x1](u)) from one exponential and one ``G_1`` (two exponentials when the
+    nodes are not close and x0 is the larger): with ``m, M`` the smaller and larger node and
+    ``y = (M - m) u``, ``f[x0, x1](u) = -u exp(-m u) G_1(y)`` (``expdd2``) and
+    ``exp(-M u) = exp(-m u) (1 - y G_1(y))``.
+    """
+    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
+    y = (big - small) * u
+    e_small = math.exp(-small * u)
+    g = _g1(y)
+    n1 = -u * e_small * g
+    if x0 <= x1:
+        return e_small, n1
+    return _other_exp(e_small, g, y, big, u), n1
 
 
 @njit(cache=True)
@@ -50,7 +79,8 @@ def state_value(x0, x1, c0, c1, theta, u, plain):
     """
     if plain:
         return -theta + c0 * math.exp(-x0 * u) + c1 * math.exp(-x1 * u)
-    return -theta + c0 * math.exp(-x0 * u) + c1 * expdd2(u, x0, x1)
+    n0, n1 = state_basis(u, x0, x1)
+    return -theta + c0 * n0 + c1 * n1
 
 
 @njit(cache=True)
@@ -58,31 +88,35 @@ def state_slope(x0, x1, c0, c1, u, plain):
     """F'(u) = -(x0 c0 + c1) exp(-x0 u) - x1 c1 f[x0, x1](u) (plain: -x0 c0 exp(-x0 u) - x1 c1 exp(-x1 u))."""
     if plain:
         return -x0 * c0 * math.exp(-x0 * u) - x1 * c1 * math.exp(-x1 * u)
-    return -(x0 * c0 + c1) * math.exp(-x0 * u) - x1 * c1 * expdd2(u, x0, x1)
+    n0, n1 = state_basis(u, x0, x1)
+    return -(x0 * c0 + c1) * n0 - x1 * c1 * n1
 
 
 @njit(cache=True)
 def state_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
-    """State moved forward by du, plus weight * (k0, k1) (a kernel's coefficients in the same basis)."""
-    e0 = math.exp(-x0 * du)
-    e1 = math.exp(-x1 * du)
-    if plain:
-        return c0 * e0 + weight * k0, c1 * e1 + weight * k1
-    # f[x0, x1](du) shares the smaller node's exponential (bit-identical to expdd2(du, x0, x1))
-    n1 = -du * (e0 if x0 <= x1 else e1) * _g1((x1 - x0 if x0 <= x1 else x0 - x1) * du)
-    return c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+    """State moved forward by du, plus weight * (k0, k1) (a kernel's coefficients in the same basis):
+    ``c0' = c0 N0(du) + c1 N1(du)``, ``c1' = c1 exp(-x1 du)``, from one exponential and one ``G_1``
+    (as ``state_basis``; the other exponential by ``_other_exp``)."""
+    _, c0n, c1n = state_slope_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain)
+    return c0n, c1n
 
 
 @njit(cache=True)
-def _dd2_given(u, x0, x1, e0):
-    """``expdd2(u, x0, x1)`` reusing ``e0 = exp(-x0 u)`` when x0 is the smaller node (bit-identical to it).
-
-    expdd2 computes ``-u exp(-m u) G_1((M - m) u)`` with ``m, M`` the smaller and larger node; when
-    ``m = x0`` its exponential is ``e0``, the one the caller has already computed.
-    """
-    if x0 <= x1:
-        return -u * e0 * _g1((x1 - x0) * u)
-    return -u * math.exp(-x1 * u) * _g1((x0 - x1) * u)
+def state_slope_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
+    """(F'(du), c0', c1'): ``state_slope`` at du and ``state_shift_add`` by du from one set of exponentials,
+    bit-identical to the two calls (a spike needs dV/dt before its reset and the reset itself)."""
+    if plain:
+        e0 = math.exp(-x0 * du)
+        e1 = math.exp(-x1 * du)
+        return -x0 * c0 * e0 - x1 * c1 * e1, c0 * e0 + weight * k0, c1 * e1 + weight * k1
+    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
+    y = (big - small) * du
+    e_small = math.exp(-small * du)
+    g = _g1(y)
+    e_big = _other_exp(e_small, g, y, big, du)
+    e0, e1 = (e_small, e_big) if x0 <= x1 else (e_big, e_small)
+    n1 = -du * e_small * g
+    return -(x0 * c0 + c1) * e0 - x1 * c1 * n1, c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
 
 
 @njit(cache=True)
@@ -101,15 +135,14 @@ def state_value0(c0, c1, theta, plain):
 def state_value_slope(x0, x1, c0, c1, theta, u, plain):
     """(F(u), F'(u)) from one set of exponentials: bit-identical to ``state_value`` and ``state_slope``.
 
-    Newton's step needs both at the same u; computed apart they would evaluate ``exp(-x0 u)`` and
-    ``f[x0, x1](u)`` twice (six transcendental calls instead of two or three).
+    Newton's step needs both at the same u; computed apart they would evaluate the basis twice.
     """
-    e0 = math.exp(-x0 * u)
     if plain:
+        e0 = math.exp(-x0 * u)
         e1 = math.exp(-x1 * u)
         return -theta + c0 * e0 + c1 * e1, -x0 * c0 * e0 - x1 * c1 * e1
-    n1 = _dd2_given(u, x0, x1, e0)
-    return -theta + c0 * e0 + c1 * n1, -(x0 * c0 + c1) * e0 - x1 * c1 * n1
+    n0, n1 = state_basis(u, x0, x1)
+    return -theta + c0 * n0 + c1 * n1, -(x0 * c0 + c1) * n0 - x1 * c1 * n1
 
 
 @njit(cache=True)
@@ -156,10 +189,18 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     (inf when there is none), the distance by which a spike was missed.
     """
     ucrit = state_critical(x0, x1, c0, c1, plain)
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain) if 0.0 < ucrit < length else math.nan
+    return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit)
+
+
+@njit(cache=True)
+def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit):
+    """``state_bracket`` with the critical point ``ucrit`` (``state_critical``) and ``f_crit = F(ucrit)``
+    (nan unless ``0 < ucrit < length``) already computed: the feed-forward path's window test computes
+    them first and passes them on, so both paths run the same arithmetic."""
     margin = math.inf
     lo = 0.0
     if ucrit > 0.0 and ucrit < length:
-        f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain)
         if f_lo < 0.0 <= f_crit:
             return lo, ucrit, margin
         if f_crit < 0.0 and f_crit > f_lo:

@@ -19,13 +19,16 @@ from numba import njit
 from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.closed_form_roots import cf_newton_state
+from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
+    _input_stream, _population_tables, state_next_crossing,  # stamp: drop
+)  # stamp: drop
+from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
+    FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
+)  # stamp: drop
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.newton_state import (
-    state_bracket, state_polish, state_shift_add, state_slope, state_start, state_value0,
-)
+from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
-    STATE_PLAIN, STRATEGY_EXPSUM, closed_form_kind, dreset_ds, firing_threshold, newton_state, p_load,  # stamp: drop
+    STATE_PLAIN, STRATEGY_EXPSUM, dreset_ds, p_load,  # stamp: drop
 )  # stamp: drop
 
 
@@ -63,66 +66,8 @@ def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr
     return ST_OK, (t if t <= t_max else math.inf)
 
 
-@njit(cache=True)
-def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
-    """(status, t, margin, closed) of the Newton state's first upward crossing after t0 (expsum strategy).
-
-    The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
-    crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
-    ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
-    the bracket, Newton starts from the root of F's Taylor quadratic at t0 (``state_start``). ``closed`` tells whether the closed form was
-    used. A potential already at threshold at t0 (reached within rounding exactly at an arrival)
-    spikes at t0.
-    """
-    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
-    if f0 >= 0.0:
-        return ST_OK, t0, math.inf, False
-    lo, hi, margin = state_bracket(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN)
-    if math.isnan(lo):
-        return ST_OK, math.inf, margin, False
-    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
-    closed = lo < u <= hi
-    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
-    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
-    return ST_OK, (t if t <= t_max else math.inf), margin, closed
-
-
 #: Why ``_event_loop`` returned: done (status set), or which buffer must grow before it resumes.
 DONE, GROW_SPIKES, GROW_ARRIVALS, GROW_HEAP = 0, 1, 2, 3
-
-
-@njit(cache=True)
-def _population_tables(ptab, closed_form):
-    """Per population: threshold, closed-form kind (0: none or not wanted), Newton nodes and the psp's and
-    reset's Newton coefficients, each (n_pop, 2)."""
-    n_pop = ptab.shape[0]
-    theta_pop = np.empty(n_pop)
-    cf_kind = np.zeros(n_pop, np.int64)
-    nodes, psp_c, reset_c = np.zeros((n_pop, 2)), np.zeros((n_pop, 2)), np.zeros((n_pop, 2))
-    for i in range(n_pop):
-        params = p_load(ptab, i)
-        theta_pop[i] = firing_threshold(params)
-        if closed_form:
-            cf_kind[i] = closed_form_kind(params)
-        (nodes[i, 0], nodes[i, 1]), (psp_c[i, 0], psp_c[i, 1]), (reset_c[i, 0], reset_c[i, 1]) = newton_state(params)
-    return theta_pop, cf_kind, nodes, psp_c, reset_c
-
-
-@njit(cache=True)
-def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
-    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order)."""
-    n_input_arr = 0
-    for e in range(in_times.size):
-        n_input_arr += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
-    arr_t, arr_s, arr_e = np.empty(n_input_arr), np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
-    n_input_arr = 0
-    for e in range(in_times.size):
-        channel = in_src[e]
-        for q in range(out_ptr[channel], out_ptr[channel + 1]):
-            arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
-            n_input_arr += 1
-    order = np.argsort(arr_t, kind="mergesort")
-    return arr_t[order], arr_s[order], arr_e[order]
 
 
 @njit(cache=True)
@@ -130,7 +75,8 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                 cf_kind, nodes, psp_c, reset_c, state_time, state_c0, state_c1, near, stack, input_time, input_syn,
                 input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time, spk_neuron, spk_arr_head, spk_prev,
                 spk_vdot, spk_gap, arr_time, arr_syn, arr_src, arr_prev, arr_head, last_spk, cand_time, cand_neuron,
-                touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed):
+                touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed,
+                cand_closed):
     """The event loop of ``simulate_one``, from the counters it is given, until the run is done or a buffer is full.
 
     Returns (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t): ``need``
@@ -162,11 +108,12 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
             spk_time[k], spk_neuron[k], spk_arr_head[k], spk_prev[k] = t_spk, j, arr_head[j], last_spk[j]
             last_spk[j] = k
             n_spk += 1
+            n_closed += cand_closed[j]
             if STRATEGY_EXPSUM:
                 x0, x1 = nodes[pj, 0], nodes[pj, 1]
-                spk_vdot[k] = state_slope(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], STATE_PLAIN)
-                state_c0[j], state_c1[j] = state_shift_add(x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j],
-                                                           reset_c[pj, 0], reset_c[pj, 1], -1.0, STATE_PLAIN)
+                spk_vdot[k], state_c0[j], state_c1[j] = state_slope_shift_add(
+                    x0, x1, state_c0[j], state_c1[j], t_spk - state_time[j], reset_c[pj, 0], reset_c[pj, 1], -1.0,
+                    STATE_PLAIN)  # dV/dt just before the reset, and the reset
                 f0 = state_value0(state_c0[j], state_c1[j], theta, STATE_PLAIN)
             else:
                 params = p_load(ptab, pj)
@@ -236,7 +183,7 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
             if STRATEGY_EXPSUM:
                 st, t_cand, margin, closed = state_next_crossing(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j],
                                                                  state_c1[j], theta, state_time[j], t_max)
-                n_closed += closed
+                cand_closed[j] = closed
                 if margin < near[j, 0]:
                     near[j, 0] = margin
                     near[j, 1] = state_time[j]
@@ -251,8 +198,12 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
 
 @njit(cache=True)
 def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                 max_spikes, closed_form, watch):
+                 max_spikes, closed_form, watch, path=0):
     """Simulate one pattern. Neuron j uses parameter row ``ptab[pop[j]]`` (its population).
+
+    ``path``: 0 takes the feed-forward path (``engine_feedforward.simulate_feedforward``: same results bit
+    for bit) when the network has no recurrent synapse, the model has a Newton state and there is no early
+    exit, and the general event loop otherwise; 1 always runs the general event loop (tests compare them).
 
     ``closed_form``: start the crossing polish from the model's closed form where one applies
     (False: from the root of the state's Taylor quadratic, ``state_start``, the generic root finder).
@@ -266,12 +217,18 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
     arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
     up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
-    start); n_closed = number of crossing candidates whose polish started from a closed form;
+    start); n_closed = number of spikes whose polish started from a closed form;
     (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
     spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
     spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
     These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
     """
+    if path == 0 and STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr,
+                                                                            out_syn):
+        res = simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                                   out_syn, t_max, max_spikes, closed_form)
+        if res[0] != FF_FALLBACK:
+            return res
     n_in_sp = in_times.size
     theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
     # expsum strategy: neuron j's potential after state_time[j] is c0 N0 + c1 N1 (numeric/newton_state.py)
@@ -302,6 +259,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
         if not watching[watch[q]]:
             watching[watch[q]] = True
             n_watch += 1
+    cand_closed = np.zeros(n_neurons, np.bool_)  # the current candidate's polish started from a closed form
     n_spk = n_arr = n_closed = next_input = heap_size = seq = 0
     status, fail_j, fail_t = ST_OK, -1, math.nan  # where the run stopped, when status != ST_OK
     while True:  # the event loop runs until it is done or a buffer is full; then the buffer grows
@@ -311,7 +269,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                input_time, input_syn, input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time,
                                spk_neuron, spk_arr_head, spk_prev, spk_vdot, spk_gap, arr_time, arr_syn, arr_src,
                                arr_prev, arr_head, last_spk, cand_time, cand_neuron, touched, is_touched, watching,
-                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed)
+                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed)
         if need == GROW_SPIKES:
             spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
             spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)

@@ -1,0 +1,122 @@
+"""Crossing candidates and the tables both simulators share. TEMPLATE: stamped after ``engine_sim``.
+
+Both simulators find a neuron's next spike with the same code: ``state_next_crossing`` (the general
+event loop, ``engine_loop``) and ``state_crossing_before`` (the feed-forward path, ``engine_feedforward``)
+share the critical point, the bracket and the polish (``numeric/newton_state.py``), so a spike time is
+the same float in both.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
+from exactsnn.numeric.closed_form_roots import cf_newton_state
+from exactsnn.numeric.newton_state import (
+    state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
+)
+from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
+    STATE_PLAIN, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
+)  # stamp: drop
+
+#: The window test polishes a crossing unless F < 0 at the next arrival plus this relative slack: a
+#: polished root would have to be off by 1e-6 (the engine's error is ~1e-15) to fall inside it unseen.
+WINDOW_SLACK = 1e-6
+
+
+@njit(cache=True)
+def _population_tables(ptab, closed_form):
+    """Per population: threshold, closed-form kind (0: none or not wanted), Newton nodes and the psp's and
+    reset's Newton coefficients, each (n_pop, 2)."""
+    n_pop = ptab.shape[0]
+    theta_pop = np.empty(n_pop)
+    cf_kind = np.zeros(n_pop, np.int64)
+    nodes, psp_c, reset_c = np.zeros((n_pop, 2)), np.zeros((n_pop, 2)), np.zeros((n_pop, 2))
+    for i in range(n_pop):
+        params = p_load(ptab, i)
+        theta_pop[i] = firing_threshold(params)
+        if closed_form:
+            cf_kind[i] = closed_form_kind(params)
+        (nodes[i, 0], nodes[i, 1]), (psp_c[i, 0], psp_c[i, 1]), (reset_c[i, 0], reset_c[i, 1]) = newton_state(params)
+    return theta_pop, cf_kind, nodes, psp_c, reset_c
+
+
+@njit(cache=True)
+def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
+    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order)."""
+    n_input_arr = 0
+    for e in range(in_times.size):
+        n_input_arr += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
+    arr_t, arr_s, arr_e = np.empty(n_input_arr), np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    n_input_arr = 0
+    for e in range(in_times.size):
+        channel = in_src[e]
+        for q in range(out_ptr[channel], out_ptr[channel + 1]):
+            arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
+            n_input_arr += 1
+    order = np.argsort(arr_t, kind="mergesort")
+    return arr_t[order], arr_s[order], arr_e[order]
+
+
+@njit(cache=True)
+def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit):
+    """(t, margin, closed) of the first upward crossing after t0, given F(0) = f0 < 0, the critical point
+    and F there (``state_bracket_given``); see ``state_next_crossing``."""
+    lo, hi, margin = state_bracket_given(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN, ucrit, f_crit)
+    if math.isnan(lo):
+        return math.inf, margin, False
+    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    closed = lo < u <= hi
+    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
+    return (t if t <= t_max else math.inf), margin, closed
+
+
+@njit(cache=True)
+def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
+    """(status, t, margin, closed) of the Newton state's first upward crossing after t0 (expsum strategy).
+
+    The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
+    crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
+    ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
+    the bracket, Newton starts from the root of F's Taylor quadratic at t0 (``state_start``). ``closed`` tells
+    whether the closed form was used. A potential already at threshold at t0 (reached within rounding
+    exactly at an arrival) spikes at t0.
+    """
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
+    if f0 >= 0.0:
+        return ST_OK, t0, math.inf, False
+    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if 0.0 < ucrit < t_max - t0 else math.nan
+    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit)
+    return ST_OK, t, margin, closed
+
+
+@njit(cache=True)
+def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
+    """``state_next_crossing``'s (t, margin, closed), except that t = inf when the crossing surely comes
+    after t_next (the neuron's next arrival, which recomputes the candidate anyway): then no root is polished.
+
+    With ``w = t_next - t0`` plus ``WINDOW_SLACK``: F has at most one critical point u*, so a crossing in
+    (0, w] needs F(u*) >= 0 with u* <= w, or F(w) >= 0. ``margin`` is ``state_bracket``'s in every case
+    (computed from the same u* and F(u*)).
+    """
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
+    if f0 >= 0.0:
+        return t0, math.inf, False
+    length = t_max - t0
+    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    inside = 0.0 < ucrit < length
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if inside else math.nan
+    w = (t_next - t0) + WINDOW_SLACK * (1.0 + abs(t0) + (t_next - t0))
+    if w < length:
+        if inside and f_crit >= 0.0:
+            possible = ucrit <= w or state_value(x0, x1, c0, c1, theta, w, STATE_PLAIN) >= 0.0
+            margin = math.inf
+        else:
+            margin = -f_crit if inside and f_crit > f0 else math.inf
+            possible = (not inside or ucrit < w) and state_value(x0, x1, c0, c1, theta, w, STATE_PLAIN) >= 0.0
+        if not possible:
+            return math.inf, margin, False
+    return _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit)

@@ -1,0 +1,344 @@
+"""The feed-forward fast path. TEMPLATE: stamped after ``engine_crossing``.
+
+When every synapse between neurons runs from a lower to a higher neuron index (no recurrence; every
+``Network.feedforward`` qualifies), neuron ``j``'s arrivals are known once neurons ``0 .. j-1`` are
+simulated. ``simulate_feedforward`` runs each neuron alone over its merged, sorted arrivals: no global
+event heap, no min-tree of candidates, and a crossing is polished only when it can come before the
+neuron's next arrival (``state_crossing_before``). The per-neuron arithmetic is the general event loop's
+(``engine_loop._event_loop``), step for step: the same state updates in the same order, the same
+candidate code. The spikes, the causal record, ``near`` and the counters are then put in the general
+engine's order (spikes by time; arrivals by time, input arrivals first in the input stream's order, then
+by source spike and synapse), so the result equals the general engine's bit for bit.
+
+A pattern whose order the general engine settles by its event interleaving (two spikes at the same time,
+a spike at the time of its own neuron's last arrival), a run over the spike budget, or any failure is
+handed back (status ``FF_FALLBACK``) and ``simulate_one`` runs the general engine on it.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
+from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
+    _input_stream, _population_tables, state_crossing_before,  # stamp: drop
+)  # stamp: drop
+from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
+from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
+
+#: ``simulate_feedforward``: hand the pattern to the general engine.
+FF_FALLBACK = -1
+#: ``_neuron_run``: the spike pool is full (grow it and run the neuron again).
+FF_GROW = -2
+
+
+@njit(cache=True)
+def feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn):
+    """True when every synapse between neurons runs from a lower to a higher index (no recurrence)."""
+    for i in range(n_neurons):
+        for q in range(out_ptr[n_in + i], out_ptr[n_in + i + 1]):
+            if syn_post[out_syn[q]] <= i:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _before(t, kf, ki, a, b):
+    """Arrival a sorts before arrival b: by time, then key (input: -inf, then stream position; neuron
+    spike: its time, then the synapse's position in the source's out list)."""
+    if t[a] != t[b]:
+        return t[a] < t[b]
+    if kf[a] != kf[b]:
+        return kf[a] < kf[b]
+    return ki[a] < ki[b]
+
+
+@njit(cache=True)
+def _sort_arrivals(at, kf, ki, n, order):
+    """order[:n] = the arrivals 0..n-1 by (time, kf, ki): a stable sort by time (numpy's mergesort beyond 16),
+    then an insertion pass that also puts runs of equal times in key order (such runs are short)."""
+    if n <= 16:
+        for r in range(n):
+            order[r] = r
+    else:
+        order[:n] = np.argsort(at[:n], kind="mergesort")
+    for r in range(1, n):
+        p = order[r]
+        m = r - 1
+        while m >= 0 and _before(at, kf, ki, p, order[m]):
+            order[m + 1] = order[m]
+            m -= 1
+        order[m + 1] = p
+
+
+@njit(cache=True)
+def _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn):
+    """Synapses by target neuron: (in_ptr (n_neurons + 1,), in_q: positions q in ``out_syn``, grouped by
+    target, ascending within each; q_src[q] = the source (input channel c, or n_in + neuron))."""
+    n_src = out_ptr.size - 1
+    q_src = np.empty(out_syn.size, np.int64)
+    in_ptr = np.zeros(n_neurons + 1, np.int64)
+    for src in range(n_src):
+        for q in range(out_ptr[src], out_ptr[src + 1]):
+            q_src[q] = src
+            in_ptr[syn_post[out_syn[q]] + 1] += 1
+    for j in range(n_neurons):
+        in_ptr[j + 1] += in_ptr[j]
+    fill = in_ptr[:-1].copy()
+    in_q = np.empty(out_syn.size, np.int64)
+    for q in range(out_syn.size):
+        j = syn_post[out_syn[q]]
+        in_q[fill[j]] = q
+        fill[j] += 1
+    return in_ptr, in_q, q_src
+
+
+@njit(cache=True)
+def _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max):
+    """Positions in the input stream of each neuron's input arrivals up to t_max, in stream order (CSR)."""
+    ptr = np.zeros(n_neurons + 1, np.int64)
+    for r in range(input_time.size):
+        if input_time[r] <= t_max:
+            ptr[syn_post[input_syn[r]] + 1] += 1
+    for j in range(n_neurons):
+        ptr[j + 1] += ptr[j]
+    fill = ptr[:-1].copy()
+    idx = np.empty(ptr[-1], np.int64)
+    for r in range(input_time.size):
+        if input_time[r] <= t_max:
+            j = syn_post[input_syn[r]]
+            idx[fill[j]] = r
+            fill[j] += 1
+    return ptr, idx
+
+
+@njit(cache=True)
+def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time, input_syn, spk_lo,
+            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order):
+    """Neuron j's arrivals up to t_max, sorted (``_sort_arrivals``), written to at/asyn from lo on; returns the
+    end. t, kf, ki, syn, order: scratch, at least as long as j's arrivals."""
+    n = 0
+    for r in inb_idx[inb_ptr[j]:inb_ptr[j + 1]]:
+        t[n], kf[n], ki[n], syn[n] = input_time[r], -math.inf, r, input_syn[r]
+        n += 1
+    for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
+        i = q_src[q] - n_in
+        if i >= 0:
+            d = syn_d[out_syn[q]]
+            for p in range(spk_lo[i], spk_hi[i]):
+                if pool_t[p] + d <= t_max:
+                    t[n], kf[n], ki[n], syn[n] = pool_t[p] + d, pool_t[p], q, out_syn[q]
+                    n += 1
+    _sort_arrivals(t, kf, ki, n, order)
+    for r in range(n):
+        at[lo + r], asyn[lo + r] = t[order[r]], syn[order[r]]
+    return lo + n
+
+
+@njit(cache=True)
+def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, a_lo, a_hi, pool_t, pool_vdot,
+                pool_gap, pool_head, s_lo):
+    """One neuron over its sorted arrivals at[a_lo:a_hi]: ``_event_loop``'s steps for that neuron, in order.
+
+    Spikes go to the pool from s_lo on (time, dV/dt before the reset, gap to the nearest arrival, index of
+    the last arrival before it or -1). Returns (status, s_end, n_closed, near margin, its time): status
+    ST_OK, FF_GROW (pool full) or FF_FALLBACK (a spike at the time of its last arrival: the general engine
+    settles its order; or the potential above threshold after a reset: the general engine reports it).
+    """
+    c0 = c1 = st = 0.0
+    cand, cand_closed = math.inf, False
+    near_m, near_t = math.inf, math.inf
+    a, s, n_closed = a_lo, s_lo, 0
+    while True:
+        t_arr = at[a] if a < a_hi else math.inf
+        if cand <= t_arr and cand <= t_max:
+            if s == pool_t.size:
+                return FF_GROW, s, n_closed, near_m, near_t
+            if a > a_lo and cand == at[a - 1]:
+                return FF_FALLBACK, s, n_closed, near_m, near_t
+            pool_gap[s] = cand - at[a - 1] if a > a_lo else math.inf
+            pool_t[s], pool_head[s] = cand, a - 1 if a > a_lo else -1
+            n_closed += cand_closed
+            pool_vdot[s], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
+            s += 1
+            if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
+                return FF_FALLBACK, s, n_closed, near_m, near_t
+            st = cand
+        elif t_arr <= t_max:
+            while a < a_hi and at[a] == t_arr:
+                m = s - 1
+                while m >= s_lo and pool_gap[m] > t_arr - pool_t[m]:  # the first arrival after spike m
+                    pool_gap[m] = t_arr - pool_t[m]
+                    m -= 1
+                c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                st = t_arr
+                a += 1
+        else:
+            return ST_OK, s, n_closed, near_m, near_t
+        cand, margin, cand_closed = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st, t_max,
+                                                          at[a] if a < a_hi else math.inf)
+        if margin < near_m:
+            near_m, near_t = margin, st
+
+
+@njit(cache=True)
+def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
+    size = max(2 * pool_t.size, n)
+    t, v, g, h = np.empty(size), np.empty(size), np.empty(size), np.empty(size, np.int64)
+    t[:pool_t.size], v[:pool_t.size], g[:pool_t.size], h[:pool_t.size] = pool_t, pool_vdot, pool_gap, pool_head
+    return t, v, g, h
+
+
+@njit(cache=True)
+def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max):
+    """Arrivals caused by neuron spikes, in the general engine's heap order: (time, spike k, position q)."""
+    n = 0
+    for k in range(spk_time.size):
+        n += out_ptr[n_in + spk_neuron[k] + 1] - out_ptr[n_in + spk_neuron[k]]
+    t, syn, src = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
+    n = 0
+    for k in range(spk_time.size):
+        for q in range(out_ptr[n_in + spk_neuron[k]], out_ptr[n_in + spk_neuron[k] + 1]):
+            if spk_time[k] + syn_d[out_syn[q]] <= t_max:
+                t[n], syn[n], src[n] = spk_time[k] + syn_d[out_syn[q]], out_syn[q], n_in_sp + k
+                n += 1
+    order = np.argsort(t[:n], kind="mergesort")
+    return t[order], syn[order], src[order]
+
+
+@njit(cache=True)
+def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap):
+    """Pool spikes in time order: (rank (pool index -> k), spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap,
+    tie): ``tie`` when two spikes share a time (the general engine's order then comes from its loop)."""
+    n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
+    order = np.argsort(pool_t[:n_spk], kind="mergesort")
+    rank = np.empty(n_spk, np.int64)
+    rank[order] = np.arange(n_spk)
+    spk_time, spk_vdot, spk_gap = pool_t[order], pool_vdot[order], pool_gap[order]
+    spk_neuron, spk_prev = np.empty(n_spk, np.int64), np.full(n_spk, -1, np.int64)
+    for j in range(n_neurons):
+        for p in range(spk_lo[j], spk_hi[j]):
+            spk_neuron[rank[p]] = j
+            if p > spk_lo[j]:
+                spk_prev[rank[p]] = rank[p - 1]
+    tie = False
+    for k in range(1, n_spk):
+        tie = tie or spk_time[k] == spk_time[k - 1]
+    return rank, spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, tie
+
+
+@njit(cache=True)
+def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr, out_syn,
+            spk_time, spk_neuron, arr_lo, at, asyn):
+    """The causal record's arrivals in the general engine's order: the input stream merged with the spike
+    arrivals (inputs first at equal times). Returns (arr_time, arr_syn, arr_src, arr_prev, local: pool
+    position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order."""
+    nt, ns, nsrc = _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
+    n_input = 0
+    while n_input < input_time.size and input_time[n_input] <= t_max:
+        n_input += 1
+    n_arr = n_input + nt.size
+    arr_time, arr_syn = np.empty(n_arr), np.empty(n_arr, np.int64)
+    arr_src, arr_prev = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
+    local = np.empty(n_arr, np.int64)
+    last = np.full(n_neurons, -1, np.int64)
+    seen = arr_lo[:-1].copy()
+    r = h = 0
+    ok = True
+    for g in range(n_arr):
+        if r < n_input and (h == nt.size or input_time[r] <= nt[h]):
+            arr_time[g], arr_syn[g], arr_src[g] = input_time[r], input_syn[r], input_src[r]
+            r += 1
+        else:
+            arr_time[g], arr_syn[g], arr_src[g] = nt[h], ns[h], nsrc[h]
+            h += 1
+        j = syn_post[arr_syn[g]]
+        p = seen[j]
+        ok = ok and p < arr_lo[j + 1] and at[p] == arr_time[g] and asyn[p] == arr_syn[g]
+        local[min(p, n_arr - 1)] = g
+        seen[j] += 1
+        arr_prev[g] = last[j]
+        last[j] = g
+    for j in range(n_neurons):
+        ok = ok and seen[j] == arr_lo[j + 1]
+    return arr_time, arr_syn, arr_src, arr_prev, local, ok
+
+
+@njit(cache=True)
+def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+             max_spikes, closed_form, input_time, input_syn):
+    """Every neuron in index order (``_neuron_run``). Returns (status, spike pool (t, vdot, gap, head), spike
+    ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo (n_neurons + 1,), near,
+    n_closed)."""
+    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
+    in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
+    cap = max(16, 2 * input_time.size)
+    pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
+    at, asyn = np.empty(cap), np.empty(cap, np.int64)
+    t, kf, ki = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
+    syn, order = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
+    arr_lo = np.zeros(n_neurons + 1, np.int64)
+    near = np.full((n_neurons, 2), math.inf)
+    n_closed = s = 0
+    status = ST_OK
+    for j in range(n_neurons):
+        n_j = inb_ptr[j + 1] - inb_ptr[j]
+        for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
+            if q_src[q] >= n_in:
+                n_j += spk_hi[q_src[q] - n_in] - spk_lo[q_src[q] - n_in]
+        if arr_lo[j] + n_j > at.size:
+            size = max(2 * at.size, arr_lo[j] + n_j)
+            at2, asyn2 = np.empty(size), np.empty(size, np.int64)
+            at2[:arr_lo[j]], asyn2[:arr_lo[j]] = at[:arr_lo[j]], asyn[:arr_lo[j]]
+            at, asyn = at2, asyn2
+        if n_j > t.size:
+            t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
+            syn, order = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+        arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time,
+                                input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn, order)
+        pj = pop[j]
+        spk_lo[j] = s
+        while True:
+            st, s_end, nc, near_m, near_t = _neuron_run(
+                cf_kind[pj], nodes[pj, 0], nodes[pj, 1], psp_c[pj, 0], psp_c[pj, 1], reset_c[pj, 0], reset_c[pj, 1],
+                theta_pop[pj], t_max, syn_w, at, asyn, arr_lo[j], arr_lo[j + 1], pool_t, pool_vdot, pool_gap,
+                pool_head, s)
+            if st != FF_GROW:
+                break
+            pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, 0)
+        if st != ST_OK or s_end > max_spikes:
+            status = FF_FALLBACK
+            break
+        s = spk_hi[j] = s_end
+        n_closed += nc
+        near[j, 0], near[j, 1] = near_m, near_t
+    return status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed
+
+
+@njit(cache=True)
+def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                         t_max, max_spikes, closed_form):
+    """``simulate_one`` (no early exit) by the feed-forward path; the same outputs, bit for bit, or status
+    FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
+    input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
+    (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near,
+     n_closed) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                          t_max, max_spikes, closed_form, input_time, input_syn)
+    if status == ST_OK:
+        rank, spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, tie = _order_spikes(n_neurons, spk_lo, spk_hi,
+                                                                                    pool_t, pool_vdot, pool_gap)
+        arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
+            n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
+            out_syn, spk_time, spk_neuron, arr_lo, at, asyn)
+        if ok and not tie:
+            n_spk = spk_time.size
+            spk_arr_head = np.empty(n_spk, np.int64)
+            for p in range(n_spk):
+                spk_arr_head[rank[p]] = local[pool_head[p]] if pool_head[p] >= 0 else -1
+            return (ST_OK, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time.size, arr_time, arr_syn,
+                    arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+    e_f, e_i = np.empty(0), np.empty(0, np.int64)
+    return FF_FALLBACK, 0, e_f, e_i, e_i, e_i, 0, e_f, e_i, e_i, e_i, near, 0, -1, math.nan, e_f, e_i.astype(np.float64)
