@@ -25,7 +25,7 @@ import time
 import numba
 import numpy as np
 
-from exactsnn import Loss, Network, hvp, loss_grad, simulate
+from exactsnn import Loss, Network, batch_hvp, batch_loss_grad, hvp, loss_grad, simulate
 from exactsnn.hessian import _loss_block, edges, hvp_flat, n_params  # private: the kernels without checks
 from exactsnn.numeric import second_order as so
 
@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--rate", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     net = Network.feedforward([rng.normal(0.6, 0.4, (N_IN, HIDDEN)), rng.normal(0.05, 0.1, (HIDDEN, N_OUT))])
@@ -78,6 +79,40 @@ def main():
     print(f"5-{HIDDEN}-3 lif, rate {args.rate}: {spikes / args.samples:.1f} spikes per sample, {args.samples} samples")
     print(f"API:     gradient {m[0]:9.1f} us   hvp {m[1]:9.1f} us   ratio {m[1] / m[0]:.2f}x")
     print(f"kernels: adjoint  {m[2]:9.1f} us   hvp {m[3]:9.1f} us   ratio {m[3] / m[2]:.2f}x")
+    if args.batch:
+        bench_batch(rng, net, args)
+
+
+def bench_batch(rng, net, args):
+    """batch_hvp against batch_loss_grad, on 1 and 2 threads (see the module docstring)."""
+    pats = [[sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)] for _ in range(args.batch)]
+    labels = np.arange(args.batch) % N_OUT
+    loss = Loss("ttfs_cross_entropy")
+    v = rng.normal(size=2 * net.n_synapses)
+    v /= np.linalg.norm(v)
+    run_g = lambda: batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=PARAMS)  # noqa: E731
+    run_h = lambda: batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=PARAMS, policy="flag")  # noqa: E731
+    threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
+    res, t = {}, np.full((2, 2), np.inf)
+    for n in threads:
+        numba.set_num_threads(n)
+        run_g(), run_h()  # warm-up (compilation)
+    for _ in range(args.repeats):
+        for i, n in enumerate(threads):
+            numba.set_num_threads(n)
+            t[i, 0] = min(t[i, 0], best(run_g, 1))
+            t0 = time.perf_counter()
+            res[n] = run_h()[1]
+            t[i, 1] = min(t[i, 1], time.perf_counter() - t0)
+    if 2 in res:
+        assert np.array_equal(res[1].weights, res[2].weights) and np.array_equal(res[1].delays, res[2].delays)
+    print(f"batch of {args.batch}:")
+    for i, n in enumerate(threads):
+        print(f"  {n} thread(s): batch_loss_grad {t[i, 0] * 1e3:8.2f} ms   batch_hvp {t[i, 1] * 1e3:8.2f} ms   "
+              f"ratio {t[i, 1] / t[i, 0]:.2f}x")
+    if len(threads) == 2:
+        print(f"  1 vs 2 threads: batch_loss_grad {t[0, 0] / t[1, 0]:.2f}x   batch_hvp {t[0, 1] / t[1, 1]:.2f}x "
+              "(2-thread HVP equal to 1-thread bit for bit)")
 
 
 if __name__ == "__main__":

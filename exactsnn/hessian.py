@@ -25,17 +25,21 @@ crossing: ``policy`` flags such spikes exactly as the first-order sweeps do.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from .diagnostics import check_spikes
-from .errors import InvalidInputError
+from .diagnostics import POLICIES, VDOT_TOL, DegenerateSpikeWarning, check_spikes
+from .errors import DegenerateSpikeError, InvalidInputError, SimulationError
 from .grad import Gradients
-from .losses import Loss, loss_value_and_dt
-from .network import real_array
+from .losses import KINDS, Loss, Patterns, _integer_labels, loss_value_and_dt
+from .network import real_array, validate_t_max
 from .numeric import second_order as so
-from .simulate import SimulationResult, simulate
+from .numeric import second_order_batch as sob
+from .numeric.status import message as status_message
+from .resolve import resolve
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
 
 MAX_HESSIAN_ENTRIES = 50_000_000
 
@@ -249,24 +253,34 @@ def _loss_terms(result, loss) -> tuple:
     return dl_dt, np.arange(n), d2l
 
 
-def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn") -> tuple:
+def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn",
+              populations=None, max_spikes: int = DEFAULT_MAX_SPIKES) -> tuple:
     """Hessian-vector product of the mean loss over many input patterns, w.r.t. the shared weights and delays.
 
     Parameters
     ----------
-    model, network, t_max, params
+    model, network, t_max, params, populations, max_spikes
         As for ``exactsnn.simulate``.
-    patterns : sequence of patterns (each a list of per-channel spike-time lists)
+    patterns : sequence of patterns (each a list of per-channel spike-time lists) or a ``Patterns``
     loss : Loss
         ``labels`` (one per pattern) override ``loss.label``.
     v : (2 n_synapses,) array or Gradients
         Direction in ``[weights | delays]`` (a Gradients' input and model blocks are ignored).
+    policy : {"raise", "warn", "flag"}
+        Applied to the smallest ``Vdot`` among each pattern's visited spikes (below ``VDOT_TOL`` the second
+        derivative, which scales like ``1 / Vdot^3``, is untrustworthy); ``hvp`` on one result runs the full
+        per-spike diagnostics.
 
     Returns
     -------
     (losses (n_patterns,), Gradients)
-        The per-pattern losses and ``(d2/dq2 mean_b L_b) v`` in the weights and delays blocks (inputs and model
-        blocks empty). Each pattern is simulated and swept as ``hvp`` does, one after the other.
+        The per-pattern losses and ``(d2/dq2 mean_b L_b) v = mean_b H_b v`` in the weights and delays blocks
+        (inputs and model blocks empty).
+
+    Notes
+    -----
+    Every pattern is simulated (the engine's ``batch_simulate_record``) and swept (``sample_hvp``: the sweeps of
+    ``hvp``) in parallel over patterns (numba ``prange``); the per-pattern products are summed in pattern order.
     """
     n_syn = network.n_synapses
     if isinstance(v, Gradients):
@@ -274,18 +288,69 @@ def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, param
     v = real_array(v, "v", InvalidInputError)
     if v.shape != (2 * n_syn,) or not np.isfinite(v).all():
         raise InvalidInputError(f"v must be {2 * n_syn} finite numbers (weights | delays), got shape {v.shape}")
-    patterns = list(patterns)
-    if not patterns:
+    if policy not in POLICIES:
+        raise InvalidInputError(f"policy = {policy!r} is not one of {POLICIES}")
+    compiled = resolve(model)
+    pop, n_pop = populations_array(populations, network.n_neurons)
+    ptab = compiled.param_table(params, n_pop)
+    loss.check_outputs(network.outputs.size)
+    packed = patterns if isinstance(patterns, Patterns) else Patterns.pack(list(patterns), network.n_inputs)
+    if len(packed) == 0:
         raise InvalidInputError("patterns must hold at least one input pattern")
-    labs = [loss.label] * len(patterns) if labels is None else list(labels)
-    if len(labs) != len(patterns):
-        raise InvalidInputError(f"labels must have one entry per pattern ({len(patterns)}), got {len(labs)}")
-    total, losses = np.zeros(2 * n_syn), np.empty(len(patterns))
-    for b, (x, lab) in enumerate(zip(patterns, labs)):
-        r = simulate(model, network, x, t_max, params=params)
-        loss_b = Loss(loss.kind, int(lab), loss.tau0, loss.tau1, loss.gamma)
-        losses[b] = loss_value_and_dt(r, loss_b)[0]
-        h = hvp(r, loss_b, np.concatenate([v, np.zeros(r.in_times.size)]), policy)
-        total += np.concatenate([h.weights, h.delays])
-    total /= len(patterns)
+    lab = _batch_labels(labels, loss, len(packed), network.outputs.size)
+    rec = _records(compiled, network, packed, ptab, pop, validate_t_max(t_max), int(max_spikes))
+    m = compiled.module
+    losses, hv, min_vdot = sob.batch_hvp_records(
+        m.psp, m.dpsp_ds, m.d2psp_ds2, m.dreset_ds, m.d2reset_ds2, m.p_load, ptab, pop, n_syn, packed.ptr, *rec, Topology.of(network).syn_w,
+        (float(KINDS[loss.kind]), float(loss.tau0), float(loss.tau1), float(loss.gamma)), lab, v)
+    _vdot_policy(min_vdot, policy)
+    total = np.zeros(2 * n_syn)
+    for row in hv:
+        total += row
+    total /= len(packed)
     return losses, Gradients(total[:n_syn], total[n_syn:], np.zeros(0), np.zeros(0))
+
+
+def _batch_labels(labels, loss, n_b, n_out) -> np.ndarray:
+    """Per-pattern labels (int64) or ``loss.label`` for all."""
+    if labels is None:
+        return np.full(n_b, loss.label, np.int64)
+    try:
+        lab = _integer_labels(labels)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if lab.shape != (n_b,) or (lab < 0).any() or (lab >= n_out).any():
+        raise InvalidInputError(f"labels must be {n_b} integers in [0, {n_out}), got {labels!r}")
+    return lab
+
+
+def _records(compiled, network, packed, ptab, pop, t_max, max_spikes) -> tuple:
+    """``batch_simulate_record``'s (sizes, t_first, first, spk_f, spk_i, arr_f, arr_i); a batch whose records
+    overflow the first capacities (spikes ``2 n_neurons + 16``) runs again with the sizes it needed."""
+    topo = Topology.of(network)
+    args = (ptab, pop, packed.times, packed.src, packed.ptr, network.n_inputs, network.n_neurons, topo.syn_post,
+            topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, max_spikes, network.outputs.astype(np.int64))
+    fan = np.diff(topo.out_ptr)
+    cap = (2 * network.n_neurons + 16, int(fan.max(initial=0)) * (packed.max_in + 2 * network.n_neurons + 16) + 16)
+    for _ in range(2):
+        status, sizes, t_first, first, _, spk_f, spk_i, arr_f, arr_i = compiled.call("batch_simulate_record", *args,
+                                                                                     *cap)
+        bad = np.flatnonzero(status)
+        if bad.size:
+            raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
+        if (sizes[:, 0] <= cap[0]).all() and (sizes[:, 1] <= cap[1]).all():
+            break
+        cap = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
+    return sizes, t_first, first, spk_f, spk_i, arr_f, arr_i
+
+
+def _vdot_policy(min_vdot, policy):
+    """Apply the degenerate-spike ``policy`` to each pattern's smallest ``Vdot`` (threshold ``VDOT_TOL``)."""
+    bad = np.flatnonzero(min_vdot < VDOT_TOL)
+    if not bad.size or policy == "flag":
+        return
+    msg = (f"batch_hvp: pattern {int(bad[0])} has a spike with dV/dt = {min_vdot[bad[0]]:.3g} < {VDOT_TOL:g} "
+           f"({bad.size} such patterns); its second derivatives (~ 1/Vdot^3) are not trustworthy")
+    if policy == "raise":
+        raise DegenerateSpikeError(msg)
+    warnings.warn(msg, DegenerateSpikeWarning, stacklevel=3)
