@@ -9,11 +9,15 @@ Both take the Hessian only as a function ``matvec(v) = H v`` (``exactsnn.hvp``, 
   whole spectrum.
 - ``cg``: (damped) conjugate gradients on ``(H + damping I) x = b``, stopped at a direction of
   non-positive curvature (Steihaug), as a truncated Newton step needs.
+- ``newton_cg``: a damped (Levenberg-Marquardt) truncated Newton minimiser on ``cg`` steps with a backtracking
+  line search.
 """
 
 from __future__ import annotations
 
 from typing import Callable, NamedTuple
+
+import time
 
 import numpy as np
 
@@ -133,6 +137,72 @@ def cg(matvec: Callable, b, damping: float = 0.0, max_iter: int = 50, tol: float
     return CGResult(x, max_iter, False, float(np.sqrt(rr) / nb))
 
 
+class NewtonResult(NamedTuple):
+    """x the final point; history: one dict per accepted or rejected step with keys ``f`` (objective after
+    the step), ``hvps`` and ``evals`` (cumulative HVPs and objective evaluations), ``seconds`` (wall time since
+    the start), ``damping`` (the damping the step used) and ``t`` (line-search step length, 0 if rejected)."""
+
+    x: np.ndarray
+    history: list
+
+
+def newton_cg(value_grad: Callable, hess_vec: Callable, x0, max_steps: int = 50, damping: float = 1e-2,
+              cg_iter: int = 20, cg_tol=None, target: float = -np.inf) -> NewtonResult:
+    """Minimise ``f`` by damped truncated Newton steps on exact Hessian-vector products.
+
+    Parameters
+    ----------
+    value_grad : callable, ``x -> (f(x), grad f(x))``
+    hess_vec : callable, ``(x, v) -> H(x) v``
+    x0 : (n,) array
+    max_steps : int      Newton steps (each: up to ``cg_iter`` HVPs and a line search)
+    damping : float      initial Levenberg-Marquardt damping ``lambda``
+    cg_iter, cg_tol      CG limits per step; ``cg_tol=None``: the forcing tolerance ``min(0.5, sqrt|g|)``
+    target : float       stop once ``f <= target``
+
+    Notes
+    -----
+    Step ``p`` solves ``(H + lambda I) p = -g`` by ``cg`` (at negative curvature the truncated iterate). Backtracking: ``t = 1, 1/2, ...`` (10 trials) until
+    ``f(x + t p) <= f + 1e-4 t g.p`` (none: ``x`` stays). With ``rho`` = actual / predicted decrease of the
+    undamped model ``m(tp) = f + t g.p + t^2 p.Hp / 2`` (one more HVP), ``lambda`` is multiplied by 4 after
+    negative curvature, a rejected step or ``rho < 1/4``, and divided by 4 when ``rho > 3/4``.
+    """
+    x = np.array(x0, dtype=np.float64)
+    f, g = value_grad(x)
+    start, hvps, evals, lam, hist = time.perf_counter(), 0, 1, float(damping), []
+    for _ in range(max_steps):
+        if f <= target:
+            break
+        step = cg(lambda v: hess_vec(x, v), -g, damping=lam, max_iter=cg_iter,
+                  tol=min(0.5, float(np.sqrt(np.linalg.norm(g)))) if cg_tol is None else cg_tol)
+        p, curv = step.x, float(step.x @ hess_vec(x, step.x))
+        hvps += step.iterations + 1
+        t, lam_used = _backtrack(value_grad, x, p, f, float(g @ p)), lam
+        evals += t[2]
+        if t[0] > 0:
+            pred = -(t[0] * float(g @ p) + 0.5 * t[0] ** 2 * curv)
+            rho = (f - t[1][0]) / pred if pred > 0 else 0.0
+            x, (f, g) = x + t[0] * p, t[1]
+        else:
+            rho = -1.0
+        lam = lam * 4 if step.negative_curvature or rho < 0.25 else (lam / 4 if rho > 0.75 else lam)
+        hist.append({"f": float(f), "hvps": hvps, "evals": evals, "seconds": time.perf_counter() - start,
+                     "damping": lam_used, "t": t[0]})
+    return NewtonResult(x, hist)
+
+
+def _backtrack(value_grad, x, p, f, slope) -> tuple:
+    """(t, (f, g) at x + t p, evaluations): the first ``t = 1, 1/2, ...`` (10 trials) with
+    ``f(x + t p) <= f + 1e-4 t slope``, or ``t = 0``."""
+    t = 1.0
+    for k in range(1, 11):
+        fg = value_grad(x + t * p)
+        if fg[0] <= f + 1e-4 * t * slope:
+            return t, fg, k
+        t *= 0.5
+    return 0.0, None, 10
+
+
 def loss_hessian_operator(model, network, patterns, t_max, loss, labels=None, params=None,
                           delays: bool = False) -> Callable:
     """``v -> (d2/dw2 mean_b L_b) v`` over the weights (and the delays with ``delays=True``): ``batch_hvp``
@@ -147,4 +217,4 @@ def loss_hessian_operator(model, network, patterns, t_max, loss, labels=None, pa
     return matvec
 
 
-__all__ = ["lanczos", "LanczosResult", "cg", "CGResult", "loss_hessian_operator"]
+__all__ = ["lanczos", "LanczosResult", "cg", "CGResult", "newton_cg", "NewtonResult", "loss_hessian_operator"]
