@@ -37,6 +37,7 @@ from .losses import KINDS, Loss, Patterns, _integer_labels, loss_value_and_dt
 from .network import real_array, validate_t_max
 from .numeric import second_order as so
 from .numeric import second_order_batch as sob
+from .numeric import second_order_params as sop
 from .numeric.status import message as status_message
 from .resolve import resolve
 from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
@@ -51,6 +52,7 @@ class Edges(NamedTuple):
     src, syn : (n_edges,) int64   source-spike id (input id, or n_in + spike); synapse (-1: own spike)
     w, k0, k1, k2 : (n_edges,) float64   weight; psp, psp', psp'' (arrival) or 0, reset', reset'' (own)
     vdot : (n_spikes,) float64
+    lag : (n_edges,) float64      the kernel's argument s; keep : (n_spikes,) bool   spikes with edges
     """
 
     ptr: np.ndarray
@@ -63,6 +65,8 @@ class Edges(NamedTuple):
     vdot: np.ndarray
     n_syn: int
     n_in: int
+    lag: np.ndarray
+    keep: np.ndarray
 
 
 def edges(result: SimulationResult, seed=None) -> Edges:
@@ -74,13 +78,13 @@ def edges(result: SimulationResult, seed=None) -> Edges:
     n_in = result.in_times.size
     keep = np.ones(result.n_spikes, np.bool_) if seed is None else so.ancestors(
         n_in, result.spike_time, spk_arr_head, spk_prev, arr_time, arr_src, arr_prev, np.asarray(seed, np.bool_))
-    ptr, src, syn, w, k0, k1, k2 = so.edges_core(
+    ptr, src, syn, w, k0, k1, k2, lag = so.edges_core(
         mod.psp, mod.dpsp_ds, mod.d2psp_ds2, mod.dreset_ds, mod.d2reset_ds2, mod.p_load, result.ptab, result.pop,
         n_in, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
         result.topology.syn_w, keep)
     vdot = so.vdot_edges(ptr, syn, w, k1)
     vdot[~keep] = 1.0
-    return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in)
+    return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in, lag, keep)
 
 
 def n_params(result: SimulationResult) -> int:
@@ -94,18 +98,28 @@ def _check_result(result, caller):
                                 f"got {type(result).__name__}")
 
 
-def _direction(result, v) -> np.ndarray:
-    """``v`` as a flat ``[w | d | inputs]`` vector: a Gradients (model block must be zero) or an array."""
-    n_q = n_params(result)
+def n_model(result: SimulationResult) -> int:
+    """Length of the model-parameter block ``[p_0 | p_1 | ...]`` (``n_pop * N_PARAMS``, as ``Gradients.model``)."""
+    return result.ptab.size
+
+
+def _direction(result, v, model: bool = False) -> np.ndarray:
+    """``v`` as a flat ``[w | d | inputs]`` vector (``model=True``: ``[w | d | inputs | model]``, a shorter
+    array's model block read as zero): a Gradients or an array. Without ``model`` the model block must be 0."""
+    n_q, n_m = n_params(result), n_model(result)
     if isinstance(v, Gradients):
-        if np.any(np.asarray(v.model) != 0):
-            raise InvalidInputError("v.model: second derivatives with respect to model parameters are not "
-                                    "supported yet; give a direction with a zero model block")
-        v = np.concatenate([v.weights, v.delays, v.inputs])
+        if not model and np.any(np.asarray(v.model) != 0):
+            raise InvalidInputError("v.model: this function covers weights, delays and input times only; give a "
+                                    "direction with a zero model block (hvp covers the model parameters)")
+        v = np.concatenate([v.weights, v.delays, v.inputs] + ([np.asarray(v.model, float)] if model and
+                                                             np.size(v.model) else []))
     v = real_array(v, "v", InvalidInputError)
-    if v.shape != (n_q,):
-        raise InvalidInputError(f"v must have shape ({n_q},) (weights | delays | input times) or be a Gradients, "
-                                f"got shape {v.shape}")
+    if model and v.shape == (n_q,):
+        v = np.concatenate([v, np.zeros(n_m)])
+    if v.shape != ((n_q + n_m,) if model else (n_q,)):
+        allowed = f"({n_q},) or ({n_q + n_m},) (weights | delays | input times | model)" if model else \
+            f"({n_q},) (weights | delays | input times)"
+        raise InvalidInputError(f"v must have shape {allowed} or be a Gradients, got shape {v.shape}")
     if not np.isfinite(v).all():
         raise InvalidInputError("v contains non-finite values")
     return v
@@ -153,7 +167,7 @@ def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
     v = _direction(result, v)
     check_spikes(result, policy)
     e = edges(result)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, np.zeros(e.vdot.size))
     return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot)
 
 
@@ -194,14 +208,16 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     loss : Loss or (dl_dt, d2l_dt2)
         A first-spike ``Loss``, or the loss's gradient ``(n_spikes,)`` and Hessian ``(n_spikes, n_spikes)``
         with respect to the spike times.
-    v : Gradients or (2 n_synapses + n_input_spikes,) array
-        Direction in ``[weights | delays | input times]``; a Gradients' model block must be zero.
+    v : Gradients or array
+        Direction in ``[weights | delays | input times | model]`` (``Gradients``' layout; the model block is
+        ``n_pop x N_PARAMS``: thresholds, time constants, ... of each population); an array without the
+        model block means a zero model direction.
     policy : {"raise", "warn", "flag"}
 
     Returns
     -------
     Gradients
-        Blocks ``weights, delays, inputs`` of ``H v``; ``model`` is empty (not covered yet).
+        Every block of ``H v``: ``weights, delays, inputs, model``.
 
     Notes
     -----
@@ -210,28 +226,49 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     parameter parts ``(w_t, w_q)``; then ``H v = w_q + G_q^T (-G_t^{-T} w_t)``: the second term is one
     more adjoint sweep. Cost: three linear sweeps over the causal edges of the spikes the loss depends on
     (the loss's spikes and their ancestors; the others are skipped, as the first-order adjoint skips them).
+    The model block adds the kernels' parameter partials ``dK/dp, d2K/ds dp, d2K/dp2`` at every edge
+    (``numeric/second_order_params.py``).
     """
     _check_result(result, "hvp")
-    v = _direction(result, v)
+    v = _direction(result, v, model=True)
     dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)
     out = hvp_flat(result, dl_dt, idx, block, v)
-    n_syn = result.network.n_synapses
-    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:], np.zeros(0))
+    n_syn, n_q = result.network.n_synapses, n_params(result)
+    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:n_q], out[n_q:])
 
 
 def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
-    """The sweeps of ``hvp`` on validated inputs: ``(d2L/dq2) v`` (n_q,) for ``dL/dt`` (n_spikes,) and
-    ``d2L/dt2`` equal to ``block`` on the spikes ``idx`` (0 elsewhere). Only the spikes the loss depends on
-    (its spikes and their ancestors) are visited."""
+    """The sweeps of ``hvp`` on validated inputs: ``(d2L/dq2) v`` for ``dL/dt`` (n_spikes,) and ``d2L/dt2``
+    equal to ``block`` on the spikes ``idx`` (0 elsewhere). ``v`` of length ``n_params``: weights, delays and
+    input times only; of length ``n_params + n_model``: every block. Only the spikes the loss depends on (its
+    spikes and their ancestors) are visited."""
     seed = dl_dt != 0.0
     seed[idx[(block != 0.0).any(axis=0) | (block != 0.0).any(axis=1)]] = True
     e = edges(result, seed)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    n_q = n_params(result)
+    pe = _param_edges(result, e) if v.size > n_q else None
+    rhs = np.zeros(e.vdot.size) if pe is None else sop.tangent_rhs(pe[3], pe[5], n_q, v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs)
     mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
     w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
     w_t[idx] += block @ tdot[idx]
-    return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
+    if pe is None:
+        return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
+    n_pop = result.ptab.shape[0]
+    w_q = np.concatenate([w_q, np.zeros(v.size - n_q)])
+    sop.lagrangian_param_terms(e.ptr, e.src, e.syn, e.w, e.n_syn, e.n_in, *pe[:3], pe[4], pe[5], n_pop, mu, v, tdot,
+                               w_t, w_q)
+    mu2, g = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)
+    return w_q + np.concatenate([g, sop.model_grad(mu2, pe[3], pe[5], n_pop)])
+
+
+def _param_edges(result, e) -> tuple:
+    """``second_order_params.param_edges`` of the edges ``e``: (g1, gs, gpp, dfdp, thpp, cpop)."""
+    m = result.model.module
+    return sop.param_edges(m.dpsp_dp, m.d2psp_dsdp, m.d2psp_dp2, m.dreset_dp, m.d2reset_dsdp, m.d2reset_dp2,
+                           m.dthreshold_dp, m.d2threshold_dp2, m.p_load, result.ptab.shape[1], result.ptab,
+                           result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep)
 
 
 def _loss_terms(result, loss) -> tuple:

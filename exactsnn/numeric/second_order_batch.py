@@ -76,7 +76,7 @@ def sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in, n_syn
     kind, tau0, tau1, gamma = loss
     value, dl_dt, seed, h = loss_seed(first, int(kind), t_first, label, tau0, tau1, gamma, n_spk)
     keep = ancestors(n_in, spk_time, spk_head, spk_prev, arr_time, arr_src, arr_prev, seed)
-    ptr, src, syn, w, k0, k1, k2 = edges_core(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in,
+    ptr, src, syn, w, k0, k1, k2, _ = edges_core(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in,
                                               spk_time, spk_nrn, spk_head, spk_prev, arr_time, arr_syn, arr_src,
                                               arr_prev, syn_w, keep)
     vdot = vdot_edges(ptr, syn, w, k1)
@@ -88,7 +88,7 @@ def sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in, n_syn
             vdot[k] = 1.0
     vb = np.zeros(2 * n_syn + n_in)
     vb[:2 * n_syn] = v
-    tdot = tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, vb)
+    tdot = tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, vb, np.zeros(n_spk))
     mu, _ = adjoint_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, dl_dt)
     w_t, w_q = lagrangian_hvp_terms(ptr, src, syn, w, k1, k2, n_syn, n_in, mu, vb, tdot)
     for o in range(first.size):
