@@ -7,10 +7,11 @@ uniform in [0.15, 2]. TTFS cross-entropy loss (labels cycling 0..2), a random un
 Per sample, on an already simulated result, best of --repeats, interleaved:
 - gradient:  exactsnn.loss_grad(result, loss)      (loss dL/dt + diagnostics + adjoint sweep)
 - hvp:       exactsnn.hvp(result, loss, v)          (loss derivatives + diagnostics + edge kernels + tangent
-                                                     + adjoint + Lagrangian terms + adjoint)
+                                                     + adjoint + Lagrangian terms + adjoint; v and H v over
+                                                     every block, model parameters included)
 - kernels:   the engine's adjoint_core alone, against hessian.hvp_flat (edges_core on the loss's spikes and
-             their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics
-             and loss
+             their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics,
+             loss and model block
 Printed: the ratios hvp / gradient. The HVP is also checked against the contraction of the edge gradient
 (``adjoint_edges`` with dL/dt equals the engine's adjoint to 1e-12).
 
@@ -58,7 +59,7 @@ def main():
         inputs = [sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)]
         r = simulate("lif", net, inputs, T_MAX, params=PARAMS)
         loss = Loss("ttfs_cross_entropy", label=i % N_OUT)
-        v = rng.normal(size=n_params(r))
+        v = rng.normal(size=n_params(r) + r.ptab.size)
         v /= np.linalg.norm(v)
         dl_dt, idx, block = _loss_block(r, loss)
         g_engine = r.model.call("adjoint_core", *r.engine_args(), dl_dt)[:n_params(r)]
@@ -68,7 +69,7 @@ def main():
         t = [best(lambda: loss_grad(r, loss, policy="flag"), args.repeats),
              best(lambda: hvp(r, loss, v, policy="flag"), args.repeats),
              best(lambda: r.model.call("adjoint_core", *r.engine_args(), dl_dt), args.repeats),
-             best(lambda: hvp_flat(r, dl_dt, idx, block, v), args.repeats)]
+             best(lambda: hvp_flat(r, dl_dt, idx, block, v[:n_params(r)]), args.repeats)]
         if i == 0:
             continue  # warm-up (compilation)
         sums += t
@@ -91,7 +92,8 @@ def bench_batch(rng, net, args):
     v = rng.normal(size=2 * net.n_synapses)
     v /= np.linalg.norm(v)
     run_g = lambda: batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=PARAMS)  # noqa: E731
-    run_h = lambda: batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=PARAMS, policy="flag")  # noqa: E731
+    run_h = lambda: batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=PARAMS,  # noqa: E731
+                              policy="flag")
     threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
     res, t = {}, np.full((2, 2), np.inf)
     for n in threads:

@@ -162,10 +162,11 @@ def newton_cg(value_grad: Callable, hess_vec: Callable, x0, max_steps: int = 50,
 
     Notes
     -----
-    Step ``p`` solves ``(H + lambda I) p = -g`` by ``cg`` (at negative curvature the truncated iterate). Backtracking: ``t = 1, 1/2, ...`` (10 trials) until
-    ``f(x + t p) <= f + 1e-4 t g.p`` (none: ``x`` stays). With ``rho`` = actual / predicted decrease of the
-    undamped model ``m(tp) = f + t g.p + t^2 p.Hp / 2`` (one more HVP), ``lambda`` is multiplied by 4 after
-    negative curvature, a rejected step or ``rho < 1/4``, and divided by 4 when ``rho > 3/4``.
+    Step ``p`` solves ``(H + lambda I) p = -g`` by ``cg`` (at negative curvature the truncated iterate).
+    Backtracking: ``t = 1, 1/2, ...`` (10 trials) until ``f(x + t p) <= f + 1e-4 t g.p`` (none: ``x``
+    stays). With ``rho`` = actual / predicted decrease of the undamped model
+    ``m(tp) = f + t g.p + t^2 p.Hp / 2`` (one more HVP), ``lambda`` is multiplied by 4 after negative
+    curvature, a rejected step or ``rho < 1/4``, and divided by 4 when ``rho > 3/4``.
     """
     x = np.array(x0, dtype=np.float64)
     f, g = value_grad(x)

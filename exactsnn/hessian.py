@@ -17,10 +17,11 @@ own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both requi
 - ``spike_curvature``: ``J v`` and ``v^T (d2 t_k/dq2) v`` of every spike (forward over forward).
 - ``batch_hvp``: the HVP of the mean loss over many patterns, in the shared weights and delays.
 
-Parameters ``q`` here are the weights, delays and input spike times (``[w | d | inputs]``, as the first
-three blocks of ``Gradients``); model-parameter blocks are not covered yet (they need the mixed
-kernel partials ``d2psp/ds dp``). Second derivatives scale like ``1 / Vdot^3`` near a tangential
-crossing: ``policy`` flags such spikes exactly as the first-order sweeps do.
+Parameters ``q`` are the weights, delays and input spike times (``[w | d | inputs]``, as the first three
+blocks of ``Gradients``); ``hvp`` also covers the model block (thresholds, time constants, ...: the mixed
+kernel partials ``d2K/ds dp``, ``d2K/dp2``, ``numeric/second_order_params.py``). Second derivatives scale
+like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes exactly as the first-order
+sweeps do.
 """
 
 from __future__ import annotations
@@ -338,7 +339,8 @@ def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, param
     rec = _records(compiled, network, packed, ptab, pop, validate_t_max(t_max), int(max_spikes))
     m = compiled.module
     losses, hv, min_vdot = sob.batch_hvp_records(
-        m.psp, m.dpsp_ds, m.d2psp_ds2, m.dreset_ds, m.d2reset_ds2, m.p_load, ptab, pop, n_syn, packed.ptr, *rec, Topology.of(network).syn_w,
+        m.psp, m.dpsp_ds, m.d2psp_ds2, m.dreset_ds, m.d2reset_ds2, m.p_load, ptab, pop, n_syn, packed.ptr, *rec,
+        Topology.of(network).syn_w,
         (float(KINDS[loss.kind]), float(loss.tau0), float(loss.tau1), float(loss.gamma)), lab, v)
     _vdot_policy(min_vdot, policy)
     total = np.zeros(2 * n_syn)

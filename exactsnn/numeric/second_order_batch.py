@@ -68,8 +68,8 @@ def loss_seed(first, kind, t_first, label, tau0, tau1, gamma, n_spk):
 
 
 @njit(cache=False)
-def sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in, n_syn, n_spk, spk_time, spk_nrn, spk_head, spk_prev, arr_time, arr_syn,
-               arr_src, arr_prev, syn_w, first, t_first, loss, label, v):
+def sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in, n_syn, n_spk, spk_time, spk_nrn,
+               spk_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, first, t_first, loss, label, v):
     """One pattern: (loss, (H v)[:2 n_syn] in weights and delays, min Vdot over the spikes visited).
 
     The model's jitted kernels come first (as for ``edges_core``); ``loss`` = (kind, tau0, tau1, gamma)."""
@@ -102,9 +102,10 @@ def sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_in, n_syn
 
 
 @njit(cache=False, parallel=True)
-def batch_hvp_records(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_syn, in_ptr, sizes, t_first, first, spk_f, spk_i, arr_f, arr_i, syn_w,
-                      loss, labels, v):
-    """``sample_hvp`` (the model's jitted kernels first) for every pattern of a ``batch_simulate_record`` output, in parallel.
+def batch_hvp_records(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_syn, in_ptr, sizes, t_first, first,
+                      spk_f, spk_i, arr_f, arr_i, syn_w, loss, labels, v):
+    """``sample_hvp`` (the model's jitted kernels first) for every pattern of a ``batch_simulate_record``
+    output, in parallel.
 
     Returns (losses (B,), hv (B, 2 n_syn) per-pattern H v in weights and delays, min_vdot (B,))."""
     n_b = in_ptr.size - 1
@@ -113,10 +114,10 @@ def batch_hvp_records(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, n_sy
     min_vdot = np.zeros(n_b)
     for b in prange(n_b):
         n_spk, n_arr = sizes[b, 0], sizes[b, 1]
-        val, h, mv = sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, in_ptr[b + 1] - in_ptr[b], n_syn, n_spk, spk_f[b, :n_spk],
-                                spk_i[b, 0, :n_spk], spk_i[b, 1, :n_spk], spk_i[b, 2, :n_spk], arr_f[b, :n_arr],
-                                arr_i[b, 0, :n_arr], arr_i[b, 1, :n_arr], arr_i[b, 2, :n_arr], syn_w, first[b],
-                                t_first[b], loss, labels[b], v)
+        val, h, mv = sample_hvp(psp, dpsp, d2psp, dreset, d2reset, p_load, ptab, pop, in_ptr[b + 1] - in_ptr[b],
+                                n_syn, n_spk, spk_f[b, :n_spk], spk_i[b, 0, :n_spk], spk_i[b, 1, :n_spk],
+                                spk_i[b, 2, :n_spk], arr_f[b, :n_arr], arr_i[b, 0, :n_arr], arr_i[b, 1, :n_arr],
+                                arr_i[b, 2, :n_arr], syn_w, first[b], t_first[b], loss, labels[b], v)
         losses[b] = val
         hv[b] = h
         min_vdot[b] = mv
