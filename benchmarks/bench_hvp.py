@@ -9,6 +9,7 @@ Per sample, on an already simulated result, best of --repeats, interleaved:
 - hvp:       exactsnn.hvp(result, loss, v)          (loss derivatives + diagnostics + edge kernels + tangent
                                                      + adjoint + Lagrangian terms + adjoint; v and H v over
                                                      every block, model parameters included)
+- hvp (no model block): exactsnn.hvp(..., model=False) (weights, delays and input times only)
 - kernels:   the engine's adjoint_core alone, against hessian.hvp_flat (edges_core on the loss's spikes and
              their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics,
              loss and model block
@@ -53,7 +54,7 @@ def main():
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     net = Network.feedforward([rng.normal(0.6, 0.4, (N_IN, HIDDEN)), rng.normal(0.05, 0.1, (HIDDEN, N_OUT))])
-    sums = np.zeros(4)
+    sums = np.zeros(5)
     spikes = 0
     for i in range(args.samples + 1):
         inputs = [sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)]
@@ -69,7 +70,8 @@ def main():
         t = [best(lambda: loss_grad(r, loss, policy="flag"), args.repeats),
              best(lambda: hvp(r, loss, v, policy="flag"), args.repeats),
              best(lambda: r.model.call("adjoint_core", *r.engine_args(), dl_dt), args.repeats),
-             best(lambda: hvp_flat(r, dl_dt, idx, block, v[:n_params(r)]), args.repeats)]
+             best(lambda: hvp_flat(r, dl_dt, idx, block, v[:n_params(r)]), args.repeats),
+             best(lambda: hvp(r, loss, v[:n_params(r)], policy="flag", model=False), args.repeats)]
         if i == 0:
             continue  # warm-up (compilation)
         sums += t
@@ -79,6 +81,7 @@ def main():
           f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}")
     print(f"5-{HIDDEN}-3 lif, rate {args.rate}: {spikes / args.samples:.1f} spikes per sample, {args.samples} samples")
     print(f"API:     gradient {m[0]:9.1f} us   hvp {m[1]:9.1f} us   ratio {m[1] / m[0]:.2f}x")
+    print(f"API, model=False:    hvp {m[4]:9.1f} us   ratio {m[4] / m[0]:.2f}x")
     print(f"kernels: adjoint  {m[2]:9.1f} us   hvp {m[3]:9.1f} us   ratio {m[3] / m[2]:.2f}x")
     if args.batch:
         bench_batch(rng, net, args)

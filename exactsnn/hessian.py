@@ -200,7 +200,7 @@ def _loss_block(result, loss) -> tuple:
     return dl_dt, ids[live], h[np.ix_(live, live)]
 
 
-def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
+def hvp(result: SimulationResult, loss, v, policy: str = "warn", model: bool = True) -> Gradients:
     """Hessian-vector product ``(d2 L / dq2) v`` of a loss, by forward-over-adjoint.
 
     Parameters
@@ -214,11 +214,14 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
         ``n_pop x N_PARAMS``: thresholds, time constants, ... of each population); an array without the
         model block means a zero model direction.
     policy : {"raise", "warn", "flag"}
+    model : bool
+        False: skip the model block (``v`` without it, ``H v``'s ``model`` empty): the kernels' parameter
+        partials at every edge are the larger part of an HVP's cost (``benchmarks/README.md``).
 
     Returns
     -------
     Gradients
-        Every block of ``H v``: ``weights, delays, inputs, model``.
+        Every block of ``H v``: ``weights, delays, inputs, model`` (``model=False``: empty).
 
     Notes
     -----
@@ -231,7 +234,9 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     (``numeric/second_order_params.py``).
     """
     _check_result(result, "hvp")
-    v = _direction(result, v, model=True)
+    if not isinstance(model, (bool, np.bool_)):
+        raise InvalidInputError(f"hvp: model = {model!r} must be True or False")
+    v = _direction(result, v, model=bool(model))
     dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)
     out = hvp_flat(result, dl_dt, idx, block, v)

@@ -357,7 +357,8 @@ def test_parallel_batch_hvp_equals_sum_of_single_pattern_hvps():
 def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
     """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
     random direction over weights, delays, input times and model parameters == Richardson differences of the
-    exact gradient (loss_grad, all four blocks) to 1e-8; and u.Hv == v.Hu to 1e-12 relative."""
+    exact gradient (loss_grad, all four blocks) to 1e-8; u.Hv == v.Hu to 1e-12 relative; model=False gives the
+    other blocks of a direction with a zero model part."""
     net, inputs = _two_outputs()
     pops = [0, 0, 1, 1]
     base_p = np.array([0.5, 1.0, 1.0, 0.4, 1.3, 0.9])  # (tau_syn, tau_mem, threshold) per population
@@ -392,6 +393,11 @@ def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
     assert _rel(hv[-6:], fd[-6:]) < 1e-8  # the model block on its own scale
     hu = flat(hvp(base, loss, u, policy="flag"))
     assert abs(u @ hv - v @ hu) < 1e-12 * np.linalg.norm(u) * np.linalg.norm(hv)
+    nq = n_params(base)
+    fast = hvp(base, loss, v[:nq], policy="flag", model=False)  # the model block skipped: same other blocks
+    assert fast.model.size == 0
+    full = flat(hvp(base, loss, np.concatenate([v[:nq], np.zeros(6)]), policy="flag"))
+    assert np.allclose(flat(fast), full[:nq], rtol=1e-14, atol=0)
 
 
 @pytest.mark.slow

@@ -94,35 +94,43 @@ def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gpp, thpp, cpo
     n_spk = ptr.size - 1
     n_par = g1.shape[1]
     base = 2 * n_syn + n_in
-    gv = np.zeros(n_par)
     for k in range(n_spk):
         c = mu[k]
         if c == 0.0:
             continue
         off = base + cpop[k] * n_par
-        vp = v[off:off + n_par]
-        hp = thpp[k].reshape(n_par, n_par) @ vp
         for i in range(n_par):
-            w_q[off + i] -= c * hp[i]
+            acc = 0.0
+            for j in range(n_par):
+                acc += thpp[k, i * n_par + j] * v[off + j]
+            w_q[off + i] -= c * acc
         for e in range(ptr[k], ptr[k + 1]):
             s_e = src[e]
             tau_dot = v[2 * n_syn + s_e] if s_e < n_in else tdot[s_e - n_in]
-            if syn[e] >= 0:
+            arrival = syn[e] >= 0
+            if arrival:
                 tau_dot += v[n_syn + syn[e]]
             u = tdot[k] - tau_dot
-            x_s = gs[e] @ vp
-            gv[:] = gpp[e].reshape(n_par, n_par) @ vp
-            if syn[e] >= 0:
+            x_s = 0.0
+            x_1 = 0.0
+            for i in range(n_par):
+                x_s += gs[e, i] * v[off + i]
+                x_1 += g1[e, i] * v[off + i]
+            vw = v[syn[e]] if arrival else 0.0
+            for i in range(n_par):
+                gv = 0.0
+                for j in range(n_par):
+                    gv += gpp[e, i * n_par + j] * v[off + j]
+                if arrival:
+                    w_q[off + i] += c * (w[e] * gs[e, i] * u + vw * g1[e, i] + w[e] * gv)
+                else:
+                    w_q[off + i] -= c * (gs[e, i] * u + gv)
+            if arrival:
                 a = c * w[e] * x_s
-                w_q[syn[e]] += c * (g1[e] @ vp)
+                w_q[syn[e]] += c * x_1
                 w_q[n_syn + syn[e]] -= a
-                vw = v[syn[e]]
-                for i in range(n_par):
-                    w_q[off + i] += c * (w[e] * gs[e, i] * u + vw * g1[e, i] + w[e] * gv[i])
             else:
                 a = -c * x_s
-                for i in range(n_par):
-                    w_q[off + i] -= c * (gs[e, i] * u + gv[i])
             w_t[k] += a
             if s_e < n_in:
                 w_q[2 * n_syn + s_e] -= a
