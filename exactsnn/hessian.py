@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .diagnostics import POLICIES, VDOT_TOL, DegenerateSpikeWarning, check_spikes
-from .errors import DegenerateSpikeError, InvalidInputError, SimulationError
+from .errors import DegenerateSpikeError, InvalidInputError, ModelError, SimulationError
 from .grad import Gradients
 from .losses import KINDS, Loss, Patterns, _integer_labels, loss_value_and_dt
 from .network import real_array, validate_t_max
@@ -272,6 +272,10 @@ def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
 def _param_edges(result, e) -> tuple:
     """``second_order_params.param_edges`` of the edges ``e``: (g1, gs, gpp, dfdp, thpp, cpop)."""
     m = result.model.module
+    if not hasattr(m, "d2threshold_dp2"):
+        raise ModelError(f"model {result.model.name!r}: its kernel module predates the second-order parameter "
+                         "kernels (d2psp_dsdp, d2psp_dp2, ...); regenerate it (python -m exactsnn.codegen.cache) "
+                         "or call hvp(..., model=False)")
     return sop.param_edges(m.dpsp_dp, m.d2psp_dsdp, m.d2psp_dp2, m.dreset_dp, m.d2reset_dsdp, m.d2reset_dp2,
                            m.dthreshold_dp, m.d2threshold_dp2, m.p_load, result.ptab.shape[1], result.ptab,
                            result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep)
