@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 

@@ -214,7 +214,7 @@ def kernel_source(deriv: Derivation) -> str:
     m = deriv.model
     parts = [
         "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
-        "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4\n"
+        "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5\n"
         "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,\n"
         "                                       iv_pow, iv_powi, iv_scale, iv_sqrt)\n\n",
         f"MODEL_NAME = {m.name!r}\n",
