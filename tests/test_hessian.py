@@ -354,6 +354,19 @@ def test_parallel_batch_hvp_equals_sum_of_single_pattern_hvps():
                                                              "populations": pops, **bad})
 
 
+def _every_block(g):
+    return np.concatenate([g.weights, g.delays, g.inputs, g.model])
+
+
+def _every_block_gradient(run, base, loss):
+    """q -> the exact gradient over every block at run(q), whose spike counts must equal base's."""
+    def grad_at(qq):
+        r = run(qq)
+        assert _counts(r) == _counts(base)
+        return _every_block(loss_grad(r, loss, policy="flag")[1])
+    return grad_at
+
+
 def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
     """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
     random direction over weights, delays, input times and model parameters == Richardson differences of the
@@ -378,15 +391,8 @@ def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
     v, u = rng.normal(size=q.size), rng.normal(size=q.size)
     v /= np.linalg.norm(v)
 
-    def grad_at(qq):
-        r = run(qq)
-        assert _counts(r) == _counts(base)
-        g = loss_grad(r, loss, policy="flag")[1]
-        return np.concatenate([g.weights, g.delays, g.inputs, g.model])
-
-    def flat(h):
-        return np.concatenate([h.weights, h.delays, h.inputs, h.model])
-
+    grad_at = _every_block_gradient(run, base, loss)
+    flat = _every_block
     hv = flat(hvp(base, loss, v, policy="flag"))
     fd = _richardson_gradient_difference(grad_at, q, v, 1e-3)
     assert _rel(hv, fd) < 1e-8
@@ -442,13 +448,7 @@ def test_hvp_model_block_of_a_three_rate_model():
     v = np.random.default_rng(2).normal(size=q.size)
     v /= np.linalg.norm(v)
 
-    def grad_at(qq):
-        r = run(qq)
-        assert _counts(r) == _counts(base)
-        g = loss_grad(r, loss, policy="flag")[1]
-        return np.concatenate([g.weights, g.delays, g.inputs, g.model])
-
-    h = hvp(base, loss, v, policy="flag")
-    got = np.concatenate([h.weights, h.delays, h.inputs, h.model])
+    grad_at = _every_block_gradient(run, base, loss)
+    got = _every_block(hvp(base, loss, v, policy="flag"))
     fd = _richardson_gradient_difference(grad_at, q, v, 1e-3)
     assert _rel(got, fd) < 1e-9 and _rel(got[-4:], fd[-4:]) < 1e-9
