@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '8ed8753e82bb9e749f3246601391818bbdfc8f27e3671396261e622af349e8c3'
+INPUT_HASH = 'd89421c1109a02dd8e30cf356701a273d273c23cc4fd8a09212b57850c720f1f'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '5c6af66710a127ccbde3cc1ce1f73e85ddb677eb4d589f58d8738cb64e8ff7ab'
+INPUT_HASH = '8076e42453256fe3b95369328aa3476493594d250dbba20a636f2cef29b7f632'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'aea5e4f0fc1070a5b422c2d5be79351e92208c1ce1ac64d52545be88f5190ce9'
+INPUT_HASH = '9b0e15ea0397097c8ff1f1303a4038a93f63ebfb3c7ae86d0a55333e844410e7'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'ba4e994f7ed901b1e2994548c600c05a1c3b755b81fb0a17151b10c1f9cf6a59'
+INPUT_HASH = '4d3fd7dbb8b11450f02a9491bbc9b1f6af33b346881c7e83fbbe018e6df98a33'
 
 import math
 

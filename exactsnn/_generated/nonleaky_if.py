@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'fff569629190de742e1710517f5d8189d4b1bf9160f72c21423ed24fc374fe81'
+INPUT_HASH = '2b25f7e2ae70358943e66472e8e43200abfe67db2fdc00923a405a6ba4620ffb'
 
 import math
 

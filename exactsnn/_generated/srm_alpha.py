@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '3cf2d37d52d34835ba751cb9eded0be95f0508b8cece1aed3ecf90c70697d9ec'
+INPUT_HASH = '13a5903b2fcbf10a57ae99c169e7a768ef49a24ceb186034a20c977df738698c'
 
 import math
 
