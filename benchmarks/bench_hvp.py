@@ -7,10 +7,12 @@ uniform in [0.15, 2]. TTFS cross-entropy loss (labels cycling 0..2), a random un
 Per sample, on an already simulated result, best of --repeats, interleaved:
 - gradient:  exactsnn.loss_grad(result, loss)      (loss dL/dt + diagnostics + adjoint sweep)
 - hvp:       exactsnn.hvp(result, loss, v)          (loss derivatives + diagnostics + edge kernels + tangent
-                                                     + adjoint + Lagrangian terms + adjoint)
+                                                     + adjoint + Lagrangian terms + adjoint; v and H v over
+                                                     every block, model parameters included)
+- hvp (no model block): exactsnn.hvp(..., model=False) (weights, delays and input times only)
 - kernels:   the engine's adjoint_core alone, against hessian.hvp_flat (edges_core on the loss's spikes and
-             their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics
-             and loss
+             their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics,
+             loss and model block
 Printed: the ratios hvp / gradient. The HVP is also checked against the contraction of the edge gradient
 (``adjoint_edges`` with dL/dt equals the engine's adjoint to 1e-12).
 
@@ -25,7 +27,7 @@ import time
 import numba
 import numpy as np
 
-from exactsnn import Loss, Network, hvp, loss_grad, simulate
+from exactsnn import Loss, Network, batch_hvp, batch_loss_grad, hvp, loss_grad, simulate
 from exactsnn.hessian import _loss_block, edges, hvp_flat, n_params  # private: the kernels without checks
 from exactsnn.numeric import second_order as so
 
@@ -48,16 +50,17 @@ def main():
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--rate", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     net = Network.feedforward([rng.normal(0.6, 0.4, (N_IN, HIDDEN)), rng.normal(0.05, 0.1, (HIDDEN, N_OUT))])
-    sums = np.zeros(4)
+    sums = np.zeros(5)
     spikes = 0
     for i in range(args.samples + 1):
         inputs = [sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)]
         r = simulate("lif", net, inputs, T_MAX, params=PARAMS)
         loss = Loss("ttfs_cross_entropy", label=i % N_OUT)
-        v = rng.normal(size=n_params(r))
+        v = rng.normal(size=n_params(r) + r.ptab.size)
         v /= np.linalg.norm(v)
         dl_dt, idx, block = _loss_block(r, loss)
         g_engine = r.model.call("adjoint_core", *r.engine_args(), dl_dt)[:n_params(r)]
@@ -67,7 +70,8 @@ def main():
         t = [best(lambda: loss_grad(r, loss, policy="flag"), args.repeats),
              best(lambda: hvp(r, loss, v, policy="flag"), args.repeats),
              best(lambda: r.model.call("adjoint_core", *r.engine_args(), dl_dt), args.repeats),
-             best(lambda: hvp_flat(r, dl_dt, idx, block, v), args.repeats)]
+             best(lambda: hvp_flat(r, dl_dt, idx, block, v[:n_params(r)]), args.repeats),
+             best(lambda: hvp(r, loss, v[:n_params(r)], policy="flag", model=False), args.repeats)]
         if i == 0:
             continue  # warm-up (compilation)
         sums += t
@@ -77,7 +81,43 @@ def main():
           f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}")
     print(f"5-{HIDDEN}-3 lif, rate {args.rate}: {spikes / args.samples:.1f} spikes per sample, {args.samples} samples")
     print(f"API:     gradient {m[0]:9.1f} us   hvp {m[1]:9.1f} us   ratio {m[1] / m[0]:.2f}x")
+    print(f"API, model=False:    hvp {m[4]:9.1f} us   ratio {m[4] / m[0]:.2f}x")
     print(f"kernels: adjoint  {m[2]:9.1f} us   hvp {m[3]:9.1f} us   ratio {m[3] / m[2]:.2f}x")
+    if args.batch:
+        bench_batch(rng, net, args)
+
+
+def bench_batch(rng, net, args):
+    """batch_hvp against batch_loss_grad, on 1 and 2 threads (see the module docstring)."""
+    pats = [[sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)] for _ in range(args.batch)]
+    labels = np.arange(args.batch) % N_OUT
+    loss = Loss("ttfs_cross_entropy")
+    v = rng.normal(size=2 * net.n_synapses)
+    v /= np.linalg.norm(v)
+    run_g = lambda: batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=PARAMS)  # noqa: E731
+    run_h = lambda: batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=PARAMS,  # noqa: E731
+                              policy="flag")
+    threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
+    res, t = {}, np.full((2, 2), np.inf)
+    for n in threads:
+        numba.set_num_threads(n)
+        run_g(), run_h()  # warm-up (compilation)
+    for _ in range(args.repeats):
+        for i, n in enumerate(threads):
+            numba.set_num_threads(n)
+            t[i, 0] = min(t[i, 0], best(run_g, 1))
+            t0 = time.perf_counter()
+            res[n] = run_h()[1]
+            t[i, 1] = min(t[i, 1], time.perf_counter() - t0)
+    if 2 in res:
+        assert np.array_equal(res[1].weights, res[2].weights) and np.array_equal(res[1].delays, res[2].delays)
+    print(f"batch of {args.batch}:")
+    for i, n in enumerate(threads):
+        print(f"  {n} thread(s): batch_loss_grad {t[i, 0] * 1e3:8.2f} ms   batch_hvp {t[i, 1] * 1e3:8.2f} ms   "
+              f"ratio {t[i, 1] / t[i, 0]:.2f}x")
+    if len(threads) == 2:
+        print(f"  1 vs 2 threads: batch_loss_grad {t[0, 0] / t[1, 0]:.2f}x   batch_hvp {t[0, 1] / t[1, 1]:.2f}x "
+              "(2-thread HVP equal to 1-thread bit for bit)")
 
 
 if __name__ == "__main__":

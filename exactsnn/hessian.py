@@ -17,25 +17,31 @@ own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both requi
 - ``spike_curvature``: ``J v`` and ``v^T (d2 t_k/dq2) v`` of every spike (forward over forward).
 - ``batch_hvp``: the HVP of the mean loss over many patterns, in the shared weights and delays.
 
-Parameters ``q`` here are the weights, delays and input spike times (``[w | d | inputs]``, as the first
-three blocks of ``Gradients``); model-parameter blocks are not covered yet (they need the mixed
-kernel partials ``d2psp/ds dp``). Second derivatives scale like ``1 / Vdot^3`` near a tangential
-crossing: ``policy`` flags such spikes exactly as the first-order sweeps do.
+Parameters ``q`` are the weights, delays and input spike times (``[w | d | inputs]``, as the first three
+blocks of ``Gradients``); ``hvp`` also covers the model block (thresholds, time constants, ...: the mixed
+kernel partials ``d2K/ds dp``, ``d2K/dp2``, ``numeric/second_order_params.py``). Second derivatives scale
+like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes exactly as the first-order
+sweeps do.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from .diagnostics import check_spikes
-from .errors import InvalidInputError
+from .diagnostics import POLICIES, VDOT_TOL, DegenerateSpikeWarning, check_spikes
+from .errors import DegenerateSpikeError, InvalidInputError, ModelError, SimulationError
 from .grad import Gradients
-from .losses import Loss, loss_value_and_dt
-from .network import real_array
+from .losses import KINDS, Loss, Patterns, _integer_labels, loss_value_and_dt
+from .network import real_array, validate_t_max
 from .numeric import second_order as so
-from .simulate import SimulationResult, simulate
+from .numeric import second_order_batch as sob
+from .numeric import second_order_params as sop
+from .numeric.status import message as status_message
+from .resolve import resolve
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
 
 MAX_HESSIAN_ENTRIES = 50_000_000
 
@@ -47,6 +53,7 @@ class Edges(NamedTuple):
     src, syn : (n_edges,) int64   source-spike id (input id, or n_in + spike); synapse (-1: own spike)
     w, k0, k1, k2 : (n_edges,) float64   weight; psp, psp', psp'' (arrival) or 0, reset', reset'' (own)
     vdot : (n_spikes,) float64
+    lag : (n_edges,) float64      the kernel's argument s; keep : (n_spikes,) bool   spikes with edges
     """
 
     ptr: np.ndarray
@@ -59,6 +66,8 @@ class Edges(NamedTuple):
     vdot: np.ndarray
     n_syn: int
     n_in: int
+    lag: np.ndarray
+    keep: np.ndarray
 
 
 def edges(result: SimulationResult, seed=None) -> Edges:
@@ -70,13 +79,13 @@ def edges(result: SimulationResult, seed=None) -> Edges:
     n_in = result.in_times.size
     keep = np.ones(result.n_spikes, np.bool_) if seed is None else so.ancestors(
         n_in, result.spike_time, spk_arr_head, spk_prev, arr_time, arr_src, arr_prev, np.asarray(seed, np.bool_))
-    ptr, src, syn, w, k0, k1, k2 = so.edges_core(
+    ptr, src, syn, w, k0, k1, k2, lag = so.edges_core(
         mod.psp, mod.dpsp_ds, mod.d2psp_ds2, mod.dreset_ds, mod.d2reset_ds2, mod.p_load, result.ptab, result.pop,
         n_in, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
         result.topology.syn_w, keep)
     vdot = so.vdot_edges(ptr, syn, w, k1)
     vdot[~keep] = 1.0
-    return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in)
+    return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in, lag, keep)
 
 
 def n_params(result: SimulationResult) -> int:
@@ -90,18 +99,28 @@ def _check_result(result, caller):
                                 f"got {type(result).__name__}")
 
 
-def _direction(result, v) -> np.ndarray:
-    """``v`` as a flat ``[w | d | inputs]`` vector: a Gradients (model block must be zero) or an array."""
-    n_q = n_params(result)
+def n_model(result: SimulationResult) -> int:
+    """Length of the model-parameter block ``[p_0 | p_1 | ...]`` (``n_pop * N_PARAMS``, as ``Gradients.model``)."""
+    return result.ptab.size
+
+
+def _direction(result, v, model: bool = False) -> np.ndarray:
+    """``v`` as a flat ``[w | d | inputs]`` vector (``model=True``: ``[w | d | inputs | model]``, a shorter
+    array's model block read as zero): a Gradients or an array. Without ``model`` the model block must be 0."""
+    n_q, n_m = n_params(result), n_model(result)
     if isinstance(v, Gradients):
-        if np.any(np.asarray(v.model) != 0):
-            raise InvalidInputError("v.model: second derivatives with respect to model parameters are not "
-                                    "supported yet; give a direction with a zero model block")
-        v = np.concatenate([v.weights, v.delays, v.inputs])
+        if not model and np.any(np.asarray(v.model) != 0):
+            raise InvalidInputError("v.model: this function covers weights, delays and input times only; give a "
+                                    "direction with a zero model block (hvp covers the model parameters)")
+        v = np.concatenate([v.weights, v.delays, v.inputs] + ([np.asarray(v.model, float)] if model and
+                                                             np.size(v.model) else []))
     v = real_array(v, "v", InvalidInputError)
-    if v.shape != (n_q,):
-        raise InvalidInputError(f"v must have shape ({n_q},) (weights | delays | input times) or be a Gradients, "
-                                f"got shape {v.shape}")
+    if model and v.shape == (n_q,):
+        v = np.concatenate([v, np.zeros(n_m)])
+    if v.shape != ((n_q + n_m,) if model else (n_q,)):
+        allowed = f"({n_q},) or ({n_q + n_m},) (weights | delays | input times | model)" if model else \
+            f"({n_q},) (weights | delays | input times)"
+        raise InvalidInputError(f"v must have shape {allowed} or be a Gradients, got shape {v.shape}")
     if not np.isfinite(v).all():
         raise InvalidInputError("v contains non-finite values")
     return v
@@ -149,7 +168,7 @@ def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
     v = _direction(result, v)
     check_spikes(result, policy)
     e = edges(result)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, np.zeros(e.vdot.size))
     return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot)
 
 
@@ -181,7 +200,7 @@ def _loss_block(result, loss) -> tuple:
     return dl_dt, ids[live], h[np.ix_(live, live)]
 
 
-def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
+def hvp(result: SimulationResult, loss, v, policy: str = "warn", model: bool = True) -> Gradients:
     """Hessian-vector product ``(d2 L / dq2) v`` of a loss, by forward-over-adjoint.
 
     Parameters
@@ -190,14 +209,19 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     loss : Loss or (dl_dt, d2l_dt2)
         A first-spike ``Loss``, or the loss's gradient ``(n_spikes,)`` and Hessian ``(n_spikes, n_spikes)``
         with respect to the spike times.
-    v : Gradients or (2 n_synapses + n_input_spikes,) array
-        Direction in ``[weights | delays | input times]``; a Gradients' model block must be zero.
+    v : Gradients or array
+        Direction in ``[weights | delays | input times | model]`` (``Gradients``' layout; the model block is
+        ``n_pop x N_PARAMS``: thresholds, time constants, ... of each population); an array without the
+        model block means a zero model direction.
     policy : {"raise", "warn", "flag"}
+    model : bool
+        False: skip the model block (``v`` without it, ``H v``'s ``model`` empty): the kernels' parameter
+        partials at every edge are the larger part of an HVP's cost (``benchmarks/README.md``).
 
     Returns
     -------
     Gradients
-        Blocks ``weights, delays, inputs`` of ``H v``; ``model`` is empty (not covered yet).
+        Every block of ``H v``: ``weights, delays, inputs, model`` (``model=False``: empty).
 
     Notes
     -----
@@ -206,28 +230,55 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn") -> Gradients:
     parameter parts ``(w_t, w_q)``; then ``H v = w_q + G_q^T (-G_t^{-T} w_t)``: the second term is one
     more adjoint sweep. Cost: three linear sweeps over the causal edges of the spikes the loss depends on
     (the loss's spikes and their ancestors; the others are skipped, as the first-order adjoint skips them).
+    The model block adds the kernels' parameter partials ``dK/dp, d2K/ds dp, d2K/dp2`` at every edge
+    (``numeric/second_order_params.py``).
     """
     _check_result(result, "hvp")
-    v = _direction(result, v)
+    if not isinstance(model, (bool, np.bool_)):
+        raise InvalidInputError(f"hvp: model = {model!r} must be True or False")
+    v = _direction(result, v, model=bool(model))
     dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)
     out = hvp_flat(result, dl_dt, idx, block, v)
-    n_syn = result.network.n_synapses
-    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:], np.zeros(0))
+    n_syn, n_q = result.network.n_synapses, n_params(result)
+    return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:n_q], out[n_q:])
 
 
 def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
-    """The sweeps of ``hvp`` on validated inputs: ``(d2L/dq2) v`` (n_q,) for ``dL/dt`` (n_spikes,) and
-    ``d2L/dt2`` equal to ``block`` on the spikes ``idx`` (0 elsewhere). Only the spikes the loss depends on
-    (its spikes and their ancestors) are visited."""
+    """The sweeps of ``hvp`` on validated inputs: ``(d2L/dq2) v`` for ``dL/dt`` (n_spikes,) and ``d2L/dt2``
+    equal to ``block`` on the spikes ``idx`` (0 elsewhere). ``v`` of length ``n_params``: weights, delays and
+    input times only; of length ``n_params + n_model``: every block. Only the spikes the loss depends on (its
+    spikes and their ancestors) are visited."""
     seed = dl_dt != 0.0
     seed[idx[(block != 0.0).any(axis=0) | (block != 0.0).any(axis=1)]] = True
     e = edges(result, seed)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v)
+    n_q = n_params(result)
+    pe = _param_edges(result, e) if v.size > n_q else None
+    rhs = np.zeros(e.vdot.size) if pe is None else sop.tangent_rhs(pe[3], pe[5], n_q, v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs)
     mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
     w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
     w_t[idx] += block @ tdot[idx]
-    return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
+    if pe is None:
+        return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
+    n_pop = result.ptab.shape[0]
+    w_q = np.concatenate([w_q, np.zeros(v.size - n_q)])
+    sop.lagrangian_param_terms(e.ptr, e.src, e.syn, e.w, e.n_syn, e.n_in, *pe[:3], pe[4], pe[5], n_pop, mu, v, tdot,
+                               w_t, w_q)
+    mu2, g = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)
+    return w_q + np.concatenate([g, sop.model_grad(mu2, pe[3], pe[5], n_pop)])
+
+
+def _param_edges(result, e) -> tuple:
+    """``second_order_params.param_edges`` of the edges ``e``: (g1, gs, gpp, dfdp, thpp, cpop)."""
+    m = result.model.module
+    if not hasattr(m, "d2threshold_dp2"):
+        raise ModelError(f"model {result.model.name!r}: its kernel module predates the second-order parameter "
+                         "kernels (d2psp_dsdp, d2psp_dp2, ...); regenerate it (python -m exactsnn.codegen.cache) "
+                         "or call hvp(..., model=False)")
+    return sop.param_edges(m.dpsp_dp, m.d2psp_dsdp, m.d2psp_dp2, m.dreset_dp, m.d2reset_dsdp, m.d2reset_dp2,
+                           m.dthreshold_dp, m.d2threshold_dp2, m.p_load, result.ptab.shape[1], result.ptab,
+                           result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep)
 
 
 def _loss_terms(result, loss) -> tuple:
@@ -249,24 +300,34 @@ def _loss_terms(result, loss) -> tuple:
     return dl_dt, np.arange(n), d2l
 
 
-def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn") -> tuple:
+def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn",
+              populations=None, max_spikes: int = DEFAULT_MAX_SPIKES) -> tuple:
     """Hessian-vector product of the mean loss over many input patterns, w.r.t. the shared weights and delays.
 
     Parameters
     ----------
-    model, network, t_max, params
+    model, network, t_max, params, populations, max_spikes
         As for ``exactsnn.simulate``.
-    patterns : sequence of patterns (each a list of per-channel spike-time lists)
+    patterns : sequence of patterns (each a list of per-channel spike-time lists) or a ``Patterns``
     loss : Loss
         ``labels`` (one per pattern) override ``loss.label``.
     v : (2 n_synapses,) array or Gradients
         Direction in ``[weights | delays]`` (a Gradients' input and model blocks are ignored).
+    policy : {"raise", "warn", "flag"}
+        Applied to the smallest ``Vdot`` among each pattern's visited spikes (below ``VDOT_TOL`` the second
+        derivative, which scales like ``1 / Vdot^3``, is untrustworthy); ``hvp`` on one result runs the full
+        per-spike diagnostics.
 
     Returns
     -------
     (losses (n_patterns,), Gradients)
-        The per-pattern losses and ``(d2/dq2 mean_b L_b) v`` in the weights and delays blocks (inputs and model
-        blocks empty). Each pattern is simulated and swept as ``hvp`` does, one after the other.
+        The per-pattern losses and ``(d2/dq2 mean_b L_b) v = mean_b H_b v`` in the weights and delays blocks
+        (inputs and model blocks empty).
+
+    Notes
+    -----
+    Every pattern is simulated (the engine's ``batch_simulate_record``) and swept (``sample_hvp``: the sweeps of
+    ``hvp``) in parallel over patterns (numba ``prange``); the per-pattern products are summed in pattern order.
     """
     n_syn = network.n_synapses
     if isinstance(v, Gradients):
@@ -274,18 +335,70 @@ def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, param
     v = real_array(v, "v", InvalidInputError)
     if v.shape != (2 * n_syn,) or not np.isfinite(v).all():
         raise InvalidInputError(f"v must be {2 * n_syn} finite numbers (weights | delays), got shape {v.shape}")
-    patterns = list(patterns)
-    if not patterns:
+    if policy not in POLICIES:
+        raise InvalidInputError(f"policy = {policy!r} is not one of {POLICIES}")
+    compiled = resolve(model)
+    pop, n_pop = populations_array(populations, network.n_neurons)
+    ptab = compiled.param_table(params, n_pop)
+    loss.check_outputs(network.outputs.size)
+    packed = patterns if isinstance(patterns, Patterns) else Patterns.pack(list(patterns), network.n_inputs)
+    if len(packed) == 0:
         raise InvalidInputError("patterns must hold at least one input pattern")
-    labs = [loss.label] * len(patterns) if labels is None else list(labels)
-    if len(labs) != len(patterns):
-        raise InvalidInputError(f"labels must have one entry per pattern ({len(patterns)}), got {len(labs)}")
-    total, losses = np.zeros(2 * n_syn), np.empty(len(patterns))
-    for b, (x, lab) in enumerate(zip(patterns, labs)):
-        r = simulate(model, network, x, t_max, params=params)
-        loss_b = Loss(loss.kind, int(lab), loss.tau0, loss.tau1, loss.gamma)
-        losses[b] = loss_value_and_dt(r, loss_b)[0]
-        h = hvp(r, loss_b, np.concatenate([v, np.zeros(r.in_times.size)]), policy)
-        total += np.concatenate([h.weights, h.delays])
-    total /= len(patterns)
+    lab = _batch_labels(labels, loss, len(packed), network.outputs.size)
+    rec = _records(compiled, network, packed, ptab, pop, validate_t_max(t_max), int(max_spikes))
+    m = compiled.module
+    losses, hv, min_vdot = sob.batch_hvp_records(
+        m.psp, m.dpsp_ds, m.d2psp_ds2, m.dreset_ds, m.d2reset_ds2, m.p_load, ptab, pop, n_syn, packed.ptr, *rec,
+        Topology.of(network).syn_w,
+        (float(KINDS[loss.kind]), float(loss.tau0), float(loss.tau1), float(loss.gamma)), lab, v)
+    _vdot_policy(min_vdot, policy)
+    total = np.zeros(2 * n_syn)
+    for row in hv:
+        total += row
+    total /= len(packed)
     return losses, Gradients(total[:n_syn], total[n_syn:], np.zeros(0), np.zeros(0))
+
+
+def _batch_labels(labels, loss, n_b, n_out) -> np.ndarray:
+    """Per-pattern labels (int64) or ``loss.label`` for all."""
+    if labels is None:
+        return np.full(n_b, loss.label, np.int64)
+    try:
+        lab = _integer_labels(labels)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if lab.shape != (n_b,) or (lab < 0).any() or (lab >= n_out).any():
+        raise InvalidInputError(f"labels must be {n_b} integers in [0, {n_out}), got {labels!r}")
+    return lab
+
+
+def _records(compiled, network, packed, ptab, pop, t_max, max_spikes) -> tuple:
+    """``batch_simulate_record``'s (sizes, t_first, first, spk_f, spk_i, arr_f, arr_i); a batch whose records
+    overflow the first capacities (spikes ``2 n_neurons + 16``) runs again with the sizes it needed."""
+    topo = Topology.of(network)
+    args = (ptab, pop, packed.times, packed.src, packed.ptr, network.n_inputs, network.n_neurons, topo.syn_post,
+            topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, max_spikes, network.outputs.astype(np.int64))
+    fan = np.diff(topo.out_ptr)
+    cap = (2 * network.n_neurons + 16, int(fan.max(initial=0)) * (packed.max_in + 2 * network.n_neurons + 16) + 16)
+    for _ in range(2):
+        status, sizes, t_first, first, _, spk_f, spk_i, arr_f, arr_i = compiled.call("batch_simulate_record", *args,
+                                                                                     *cap)
+        bad = np.flatnonzero(status)
+        if bad.size:
+            raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
+        if (sizes[:, 0] <= cap[0]).all() and (sizes[:, 1] <= cap[1]).all():
+            break
+        cap = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
+    return sizes, t_first, first, spk_f, spk_i, arr_f, arr_i
+
+
+def _vdot_policy(min_vdot, policy):
+    """Apply the degenerate-spike ``policy`` to each pattern's smallest ``Vdot`` (threshold ``VDOT_TOL``)."""
+    bad = np.flatnonzero(min_vdot < VDOT_TOL)
+    if not bad.size or policy == "flag":
+        return
+    msg = (f"batch_hvp: pattern {int(bad[0])} has a spike with dV/dt = {min_vdot[bad[0]]:.3g} < {VDOT_TOL:g} "
+           f"({bad.size} such patterns); its second derivatives (~ 1/Vdot^3) are not trustworthy")
+    if policy == "raise":
+        raise DegenerateSpikeError(msg)
+    warnings.warn(msg, DegenerateSpikeWarning, stacklevel=3)

@@ -215,3 +215,37 @@ def test_hvp_is_symmetric():
         rhs = sum((v.get(key, 0) * x for key, x in hu.items()), mp.mpf(0))
         assert abs(lhs - rhs) < mp.mpf("1e-40") * max(abs(lhs), 1)
         assert abs(lhs) > 1e-3
+
+
+def test_model_parameter_rows_of_the_lagrangian_edge_pass():
+    """Section 4: for lif, F = w psp(t - tau; p) - reset(t - t_m; p) - threshold(p) with p = (tau_syn, tau_mem,
+    threshold), the Hessian of F in (t, tau, t_m, w, p) applied to a direction equals the rows the edge pass adds
+    (the table of Section 4 together with that of Section 2), at a rational point (tau_syn != tau_mem) to 40
+    digits."""
+    m = lif.build()
+    ps = [m.symbols[n] for n in m.param_names]
+    t, tau, tm, w = sympy.symbols("t tau t_m w")
+    F = w * m.psp.subs(S, t - tau) - m.reset.subs(S, t - tm) - m.threshold
+    xs = [t, tau, tm, w] + ps
+    d = sympy.symbols("d0:%d" % len(xs))
+    hd = sympy.hessian(F, xs) * sympy.Matrix(d)
+    dt, dtau, dtm, vw, vp = d[0], d[1], d[2], d[3], sympy.Matrix(d[4:])
+    at = lambda e, s: e.subs(S, s)  # noqa: E731
+    ua, um = dt - dtau, dt - dtm
+    psp_sp = sympy.Matrix([at(sympy.diff(m.psp, S, q), t - tau) for q in ps])
+    psp_p = sympy.Matrix([at(sympy.diff(m.psp, q), t - tau) for q in ps])
+    psp_pp = sympy.Matrix([[at(sympy.diff(m.psp, a, b), t - tau) for b in ps] for a in ps])
+    rs_sp = sympy.Matrix([at(sympy.diff(m.reset, S, q), t - tm) for q in ps])
+    rs_pp = sympy.Matrix([[at(sympy.diff(m.reset, a, b), t - tm) for b in ps] for a in ps])
+    th_pp = sympy.hessian(m.threshold, ps)
+    p2, r2 = at(sympy.diff(m.psp, S, 2), t - tau), at(sympy.diff(m.reset, S, 2), t - tm)
+    p1 = at(sympy.diff(m.psp, S), t - tau)
+    a_arr = w * p2 * ua + p1 * vw + w * (psp_sp.T * vp)[0]
+    a_own = -(r2 * um + (rs_sp.T * vp)[0])
+    want = [a_arr + a_own, -a_arr, -a_own, p1 * ua + (psp_p.T * vp)[0]]
+    want += list(w * psp_sp * ua + vw * psp_p + w * psp_pp * vp - (rs_sp * um + rs_pp * vp) - th_pp * vp)
+    point = dict(zip(list(xs) + list(d), [sympy.Rational(k, 7) for k in (23, 3, 1, 9, 3, 8, 6)] +
+                     [sympy.Rational(k, 5) for k in (2, -3, 4, 1, -2, 3, 5)]))
+    for i in range(len(xs)):  # equal as functions: exact at a rational point, then at 40 digits
+        gap = (hd[i] - want[i]).subs(point)
+        assert abs(sympy.N(gap, 40)) < sympy.Float("1e-35"), i

@@ -7,14 +7,14 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = 'fa0a675148cd99ba1f01fd569b761afe12d46b77aa69b4df7d808e575d8bb795'
+INPUT_HASH = 'd89421c1109a02dd8e30cf356701a273d273c23cc4fd8a09212b57850c720f1f'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -180,6 +180,196 @@ def dthreshold_dp(p, out):
     out[2] = 1
     out[3] = 0
     out[4] = 0
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau_syn, tau_mem, threshold, beta, tau_adapt) into out (Newton form)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_syn
+    _c1 = 1/tau_mem
+    out[0] = -(_c1*expdd3(s, _c1, _c0, _c0) + expdd2(s, _c0, _c0))/tau_syn**2
+    out[1] = -(_c1*expdd3(s, _c1, _c0, _c1) + expdd2(s, _c1, _c0))/tau_mem**2
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau_syn, tau_mem, threshold, beta, tau_adapt) into out"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    beta = p[3]
+    tau_adapt = p[4]
+    if tau_mem == tau_syn:
+        _c0 = 1/tau_syn
+        _c1 = math.exp(-_c0*s)
+        _c2 = 1/tau_adapt
+        _c3 = _c2*s
+        _c4 = math.exp(-_c3)
+        out[0] = 0
+        out[1] = _c1*threshold*(-s + tau_syn)/tau_syn**3
+        out[2] = -_c0*_c1
+        out[3] = -_c2*_c4
+        out[4] = _c4*beta*(1 - _c3)/tau_adapt**2
+        return
+    _c0 = 1/tau_mem
+    _c1 = _c0*s
+    _c2 = math.exp(-_c1)
+    _c3 = 1/tau_adapt
+    _c4 = _c3*s
+    _c5 = math.exp(-_c4)
+    out[0] = 0
+    out[1] = _c2*threshold*(1 - _c1)/tau_mem**2
+    out[2] = -_c0*_c2
+    out[3] = -_c3*_c5
+    out[4] = _c5*beta*(1 - _c4)/tau_adapt**2
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold, beta, tau_adapt) into out (Newton form)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_mem
+    _c1 = 1/tau_syn
+    _c2 = -expdd4(s, _c0, _c1, _c0, _c1)/(tau_mem**2*tau_syn**2)
+    out[0] = -2*(_c1*expdd4(s, _c0, _c1, _c1, _c1) + expdd3(s, _c0, _c1, _c1))/tau_syn**3
+    out[1] = _c2
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = _c2
+    out[6] = -2*(_c0*expdd4(s, _c0, _c1, _c0, _c0) + expdd3(s, _c0, _c1, _c0))/tau_mem**3
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    out[16] = 0
+    out[17] = 0
+    out[18] = 0
+    out[19] = 0
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = 0
+    out[24] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold, beta, tau_adapt) into out"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    beta = p[3]
+    tau_adapt = p[4]
+    if tau_mem == tau_syn:
+        _c0 = s*math.exp(-s/tau_syn)
+        _c1 = _c0/tau_syn**2
+        _c2 = s/tau_adapt
+        _c3 = s*math.exp(-_c2)
+        _c4 = _c3/tau_adapt**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = _c0*threshold*(s - 2*tau_syn)/tau_syn**4
+        out[7] = _c1
+        out[8] = 0
+        out[9] = 0
+        out[10] = 0
+        out[11] = _c1
+        out[12] = 0
+        out[13] = 0
+        out[14] = 0
+        out[15] = 0
+        out[16] = 0
+        out[17] = 0
+        out[18] = 0
+        out[19] = _c4
+        out[20] = 0
+        out[21] = 0
+        out[22] = 0
+        out[23] = _c4
+        out[24] = _c3*beta*(_c2 - 2)/tau_adapt**3
+        return
+    _c0 = s/tau_mem
+    _c1 = s*math.exp(-_c0)
+    _c2 = _c1/tau_mem**2
+    _c3 = s/tau_adapt
+    _c4 = s*math.exp(-_c3)
+    _c5 = _c4/tau_adapt**2
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = _c1*threshold*(_c0 - 2)/tau_mem**3
+    out[7] = _c2
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = _c2
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    out[16] = 0
+    out[17] = 0
+    out[18] = 0
+    out[19] = _c5
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = _c5
+    out[24] = _c4*beta*(_c3 - 2)/tau_adapt**3
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold, beta, tau_adapt) into out"""
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    out[16] = 0
+    out[17] = 0
+    out[18] = 0
+    out[19] = 0
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = 0
+    out[24] = 0
     return
 
 

@@ -7,14 +7,14 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'c351a1ca95577c149ec5ca773196a697da1f49ef0e8e07b6c4b8f1664097f242'
+INPUT_HASH = '8076e42453256fe3b95369328aa3476493594d250dbba20a636f2cef29b7f632'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -160,6 +160,110 @@ def dthreshold_dp(p, out):
     out[0] = 0
     out[1] = 0
     out[2] = 1
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau_syn, tau_mem, threshold) into out (Newton form)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_syn
+    _c1 = 1/tau_mem
+    out[0] = -(_c1*expdd3(s, _c1, _c0, _c0) + expdd2(s, _c0, _c0))/tau_syn**2
+    out[1] = -(_c1*expdd3(s, _c1, _c0, _c1) + expdd2(s, _c1, _c0))/tau_mem**2
+    out[2] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau_syn, tau_mem, threshold) into out"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    if tau_mem == tau_syn:
+        _c0 = 1/tau_syn
+        _c1 = math.exp(-_c0*s)
+        out[0] = 0
+        out[1] = _c1*threshold*(-s + tau_syn)/tau_syn**3
+        out[2] = -_c0*_c1
+        return
+    _c0 = 1/tau_mem
+    _c1 = _c0*s
+    _c2 = math.exp(-_c1)
+    out[0] = 0
+    out[1] = _c2*threshold*(1 - _c1)/tau_mem**2
+    out[2] = -_c0*_c2
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold) into out (Newton form)"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    _c0 = 1/tau_mem
+    _c1 = 1/tau_syn
+    _c2 = -expdd4(s, _c0, _c1, _c0, _c1)/(tau_mem**2*tau_syn**2)
+    out[0] = -2*(_c1*expdd4(s, _c0, _c1, _c1, _c1) + expdd3(s, _c0, _c1, _c1))/tau_syn**3
+    out[1] = _c2
+    out[2] = 0
+    out[3] = _c2
+    out[4] = -2*(_c0*expdd4(s, _c0, _c1, _c0, _c0) + expdd3(s, _c0, _c1, _c0))/tau_mem**3
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold) into out"""
+    tau_syn = p[0]
+    tau_mem = p[1]
+    threshold = p[2]
+    if tau_mem == tau_syn:
+        _c0 = s*math.exp(-s/tau_syn)
+        _c1 = _c0/tau_syn**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = _c0*threshold*(s - 2*tau_syn)/tau_syn**4
+        out[5] = _c1
+        out[6] = 0
+        out[7] = _c1
+        out[8] = 0
+        return
+    _c0 = s/tau_mem
+    _c1 = s*math.exp(-_c0)
+    _c2 = _c1/tau_mem**2
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = _c1*threshold*(_c0 - 2)/tau_mem**3
+    out[5] = _c2
+    out[6] = 0
+    out[7] = _c2
+    out[8] = 0
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau_syn, tau_mem, threshold) into out"""
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
     return
 
 

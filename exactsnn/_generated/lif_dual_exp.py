@@ -7,14 +7,14 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'b35a2030e2cde8d86d60b9ac47c070dfc0d4bc760b19743373849d3bcadee7b9'
+INPUT_HASH = '9b0e15ea0397097c8ff1f1303a4038a93f63ebfb3c7ae86d0a55333e844410e7'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -226,6 +226,254 @@ def dthreshold_dp(p, out):
     out[1] = 0
     out[2] = 0
     out[3] = 1
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau_rise, tau_decay, tau_mem, threshold) into out (Newton form)"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    _c0 = 1/tau_mem
+    _c1 = 1/tau_rise
+    _c2 = 1/tau_decay
+    _c3 = expdd3(s, _c2, _c0, _c1)
+    out[0] = (_c1*(_c2*expdd4(s, _c2, _c0, _c1, _c1) + expdd3(s, _c0, _c1, _c1)) + _c2*_c3 + expdd2(s, _c0, _c1))/tau_rise**2
+    out[1] = _c1*(_c2*expdd4(s, _c2, _c0, _c1, _c2) + _c3)/tau_decay**2
+    out[2] = _c1*(_c2*expdd4(s, _c2, _c0, _c1, _c0) + expdd3(s, _c0, _c1, _c0))/tau_mem**2
+    out[3] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau_rise, tau_decay, tau_mem, threshold) into out"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    threshold = p[3]
+    if tau_decay == tau_mem:
+        if tau_mem == tau_rise:
+            _c0 = 1/tau_rise
+            _c1 = math.exp(-_c0*s)
+            out[0] = 0
+            out[1] = 0
+            out[2] = _c1*threshold*(-s + tau_rise)/tau_rise**3
+            out[3] = -_c0*_c1
+            return
+        _c0 = 1/tau_mem
+        _c1 = _c0*s
+        _c2 = math.exp(-_c1)
+        out[0] = 0
+        out[1] = 0
+        out[2] = _c2*threshold*(1 - _c1)/tau_mem**2
+        out[3] = -_c0*_c2
+        return
+    if tau_mem == tau_rise:
+        _c0 = 1/tau_rise
+        _c1 = math.exp(-_c0*s)
+        out[0] = 0
+        out[1] = 0
+        out[2] = _c1*threshold*(-s + tau_rise)/tau_rise**3
+        out[3] = -_c0*_c1
+        return
+    _c0 = 1/tau_mem
+    _c1 = _c0*s
+    _c2 = math.exp(-_c1)
+    out[0] = 0
+    out[1] = 0
+    out[2] = _c2*threshold*(1 - _c1)/tau_mem**2
+    out[3] = -_c0*_c2
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau_rise, tau_decay, tau_mem, threshold) into out (Newton form)"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    _c0 = tau_rise**2
+    _c1 = 1/tau_decay
+    _c2 = 1/tau_mem
+    _c3 = 1/tau_rise
+    _c4 = tau_decay**(-2)
+    _c5 = 1/_c0
+    _c6 = expdd4(s, _c1, _c2, _c3, _c1)
+    _c7 = _c4*_c5*(_c3*expdd5(s, _c1, _c2, _c3, _c1, _c3) + _c6)
+    _c8 = tau_mem**(-2)
+    _c9 = expdd4(s, _c1, _c2, _c3, _c2)
+    _c10 = _c5*_c8*(_c3*expdd5(s, _c1, _c2, _c3, _c2, _c3) + _c9)
+    _c11 = 2*_c3
+    _c12 = _c3*_c4*_c8*expdd5(s, _c1, _c2, _c3, _c1, _c2)
+    out[0] = 2*(_c0*expdd3(s, _c1, _c2, _c3) + 2*tau_rise*expdd4(s, _c1, _c2, _c3, _c3) + expdd5(s, _c1, _c2, _c3, _c3, _c3))/tau_rise**5
+    out[1] = _c7
+    out[2] = _c10
+    out[3] = 0
+    out[4] = _c7
+    out[5] = _c11*(_c1*expdd5(s, _c1, _c2, _c3, _c1, _c1) + _c6)/tau_decay**3
+    out[6] = _c12
+    out[7] = 0
+    out[8] = _c10
+    out[9] = _c12
+    out[10] = _c11*(_c2*expdd5(s, _c1, _c2, _c3, _c2, _c2) + _c9)/tau_mem**3
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau_rise, tau_decay, tau_mem, threshold) into out"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    threshold = p[3]
+    if tau_decay == tau_mem:
+        if tau_mem == tau_rise:
+            _c0 = s*math.exp(-s/tau_rise)
+            _c1 = _c0/tau_rise**2
+            out[0] = 0
+            out[1] = 0
+            out[2] = 0
+            out[3] = 0
+            out[4] = 0
+            out[5] = 0
+            out[6] = 0
+            out[7] = 0
+            out[8] = 0
+            out[9] = 0
+            out[10] = _c0*threshold*(s - 2*tau_rise)/tau_rise**4
+            out[11] = _c1
+            out[12] = 0
+            out[13] = 0
+            out[14] = _c1
+            out[15] = 0
+            return
+        _c0 = s/tau_mem
+        _c1 = s*math.exp(-_c0)
+        _c2 = _c1/tau_mem**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = _c1*threshold*(_c0 - 2)/tau_mem**3
+        out[11] = _c2
+        out[12] = 0
+        out[13] = 0
+        out[14] = _c2
+        out[15] = 0
+        return
+    if tau_mem == tau_rise:
+        _c0 = s*math.exp(-s/tau_rise)
+        _c1 = _c0/tau_rise**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = _c0*threshold*(s - 2*tau_rise)/tau_rise**4
+        out[11] = _c1
+        out[12] = 0
+        out[13] = 0
+        out[14] = _c1
+        out[15] = 0
+        return
+    _c0 = s/tau_mem
+    _c1 = s*math.exp(-_c0)
+    _c2 = _c1/tau_mem**2
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = _c1*threshold*(_c0 - 2)/tau_mem**3
+    out[11] = _c2
+    out[12] = 0
+    out[13] = 0
+    out[14] = _c2
+    out[15] = 0
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau_rise, tau_decay, tau_mem, threshold) into out"""
+    tau_rise = p[0]
+    tau_decay = p[1]
+    tau_mem = p[2]
+    if tau_decay == tau_mem:
+        if tau_mem == tau_rise:
+            out[0] = 0
+            out[1] = 0
+            out[2] = 0
+            out[3] = 0
+            out[4] = 0
+            out[5] = 0
+            out[6] = 0
+            out[7] = 0
+            out[8] = 0
+            out[9] = 0
+            out[10] = 0
+            out[11] = 0
+            out[12] = 0
+            out[13] = 0
+            out[14] = 0
+            out[15] = 0
+            return
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = 0
+        out[11] = 0
+        out[12] = 0
+        out[13] = 0
+        out[14] = 0
+        out[15] = 0
+        return
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
     return
 
 

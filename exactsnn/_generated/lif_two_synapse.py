@@ -7,14 +7,14 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '7ae7e27e3f7d209822aef3356fa12a764d0ead3e49ee9ceff159d5d008e6f83c'
+INPUT_HASH = '4d3fd7dbb8b11450f02a9491bbc9b1f6af33b346881c7e83fbbe018e6df98a33'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -260,6 +260,379 @@ def dthreshold_dp(p, out):
     out[2] = 0
     out[3] = 0
     out[4] = 1
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau_fast, tau_slow, frac_slow, tau_mem, threshold) into out (Newton form)"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    frac_slow = p[2]
+    tau_mem = p[3]
+    _c0 = 1/tau_fast
+    _c1 = 1/tau_slow
+    _c2 = expdd3(s, _c1, _c0, _c0)
+    _c3 = _c0*_c1
+    _c4 = 1/tau_mem
+    _c5 = frac_slow*tau_mem
+    _c6 = expdd2(s, _c1, _c0)
+    _c7 = expdd3(s, _c4, _c1, _c0)
+    _c8 = _c4*_c7 + _c6
+    _c9 = _c5*tau_fast - _c5*tau_slow - tau_fast*tau_mem + tau_fast*tau_slow
+    _c10 = _c4*_c8
+    _c11 = _c10*_c9
+    _c12 = _c11*_c3
+    _c13 = _c4*_c9
+    _c14 = tau_slow**(-2)
+    _c15 = expdd3(s, _c1, _c0, _c1)
+    out[0] = _c0*(-_c0*expdd2(s, _c0, _c0) - _c1*_c13*(_c2 + _c4*expdd4(s, _c4, _c1, _c0, _c0))/tau_fast**2 + _c1*_c4*_c8*(_c5 - tau_mem + tau_slow) - _c12 - _c2*_c3)
+    out[1] = -_c1*(_c0*_c10*(_c5 - tau_fast) + _c0*_c13*_c14*(_c15 + _c4*expdd4(s, _c4, _c1, _c0, _c1)) + _c1*_c6 + _c12 + _c14*_c15)
+    out[2] = _c3*_c8*(tau_fast - tau_slow)
+    out[3] = -_c3*_c4*(_c11 + _c8*(-frac_slow*tau_fast + frac_slow*tau_slow + tau_fast) + _c9*(_c4*expdd4(s, _c4, _c1, _c0, _c4) + _c7)/tau_mem**2)
+    out[4] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau_fast, tau_slow, frac_slow, tau_mem, threshold) into out"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    tau_mem = p[3]
+    threshold = p[4]
+    if tau_fast == tau_mem:
+        if tau_mem == tau_slow:
+            _c0 = 1/tau_slow
+            _c1 = math.exp(-_c0*s)
+            out[0] = 0
+            out[1] = 0
+            out[2] = 0
+            out[3] = _c1*threshold*(-s + tau_slow)/tau_slow**3
+            out[4] = -_c0*_c1
+            return
+        _c0 = 1/tau_mem
+        _c1 = _c0*s
+        _c2 = math.exp(-_c1)
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = _c2*threshold*(1 - _c1)/tau_mem**2
+        out[4] = -_c0*_c2
+        return
+    if tau_mem == tau_slow:
+        _c0 = 1/tau_slow
+        _c1 = math.exp(-_c0*s)
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = _c1*threshold*(-s + tau_slow)/tau_slow**3
+        out[4] = -_c0*_c1
+        return
+    _c0 = 1/tau_mem
+    _c1 = _c0*s
+    _c2 = math.exp(-_c1)
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = _c2*threshold*(1 - _c1)/tau_mem**2
+    out[4] = -_c0*_c2
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau_fast, tau_slow, frac_slow, tau_mem, threshold) into out (Newton form)"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    frac_slow = p[2]
+    tau_mem = p[3]
+    _c0 = 1/tau_fast
+    _c1 = 1/tau_slow
+    _c2 = tau_fast**(-2)
+    _c3 = 1/tau_mem
+    _c4 = frac_slow*tau_mem
+    _c5 = _c4 - tau_mem + tau_slow
+    _c6 = expdd3(s, _c3, _c1, _c0)
+    _c7 = expdd4(s, _c3, _c1, _c0, _c0)
+    _c8 = _c0*_c6
+    _c9 = _c3*_c8
+    _c10 = tau_fast*tau_slow
+    _c11 = tau_fast*tau_mem
+    _c12 = _c4*tau_fast
+    _c13 = _c4*tau_slow
+    _c14 = _c10 - _c11 + _c12 - _c13
+    _c15 = _c1*_c14
+    _c16 = _c15*_c9
+    _c17 = 2*_c2
+    _c18 = tau_fast**(-3)
+    _c19 = _c18*_c3
+    _c20 = tau_slow**(-3)
+    _c21 = _c10*tau_mem
+    _c22 = -_c21*_c7
+    _c23 = _c10*_c4
+    _c24 = expdd5(s, _c3, _c1, _c0, _c0, _c1)
+    _c25 = expdd4(s, _c3, _c1, _c0, _c1)
+    _c26 = -_c19*_c20*(_c10*_c24 - _c11*_c24 + _c12*_c24 - _c13*_c24 + _c21*expdd4(s, _c1, _c0, _c0, _c1) + _c22 - _c23*_c25 + _c23*_c7)
+    _c27 = tau_fast - tau_slow
+    _c28 = _c0*_c1
+    _c29 = _c28*(_c2*_c27*_c7 + _c27*_c8 - _c6)
+    _c30 = tau_mem**(-3)
+    _c31 = expdd4(s, _c3, _c1, _c0, _c3)
+    _c32 = _c23*_c31
+    _c33 = expdd5(s, _c3, _c1, _c0, _c0, _c3)
+    _c34 = -_c1*_c18*_c30*(-_c11*_c33 - _c13*_c33 - _c22 - _c32 + _c33*frac_slow*tau_fast*tau_mem + _c33*tau_fast*tau_slow)
+    _c35 = tau_slow**(-2)
+    _c36 = _c4 - tau_fast
+    _c37 = 2*_c35
+    _c38 = _c14*_c3
+    _c39 = _c0*_c20
+    _c40 = _c39*(_c10*_c6 + _c25*tau_fast - _c25*tau_slow)
+    _c41 = expdd5(s, _c3, _c1, _c0, _c3, _c1)
+    _c42 = -_c30*_c39*(_c10*_c41 - _c11*_c41 + _c12*_c41 - _c13*_c41 + _c21*_c25 - _c21*_c31 + _c32)
+    _c43 = tau_mem**(-2)
+    _c44 = _c31*_c43
+    _c45 = _c27*_c28*_c44
+    _c46 = -frac_slow*tau_fast + frac_slow*tau_slow + tau_fast
+    out[0] = _c17*(_c0*_c1*_c3*_c5*_c7 - _c0*expdd3(s, _c1, _c0, _c0) + _c1*_c3*_c5*_c6 - _c15*_c17*_c3*_c7 - _c15*_c19*expdd5(s, _c3, _c1, _c0, _c0, _c0) - _c16 - _c2*expdd4(s, _c1, _c0, _c0, _c0))
+    out[1] = _c26
+    out[2] = _c29
+    out[3] = _c34
+    out[4] = 0
+    out[5] = _c26
+    out[6] = -_c37*(_c0*_c25*_c37*_c38 + _c1*expdd3(s, _c1, _c0, _c1) + _c16 + _c25*_c28*_c3*_c36 + _c35*expdd4(s, _c1, _c0, _c1, _c1) + _c36*_c9 + _c38*_c39*expdd5(s, _c3, _c1, _c0, _c1, _c1))
+    out[7] = _c40
+    out[8] = _c42
+    out[9] = 0
+    out[10] = _c29
+    out[11] = _c40
+    out[12] = 0
+    out[13] = _c45
+    out[14] = 0
+    out[15] = _c34
+    out[16] = _c42
+    out[17] = _c45
+    out[18] = -2*_c28*_c43*(_c14*_c3*_c6 + _c14*_c30*expdd5(s, _c3, _c1, _c0, _c3, _c3) + 2*_c14*_c44 + _c3*_c31*_c46 + _c46*_c6)
+    out[19] = 0
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = 0
+    out[24] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau_fast, tau_slow, frac_slow, tau_mem, threshold) into out"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    tau_mem = p[3]
+    threshold = p[4]
+    if tau_fast == tau_mem:
+        if tau_mem == tau_slow:
+            _c0 = s*math.exp(-s/tau_slow)
+            _c1 = _c0/tau_slow**2
+            out[0] = 0
+            out[1] = 0
+            out[2] = 0
+            out[3] = 0
+            out[4] = 0
+            out[5] = 0
+            out[6] = 0
+            out[7] = 0
+            out[8] = 0
+            out[9] = 0
+            out[10] = 0
+            out[11] = 0
+            out[12] = 0
+            out[13] = 0
+            out[14] = 0
+            out[15] = 0
+            out[16] = 0
+            out[17] = 0
+            out[18] = _c0*threshold*(s - 2*tau_slow)/tau_slow**4
+            out[19] = _c1
+            out[20] = 0
+            out[21] = 0
+            out[22] = 0
+            out[23] = _c1
+            out[24] = 0
+            return
+        _c0 = s/tau_mem
+        _c1 = s*math.exp(-_c0)
+        _c2 = _c1/tau_mem**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = 0
+        out[11] = 0
+        out[12] = 0
+        out[13] = 0
+        out[14] = 0
+        out[15] = 0
+        out[16] = 0
+        out[17] = 0
+        out[18] = _c1*threshold*(_c0 - 2)/tau_mem**3
+        out[19] = _c2
+        out[20] = 0
+        out[21] = 0
+        out[22] = 0
+        out[23] = _c2
+        out[24] = 0
+        return
+    if tau_mem == tau_slow:
+        _c0 = s*math.exp(-s/tau_slow)
+        _c1 = _c0/tau_slow**2
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = 0
+        out[11] = 0
+        out[12] = 0
+        out[13] = 0
+        out[14] = 0
+        out[15] = 0
+        out[16] = 0
+        out[17] = 0
+        out[18] = _c0*threshold*(s - 2*tau_slow)/tau_slow**4
+        out[19] = _c1
+        out[20] = 0
+        out[21] = 0
+        out[22] = 0
+        out[23] = _c1
+        out[24] = 0
+        return
+    _c0 = s/tau_mem
+    _c1 = s*math.exp(-_c0)
+    _c2 = _c1/tau_mem**2
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    out[16] = 0
+    out[17] = 0
+    out[18] = _c1*threshold*(_c0 - 2)/tau_mem**3
+    out[19] = _c2
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = _c2
+    out[24] = 0
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau_fast, tau_slow, frac_slow, tau_mem, threshold) into out"""
+    tau_fast = p[0]
+    tau_slow = p[1]
+    tau_mem = p[3]
+    if tau_fast == tau_mem:
+        if tau_mem == tau_slow:
+            out[0] = 0
+            out[1] = 0
+            out[2] = 0
+            out[3] = 0
+            out[4] = 0
+            out[5] = 0
+            out[6] = 0
+            out[7] = 0
+            out[8] = 0
+            out[9] = 0
+            out[10] = 0
+            out[11] = 0
+            out[12] = 0
+            out[13] = 0
+            out[14] = 0
+            out[15] = 0
+            out[16] = 0
+            out[17] = 0
+            out[18] = 0
+            out[19] = 0
+            out[20] = 0
+            out[21] = 0
+            out[22] = 0
+            out[23] = 0
+            out[24] = 0
+            return
+        out[0] = 0
+        out[1] = 0
+        out[2] = 0
+        out[3] = 0
+        out[4] = 0
+        out[5] = 0
+        out[6] = 0
+        out[7] = 0
+        out[8] = 0
+        out[9] = 0
+        out[10] = 0
+        out[11] = 0
+        out[12] = 0
+        out[13] = 0
+        out[14] = 0
+        out[15] = 0
+        out[16] = 0
+        out[17] = 0
+        out[18] = 0
+        out[19] = 0
+        out[20] = 0
+        out[21] = 0
+        out[22] = 0
+        out[23] = 0
+        out[24] = 0
+        return
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    out[7] = 0
+    out[8] = 0
+    out[9] = 0
+    out[10] = 0
+    out[11] = 0
+    out[12] = 0
+    out[13] = 0
+    out[14] = 0
+    out[15] = 0
+    out[16] = 0
+    out[17] = 0
+    out[18] = 0
+    out[19] = 0
+    out[20] = 0
+    out[21] = 0
+    out[22] = 0
+    out[23] = 0
+    out[24] = 0
     return
 
 

@@ -7,14 +7,14 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '45968f5484840d827a7791228c14e37a1273b064205e14f21634b3adc995023c'
+INPUT_HASH = '2b25f7e2ae70358943e66472e8e43200abfe67db2fdc00923a405a6ba4620ffb'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -117,6 +117,54 @@ def dthreshold_dp(p, out):
     """d(threshold)/d(tau_syn, threshold) into out"""
     out[0] = 0
     out[1] = 1
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau_syn, threshold) into out"""
+    tau_syn = p[0]
+    out[0] = s*math.exp(-s/tau_syn)/tau_syn**2
+    out[1] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau_syn, threshold) into out"""
+    out[0] = 0
+    out[1] = 0
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau_syn, threshold) into out"""
+    tau_syn = p[0]
+    out[0] = -s**2*math.exp(-s/tau_syn)/tau_syn**3
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau_syn, threshold) into out"""
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau_syn, threshold) into out"""
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
     return
 
 

@@ -7,14 +7,14 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'f030511b99285d78c76692ddcd6a049f7d5572a0a5c456a0d11394fcf05ad151'
+INPUT_HASH = '13a5903b2fcbf10a57ae99c169e7a768ef49a24ceb186034a20c977df738698c'
 
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4
+from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5
 from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,
                                        iv_pow, iv_powi, iv_scale, iv_sqrt)
 
@@ -125,6 +125,67 @@ def dthreshold_dp(p, out):
     """d(threshold)/d(tau, threshold) into out"""
     out[0] = 0
     out[1] = 1
+    return
+
+
+@njit(cache=True)
+def d2psp_dsdp(s, p, out):
+    """d2(psp)/ds dp_i over (tau, threshold) into out"""
+    tau = p[0]
+    _c0 = tau**(-2)
+    _c1 = 1/tau
+    out[0] = _c0*(-_c0*s**2 + 3*_c1*s - 1)*math.exp(-_c1*s + 1)
+    out[1] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dsdp(s, p, out):
+    """d2(reset)/ds dp_i over (tau, threshold) into out"""
+    tau = p[0]
+    threshold = p[1]
+    _c0 = 1/tau
+    _c1 = _c0*s
+    _c2 = math.exp(-_c1)
+    out[0] = _c2*threshold*(1 - _c1)/tau**2
+    out[1] = -_c0*_c2
+    return
+
+
+@njit(cache=True)
+def d2psp_dp2(s, p, out):
+    """d2(psp)/dp_i dp_j, row-major, over (tau, threshold) into out"""
+    tau = p[0]
+    _c0 = s/tau
+    out[0] = s*(_c0*(_c0 - 2) - 2*_c0 + 2)*math.exp(1 - _c0)/tau**3
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
+    return
+
+
+@njit(cache=True)
+def d2reset_dp2(s, p, out):
+    """d2(reset)/dp_i dp_j, row-major, over (tau, threshold) into out"""
+    tau = p[0]
+    threshold = p[1]
+    _c0 = s/tau
+    _c1 = s*math.exp(-_c0)
+    _c2 = _c1/tau**2
+    out[0] = _c1*threshold*(_c0 - 2)/tau**3
+    out[1] = _c2
+    out[2] = _c2
+    out[3] = 0
+    return
+
+
+@njit(cache=True)
+def d2threshold_dp2(p, out):
+    """d2(threshold)/dp_i dp_j, row-major, over (tau, threshold) into out"""
+    out[0] = 0
+    out[1] = 0
+    out[2] = 0
+    out[3] = 0
     return
 
 

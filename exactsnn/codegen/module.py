@@ -73,6 +73,8 @@ def _newton_kernels(deriv) -> dict:
         out[f"d{kernel}_ds"] = sympy.diff(form, S)
         out[f"d{kernel}_dp"] = tuple(sympy.diff(form, p) for p in deriv.params)
         out[f"d2{kernel}_ds2"] = sympy.diff(form, S, 2)
+        out[f"d2{kernel}_dsdp"] = tuple(sympy.diff(form, S, p) for p in deriv.params)
+        out[f"d2{kernel}_dp2"] = tuple(sympy.diff(form, a, b) for a in deriv.params for b in deriv.params)
     _NEWTON[id(deriv)] = (deriv, out)
     return out
 
@@ -94,13 +96,13 @@ def _scalar(deriv, name, key, args):
     return _function(deriv, name, args, f"{key} = {formula}", _branch_blocks(deriv, emit))
 
 
-def _vector(deriv, name, key, args):
+def _vector(deriv, name, key, args, doc=None):
     def emit(br, ind):
         body, results = cse_lines(list(br.exprs[key]), indent=ind)
         return body + [f"{ind}out[{i}] = {r}" for i, r in enumerate(results)] + [f"{ind}return"]
 
     names = ", ".join(str(p) for p in deriv.params)
-    doc = f"d({key[1:-3]})/d({names}) into out"
+    doc = f"d({key[1:-3]})/d({names}) into out" if doc is None else f"{doc} over ({names}) into out"
     newton = _newton_kernels(deriv).get(key)
     if newton is not None:
         body, results = cse_lines(list(newton), indent="    ")
@@ -212,7 +214,7 @@ def kernel_source(deriv: Derivation) -> str:
     m = deriv.model
     parts = [
         "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n"
-        "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4\n"
+        "from exactsnn.numeric.expdd import expdd1, expdd2, expdd3, expdd4, expdd5\n"
         "from exactsnn.numeric.interval import (iv_add, iv_exp, iv_expdd2, iv_expdd3, iv_log, iv_mul, iv_point,\n"
         "                                       iv_pow, iv_powi, iv_scale, iv_sqrt)\n\n",
         f"MODEL_NAME = {m.name!r}\n",
@@ -237,6 +239,11 @@ def kernel_source(deriv: Derivation) -> str:
         _vector(deriv, "dpsp_dp", "dpsp_dp", "s, p, out"),
         _vector(deriv, "dreset_dp", "dreset_dp", "s, p, out"),
         _vector(deriv, "dthreshold_dp", "dthreshold_dp", "p, out"),
+        _vector(deriv, "d2psp_dsdp", "d2psp_dsdp", "s, p, out", "d2(psp)/ds dp_i"),
+        _vector(deriv, "d2reset_dsdp", "d2reset_dsdp", "s, p, out", "d2(reset)/ds dp_i"),
+        _vector(deriv, "d2psp_dp2", "d2psp_dp2", "s, p, out", "d2(psp)/dp_i dp_j, row-major,"),
+        _vector(deriv, "d2reset_dp2", "d2reset_dp2", "s, p, out", "d2(reset)/dp_i dp_j, row-major,"),
+        _vector(deriv, "d2threshold_dp2", "d2threshold_dp2", "p, out", "d2(threshold)/dp_i dp_j, row-major,"),
         _newton_state_fn(deriv),
         _closed_form_kind_fn(deriv),
         _param_loader(len(deriv.params)),

@@ -15,7 +15,8 @@ quantity evaluated at ``s = t - event``:
 
 So the derivation produces, per branch, the expressions ``psp, dpsp_ds, dpsp_dp[i], reset,
 dreset_ds, dreset_dp[i], threshold, dthreshold_dp[i]`` and, for the second-order IFT
-(``exactsnn.hessian``, ``proofs/second_order.md``), ``d2psp_ds2, d2reset_ds2``. A branch is the generic formula, or
+(``exactsnn.hessian``, ``proofs/second_order.md``), ``d2psp_ds2, d2reset_ds2``, the mixed partials
+``d2psp_dsdp[i], d2reset_dsdp[i]`` and ``d2psp_dp2, d2reset_dp2, d2threshold_dp2`` (row-major ``P x P``). A branch is the generic formula, or
 the limit of it on a singular parameter set (``tau_syn == tau_mem``). The limit forms may be singular
 themselves on a smaller set (three equal time constants of ``lif_dual_exp``): each special branch
 carries its own nested branches, found by the same search on its limit forms, down to a branch
@@ -37,7 +38,8 @@ from .newton_state import newton_state
 from .singular import limit_form, singular_equalities
 
 KERNEL_EXPRS = ("psp", "dpsp_ds", "reset", "dreset_ds", "threshold", "d2psp_ds2", "d2reset_ds2")
-VECTOR_EXPRS = ("dpsp_dp", "dreset_dp", "dthreshold_dp")
+VECTOR_EXPRS = ("dpsp_dp", "dreset_dp", "dthreshold_dp", "d2psp_dsdp", "d2reset_dsdp", "d2psp_dp2", "d2reset_dp2",
+                "d2threshold_dp2")
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,20 @@ def _generic_exprs(model, params) -> dict:
         "dpsp_dp": tuple(sympy.diff(psp, p) for p in params),
         "dreset_dp": tuple(sympy.diff(reset, p) for p in params),
         "dthreshold_dp": tuple(sympy.diff(theta, p) for p in params),
+        **second_param_partials({"psp": psp, "reset": reset, "threshold": theta}, params),
     }
+
+
+def second_param_partials(kernels: dict, params) -> dict:
+    """The mixed and parameter-parameter second partials of the Hessian-vector product's model block
+    (``exactsnn.hessian.hvp``): ``d2K/ds dp_i`` (psp, reset) and ``d2K/dp_i dp_j`` row-major (psp, reset,
+    threshold)."""
+    out = {}
+    for name, e in kernels.items():
+        if name != "threshold":
+            out[f"d2{name}_dsdp"] = tuple(sympy.diff(e, S, p) for p in params)
+        out[f"d2{name}_dp2"] = tuple(sympy.diff(e, a, b) for a in params for b in params)
+    return out
 
 
 def _expsum_of(exprs):

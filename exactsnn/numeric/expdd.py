@@ -1,4 +1,4 @@
-"""Divided differences of ``f(lam) = exp(-lam s)`` over 1 to 4 rates, accurate however close the rates are.
+"""Divided differences of ``f(lam) = exp(-lam s)`` over 1 to 5 rates, accurate however close the rates are.
 
 A kernel that is an exponential sum with coefficients ``1 / (lam_r - lam_q)`` (the generic LIF kernel
 ``(exp(-s/tau_syn) - exp(-s/tau_mem)) / (1/tau_mem - 1/tau_syn)``) loses ``log10(1 / gap)`` digits when
@@ -90,6 +90,27 @@ def _g3(a, b, c):
 
 
 @njit(cache=True)
+def _g4(a, b, c, d):
+    """G_4(a, b, c, d) for 0 <= a <= b <= c <= d (the second parameter derivatives of three-rate kernels)."""
+    if d < 1.0:
+        total, fact, sign, pa, h2, h3, h4 = 0.0, 24.0, 1.0, 1.0, 1.0, 1.0, 1.0
+        for n in range(_TERMS):
+            if n > 0:
+                pa *= a
+                h2 = b * h2 + pa
+                h3 = c * h3 + h2
+                h4 = d * h4 + h3
+                fact *= n + 4
+                sign = -sign
+            term = h4 / fact
+            total += sign * term
+            if term <= _NEGLIGIBLE * total:
+                break
+        return total
+    return (_g3(a, b, c) - math.exp(-a) * _g3(b - a, c - a, d - a)) / d
+
+
+@njit(cache=True)
 def expdd1(s, x0):
     """f[x0] = exp(-x0 s)."""
     return math.exp(-x0 * s)
@@ -120,3 +141,24 @@ def expdd4(s, x0, x1, x2, x3):
     b, d = min(b, d), max(b, d)
     b, c = min(b, c), max(b, c)
     return -s * s * s * math.exp(-a * s) * _g3((b - a) * s, (c - a) * s, (d - a) * s)
+
+
+@njit(cache=True)
+def _cs(a, b):
+    return min(a, b), max(a, b)
+
+
+@njit(cache=True)
+def expdd5(s, x0, x1, x2, x3, x4):
+    """f[x0, .., x4]; s**4 / 24 exp(-x s) when all five equal x (used by second parameter derivatives only)."""
+    x0, x1 = _cs(x0, x1)  # bubble network for five values
+    x1, x2 = _cs(x1, x2)
+    x2, x3 = _cs(x2, x3)
+    x3, x4 = _cs(x3, x4)
+    x0, x1 = _cs(x0, x1)
+    x1, x2 = _cs(x1, x2)
+    x2, x3 = _cs(x2, x3)
+    x0, x1 = _cs(x0, x1)
+    x1, x2 = _cs(x1, x2)
+    x0, x1 = _cs(x0, x1)
+    return s ** 4 * math.exp(-x0 * s) * _g4((x1 - x0) * s, (x2 - x0) * s, (x3 - x0) * s, (x4 - x0) * s)

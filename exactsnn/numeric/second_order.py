@@ -39,13 +39,14 @@ def _src_dot(src, syn_e, n_syn, n_in, v, tdot):
 
 
 @njit(cache=True)
-def tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, v):
+def tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, v, rhs):
     """First-order tangent ``t_dot = J v`` (n_spk,):
-    ``t_dot_k = -( sum_arr [psp v_w - w psp' tau_dot] + sum_own reset' t_dot_m ) / Vdot_k``."""
+    ``t_dot_k = -( rhs_k + sum_arr [psp v_w - w psp' tau_dot] + sum_own reset' t_dot_m ) / Vdot_k``
+    (``rhs_k = dF_k/dp . v_p``, the model-parameter block; zeros without it)."""
     n = ptr.size - 1
     tdot = np.zeros(n)
     for k in range(n):
-        acc = 0.0
+        acc = rhs[k]
         for e in range(ptr[k], ptr[k + 1]):
             x = _src_dot(src[e], syn[e], n_syn, n_in, v, tdot)
             if syn[e] >= 0:
@@ -199,7 +200,7 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
 @njit(cache=False)
 def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, pop, n_in, spk_time, spk_neuron,
                spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, keep):
-    """The causal edges of the spikes with ``keep[k]`` and their kernel values (``exactsnn.hessian.Edges``);
+    """The causal edges of the spikes with ``keep[k]``, their kernel values and lags (``exactsnn.hessian.Edges``);
     other spikes get no edges.
 
     The model's jitted kernels are passed in; the parents are those of the first-order sweeps: every arrival
@@ -219,6 +220,7 @@ def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, po
             cap += 1
             m = spk_prev[m]
     ptr = np.zeros(n + 1, np.int64)
+    lag = np.empty(cap)
     src = np.empty(cap, np.int64)
     syn = np.empty(cap, np.int64)
     w = np.empty(cap)
@@ -236,6 +238,7 @@ def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, po
         while a >= 0:
             s = t - arr_time[a]
             if s >= 0.0:
+                lag[e] = s
                 src[e] = arr_src[a]
                 syn[e] = arr_syn[a]
                 w[e] = syn_w[arr_syn[a]]
@@ -247,6 +250,7 @@ def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, po
         m = spk_prev[k]
         while m >= 0:
             s = t - spk_time[m]
+            lag[e] = s
             src[e] = n_in + m
             syn[e] = -1
             w[e] = 0.0
@@ -256,7 +260,7 @@ def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, po
             e += 1
             m = spk_prev[m]
         ptr[k + 1] = e
-    return ptr, src, syn, w, k0, k1, k2
+    return ptr, src, syn, w, k0, k1, k2, lag
 
 
 @njit(cache=True)

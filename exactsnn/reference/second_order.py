@@ -24,7 +24,7 @@ from .expressions import working_precision
 from .gradients import KINDS, layout
 from .solve import GUARD_DIGITS, TAYLOR_ORDER, _jacobian, _subset, setup
 
-SECOND_KINDS = ("weight", "delay", "input")
+SECOND_KINDS = ("weight", "delay", "input", "model")
 
 
 @dataclass
@@ -69,8 +69,8 @@ def reference_hessian(model, params, network, inputs, t_max, columns=None, dps=5
     model, params, network, inputs, t_max, max_spikes, taylor_order
         As for :func:`exactsnn.reference.reference_solve`.
     columns : list of (str, int), optional
-        The ``(kind, index)`` columns ``b`` to difference, kind in ``("weight", "delay", "input")``;
-        default all of them.
+        The ``(kind, index)`` columns ``b`` to difference, kind in ``("weight", "delay", "input", "model")``
+        (a model parameter by index or name; one population, as the reference); default all of them.
     dps : int
         Decimal digits of the results (``GUARD_DIGITS`` more carried internally).
 
@@ -87,7 +87,7 @@ def reference_hessian(model, params, network, inputs, t_max, columns=None, dps=5
     cols = [(k, i) for k, i in _subset(columns, q0, model) if k in SECOND_KINDS] if columns is not None else \
         [(k, i) for k in SECOND_KINDS for i in range(len(q0[k]))]
     if columns is not None and len(cols) != len(columns):
-        raise ValueError(f"columns must be of kinds {SECOND_KINDS} (model parameters are not covered), got {columns!r}")
+        raise ValueError(f"columns must be of kinds {SECOND_KINDS}, got {columns!r}")
     rec, jac0, work = _solve_jacobian(problem, q0)
     h_digits = (dps + GUARD_DIGITS) // 3
     with working_precision(work):

@@ -22,3 +22,4 @@ closed_form_kind = _never
 iv_psp = iv_dpsp_ds = iv_reset = iv_dreset_ds = _never
 p_load = _never
 d2psp_ds2 = d2reset_ds2 = _never  # second derivatives in s (exactsnn.hessian)
+d2psp_dsdp = d2reset_dsdp = d2psp_dp2 = d2reset_dp2 = d2threshold_dp2 = _never  # model-parameter HVP block

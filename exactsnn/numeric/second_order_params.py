@@ -1,0 +1,138 @@
+"""The model-parameter block of the Hessian-vector product (thresholds, time constants, every model parameter).
+
+Spike ``k`` of a neuron of population ``c`` (parameters ``p = ptab[c]``, ``P`` of them) solves
+
+    F_k = sum_arr w psp(s; p) - sum_own reset(s; p) - threshold(p) = 0.
+
+With the parameter vector extended to ``q = [w | d | inputs | p_0 | p_1 | ...]`` (the layout of
+``Gradients``) the HVP sweeps of ``numeric/second_order.py`` gain (``proofs/second_order.md``, "Model
+parameters"), with ``v_p`` the direction's block of population ``c`` and ``u = t_dot_k - tau_dot``:
+
+- first order: ``dF_k/dp = sum_arr w psp_p - sum_own reset_p - threshold_p`` (``dfdp``), entering the
+  tangent as ``+dF_k/dp . v_p`` and the gradient as ``mu_k dF_k/dp``;
+- the Lagrangian ``mu_k d2F_k . (t_dot, v)`` per arrival edge: ``+mu w psp_sp.v_p`` to ``t_k`` and ``-`` to
+  the arrival (source spike or input, and delay), ``mu psp_p.v_p`` to ``w``, and
+  ``mu (w psp_sp u + v_w psp_p + w psp_pp v_p)`` to ``p``; per own edge ``-mu reset_sp.v_p`` to ``t_k``,
+  ``+`` to ``t_m``, ``-mu (reset_sp u + reset_pp v_p)`` to ``p``; per spike ``-mu threshold_pp v_p`` to ``p``.
+
+``psp_p = dpsp/dp``, ``psp_sp = d2psp/ds dp``, ``psp_pp = d2psp/dp2`` (likewise reset, threshold) are the
+generated kernels ``dpsp_dp, d2psp_dsdp, d2psp_dp2, ...`` evaluated at each edge's lag.
+"""
+
+import numpy as np
+from numba import njit
+
+
+# Not cached on disk: the model's jitted kernels are arguments (see ``second_order.edges_core``).
+@njit(cache=False)
+def param_edges(dpsp_dp, d2psp_dsdp, d2psp_dp2, dreset_dp, d2reset_dsdp, d2reset_dp2, dthreshold_dp,
+                d2threshold_dp2, p_load, n_par, ptab, pop, spk_neuron, ptr, syn, w, lag, keep):
+    """Kernel parameter partials at every edge and spike.
+
+    Returns (g1 (n_e, P), gs (n_e, P), gpp (n_e, P*P): dK/dp, d2K/ds dp, d2K/dp2 of the edge's kernel K (psp
+    for an arrival, reset for an own spike); dfdp (n_spk, P) = dF_k/dp; thpp (n_spk, P*P) = d2threshold/dp2;
+    cpop (n_spk,) the population of each spike's neuron). Spikes without ``keep`` get zeros."""
+    n_spk = ptr.size - 1
+    n_e = ptr[n_spk]
+    g1 = np.zeros((n_e, n_par))
+    gs = np.zeros((n_e, n_par))
+    gpp = np.zeros((n_e, n_par * n_par))
+    dfdp = np.zeros((n_spk, n_par))
+    thpp = np.zeros((n_spk, n_par * n_par))
+    cpop = np.zeros(n_spk, np.int64)
+    th1 = np.zeros(n_par)
+    for k in range(n_spk):
+        cpop[k] = pop[spk_neuron[k]]
+        if not keep[k]:
+            continue
+        p = p_load(ptab, cpop[k])
+        dthreshold_dp(p, th1)
+        d2threshold_dp2(p, thpp[k])
+        dfdp[k] -= th1
+        for e in range(ptr[k], ptr[k + 1]):
+            if syn[e] >= 0:
+                dpsp_dp(lag[e], p, g1[e])
+                d2psp_dsdp(lag[e], p, gs[e])
+                d2psp_dp2(lag[e], p, gpp[e])
+                dfdp[k] += w[e] * g1[e]
+            else:
+                dreset_dp(lag[e], p, g1[e])
+                d2reset_dsdp(lag[e], p, gs[e])
+                d2reset_dp2(lag[e], p, gpp[e])
+                dfdp[k] -= g1[e]
+    return g1, gs, gpp, dfdp, thpp, cpop
+
+
+@njit(cache=True)
+def tangent_rhs(dfdp, cpop, base, v):
+    """``dF_k/dp . v_p`` (n_spk,): the model block's term of the tangent ``t_dot_k`` (added before ``/ Vdot``)."""
+    n_spk, n_par = dfdp.shape
+    out = np.zeros(n_spk)
+    for k in range(n_spk):
+        off = base + cpop[k] * n_par
+        for i in range(n_par):
+            out[k] += dfdp[k, i] * v[off + i]
+    return out
+
+
+@njit(cache=True)
+def model_grad(mu, dfdp, cpop, n_pop):
+    """``sum_k mu_k dF_k/dp`` into the model block (n_pop * P,)."""
+    n_spk, n_par = dfdp.shape
+    out = np.zeros(n_pop * n_par)
+    for k in range(n_spk):
+        if mu[k] != 0.0:
+            for i in range(n_par):
+                out[cpop[k] * n_par + i] += mu[k] * dfdp[k, i]
+    return out
+
+
+@njit(cache=True)
+def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gpp, thpp, cpop, n_pop, mu, v, tdot, w_t, w_q):
+    """Add the model-parameter terms of ``sum_k mu_k d2F_k . (t_dot, v)`` (module docstring) to ``w_t``
+    (n_spk,) and ``w_q`` (2 n_syn + n_in + n_pop P,) in place. ``v`` and ``w_q`` have the full layout."""
+    n_spk = ptr.size - 1
+    n_par = g1.shape[1]
+    base = 2 * n_syn + n_in
+    for k in range(n_spk):
+        c = mu[k]
+        if c == 0.0:
+            continue
+        off = base + cpop[k] * n_par
+        for i in range(n_par):
+            acc = 0.0
+            for j in range(n_par):
+                acc += thpp[k, i * n_par + j] * v[off + j]
+            w_q[off + i] -= c * acc
+        for e in range(ptr[k], ptr[k + 1]):
+            s_e = src[e]
+            tau_dot = v[2 * n_syn + s_e] if s_e < n_in else tdot[s_e - n_in]
+            arrival = syn[e] >= 0
+            if arrival:
+                tau_dot += v[n_syn + syn[e]]
+            u = tdot[k] - tau_dot
+            x_s = 0.0
+            x_1 = 0.0
+            for i in range(n_par):
+                x_s += gs[e, i] * v[off + i]
+                x_1 += g1[e, i] * v[off + i]
+            vw = v[syn[e]] if arrival else 0.0
+            for i in range(n_par):
+                gv = 0.0
+                for j in range(n_par):
+                    gv += gpp[e, i * n_par + j] * v[off + j]
+                if arrival:
+                    w_q[off + i] += c * (w[e] * gs[e, i] * u + vw * g1[e, i] + w[e] * gv)
+                else:
+                    w_q[off + i] -= c * (gs[e, i] * u + gv)
+            if arrival:
+                a = c * w[e] * x_s
+                w_q[syn[e]] += c * x_1
+                w_q[n_syn + syn[e]] -= a
+            else:
+                a = -c * x_s
+            w_t[k] += a
+            if s_e < n_in:
+                w_q[2 * n_syn + s_e] -= a
+            else:
+                w_t[s_e - n_in] -= a
