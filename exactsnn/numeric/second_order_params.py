@@ -26,41 +26,61 @@ from numba import njit
 # Not cached on disk: the model's jitted kernels are arguments (see ``second_order.edges_core``).
 @njit(cache=False)
 def param_edges(dpsp_dp, d2psp_dsdp, d2psp_dp2, dreset_dp, d2reset_dsdp, d2reset_dp2, dthreshold_dp,
-                d2threshold_dp2, p_load, n_par, ptab, pop, spk_neuron, ptr, syn, w, lag, keep):
-    """Kernel parameter partials at every edge and spike.
+                d2threshold_dp2, p_load, n_par, ptab, pop, spk_neuron, ptr, syn, w, lag, keep, base, v):
+    """Kernel parameter partials at every edge and spike, the second ones contracted with the direction.
 
-    Returns (g1 (n_e, P), gs (n_e, P), gpp (n_e, P*P): dK/dp, d2K/ds dp, d2K/dp2 of the edge's kernel K (psp
-    for an arrival, reset for an own spike); dfdp (n_spk, P) = dF_k/dp; thpp (n_spk, P*P) = d2threshold/dp2;
-    cpop (n_spk,) the population of each spike's neuron). Spikes without ``keep`` get zeros."""
+    Returns (g1 (n_e, P), gs (n_e, P), gv (n_e, P): dK/dp, d2K/ds dp and (d2K/dp2) v_p of the edge's kernel K
+    (psp for an arrival, reset for an own spike); dfdp (n_spk, P) = dF_k/dp; thv (n_spk, P) =
+    (d2threshold/dp2) v_p; cpop (n_spk,) the population of each spike's neuron), with ``v_p = v[base + c P:]``
+    the direction's block of the spike's population ``c``. Each kernel is evaluated once per edge; only its
+    contraction ``gv`` is stored, not the P x P matrix. Spikes without ``keep`` get zeros."""
     n_spk = ptr.size - 1
     n_e = ptr[n_spk]
     g1 = np.zeros((n_e, n_par))
     gs = np.zeros((n_e, n_par))
-    gpp = np.zeros((n_e, n_par * n_par))
+    gv = np.zeros((n_e, n_par))
     dfdp = np.zeros((n_spk, n_par))
-    thpp = np.zeros((n_spk, n_par * n_par))
+    thv = np.zeros((n_spk, n_par))
     cpop = np.zeros(n_spk, np.int64)
     th1 = np.zeros(n_par)
+    hpp = np.zeros(n_par * n_par)
     for k in range(n_spk):
         cpop[k] = pop[spk_neuron[k]]
         if not keep[k]:
             continue
         p = p_load(ptab, cpop[k])
+        vp = v[base + cpop[k] * n_par:base + (cpop[k] + 1) * n_par]
         dthreshold_dp(p, th1)
-        d2threshold_dp2(p, thpp[k])
-        dfdp[k] -= th1
+        d2threshold_dp2(p, hpp)
+        _contract(hpp, vp, thv[k])
+        for i in range(n_par):
+            dfdp[k, i] -= th1[i]
         for e in range(ptr[k], ptr[k + 1]):
             if syn[e] >= 0:
                 dpsp_dp(lag[e], p, g1[e])
                 d2psp_dsdp(lag[e], p, gs[e])
-                d2psp_dp2(lag[e], p, gpp[e])
-                dfdp[k] += w[e] * g1[e]
+                d2psp_dp2(lag[e], p, hpp)
+                for i in range(n_par):
+                    dfdp[k, i] += w[e] * g1[e, i]
             else:
                 dreset_dp(lag[e], p, g1[e])
                 d2reset_dsdp(lag[e], p, gs[e])
-                d2reset_dp2(lag[e], p, gpp[e])
-                dfdp[k] -= g1[e]
-    return g1, gs, gpp, dfdp, thpp, cpop
+                d2reset_dp2(lag[e], p, hpp)
+                for i in range(n_par):
+                    dfdp[k, i] -= g1[e, i]
+            _contract(hpp, vp, gv[e])
+    return g1, gs, gv, dfdp, thv, cpop
+
+
+@njit(cache=True)
+def _contract(hpp, vp, out):
+    """``out = H vp`` for the row-major P x P matrix ``hpp``."""
+    n_par = vp.size
+    for i in range(n_par):
+        acc = 0.0
+        for j in range(n_par):
+            acc += hpp[i * n_par + j] * vp[j]
+        out[i] = acc
 
 
 @njit(cache=True)
@@ -88,9 +108,10 @@ def model_grad(mu, dfdp, cpop, n_pop):
 
 
 @njit(cache=True)
-def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gpp, thpp, cpop, n_pop, mu, v, tdot, w_t, w_q):
+def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gv, thv, cpop, n_pop, mu, v, tdot, w_t, w_q):
     """Add the model-parameter terms of ``sum_k mu_k d2F_k . (t_dot, v)`` (module docstring) to ``w_t``
-    (n_spk,) and ``w_q`` (2 n_syn + n_in + n_pop P,) in place. ``v`` and ``w_q`` have the full layout."""
+    (n_spk,) and ``w_q`` (2 n_syn + n_in + n_pop P,) in place, from ``param_edges``' arrays (``gv``, ``thv``:
+    the second partials already contracted with ``v_p``). ``v`` and ``w_q`` have the full layout."""
     n_spk = ptr.size - 1
     n_par = g1.shape[1]
     base = 2 * n_syn + n_in
@@ -100,10 +121,7 @@ def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gpp, thpp, cpo
             continue
         off = base + cpop[k] * n_par
         for i in range(n_par):
-            acc = 0.0
-            for j in range(n_par):
-                acc += thpp[k, i * n_par + j] * v[off + j]
-            w_q[off + i] -= c * acc
+            w_q[off + i] -= c * thv[k, i]
         for e in range(ptr[k], ptr[k + 1]):
             s_e = src[e]
             tau_dot = v[2 * n_syn + s_e] if s_e < n_in else tdot[s_e - n_in]
@@ -118,13 +136,10 @@ def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gpp, thpp, cpo
                 x_1 += g1[e, i] * v[off + i]
             vw = v[syn[e]] if arrival else 0.0
             for i in range(n_par):
-                gv = 0.0
-                for j in range(n_par):
-                    gv += gpp[e, i * n_par + j] * v[off + j]
                 if arrival:
-                    w_q[off + i] += c * (w[e] * gs[e, i] * u + vw * g1[e, i] + w[e] * gv)
+                    w_q[off + i] += c * (w[e] * gs[e, i] * u + vw * g1[e, i] + w[e] * gv[e, i])
                 else:
-                    w_q[off + i] -= c * (gs[e, i] * u + gv)
+                    w_q[off + i] -= c * (gs[e, i] * u + gv[e, i])
             if arrival:
                 a = c * w[e] * x_s
                 w_q[syn[e]] += c * x_1
