@@ -253,10 +253,10 @@ def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
     seed[idx[(block != 0.0).any(axis=0) | (block != 0.0).any(axis=1)]] = True
     e = edges(result, seed)
     n_q = n_params(result)
-    pe = _param_edges(result, e, v) if v.size > n_q else None
+    mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
+    pe = _param_edges(result, e, v, mu) if v.size > n_q else None
     rhs = np.zeros(e.vdot.size) if pe is None else sop.tangent_rhs(pe[3], pe[5], n_q, v)
     tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs)
-    mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
     w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
     w_t[idx] += block @ tdot[idx]
     if pe is None:
@@ -269,8 +269,8 @@ def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
     return w_q + np.concatenate([g, sop.model_grad(mu2, pe[3], pe[5], n_pop)])
 
 
-def _param_edges(result, e, v) -> tuple:
-    """``second_order_params.param_edges`` of the edges ``e`` and direction ``v``: (g1, gs, gv, dfdp, thv, cpop)."""
+def _param_edges(result, e, v, mu) -> tuple:
+    """``second_order_params.param_edges`` of edges ``e``, direction ``v``, adjoint ``mu``: its six arrays."""
     m = result.model.module
     if not hasattr(m, "d2threshold_dp2"):
         raise ModelError(f"model {result.model.name!r}: its kernel module predates the second-order parameter "
@@ -278,7 +278,7 @@ def _param_edges(result, e, v) -> tuple:
                          "or call hvp(..., model=False)")
     return sop.param_edges(m.dpsp_dp, m.d2psp_dsdp, m.d2psp_dp2, m.dreset_dp, m.d2reset_dsdp, m.d2reset_dp2,
                            m.dthreshold_dp, m.d2threshold_dp2, m.p_load, result.ptab.shape[1], result.ptab,
-                           result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep, n_params(result), v)
+                           result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep, n_params(result), v, mu)
 
 
 def _loss_terms(result, loss) -> tuple:
