@@ -191,7 +191,7 @@ def test_hvp_matches_50_digit_reference_recurrent_with_delays():
     ref = reference_hessian(get_model("lif"), LIF, net, inputs, 6.0)
     jac, hess = ref.as_float()
     nq = n_params(r)
-    jac, hess = jac[:, :nq], hess[:, :nq, :]
+    jac, hess = jac[:, :nq], hess[:, :nq, :nq]
     rng = np.random.default_rng(5)
     lam, d = rng.normal(size=r.n_spikes), rng.normal(size=(r.n_spikes, r.n_spikes))
     d = d + d.T
@@ -219,7 +219,7 @@ def test_spike_hessian_of_user_kernel_model_matches_reference():
     ref = reference_hessian(model, None, net, inputs, T_MAX)
     jac, hess = ref.as_float()
     nq = n_params(r)
-    jac, hess = jac[:, :nq], hess[:, :nq, :]
+    jac, hess = jac[:, :nq], hess[:, :nq, :nq]
     assert _rel(spike_hessian(r, policy="flag"), hess) < 1e-9
     rng = np.random.default_rng(2)
     lam, v = rng.normal(size=r.n_spikes), rng.normal(size=nq)
