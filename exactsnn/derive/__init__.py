@@ -27,6 +27,7 @@ finds (``closed_form``), possibly under a parameter condition (``tau_mem == 2 ta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import sympy
@@ -34,6 +35,7 @@ import sympy
 from ..model import S, NeuronModel
 from . import expsum as _expsum
 from .closed_form import closed_forms
+from .expsum import newton_expr
 from .newton_state import newton_state
 from .singular import limit_form, singular_equalities
 
@@ -48,7 +50,8 @@ class Branch:
 
     condition : (symbol, replacement) or None, meaning ``symbol == replacement`` (inside the
         conditions of the enclosing branches, for a nested branch).
-    exprs : dict, name -> SymPy expr (KERNEL_EXPRS) or tuple of exprs (VECTOR_EXPRS).
+    exprs : mapping, name -> SymPy expr (KERNEL_EXPRS) or tuple of exprs (VECTOR_EXPRS). On a special
+        branch a ``LimitExprs``: each limit is taken when first looked up.
     expsum : (rates, (psp_a, psp_b), (reset_a, reset_b)) or None.
     closed_forms : tuple of ``closed_form.ClosedForm``: crossings between events in closed form
         (expsum strategy only), each possibly under a runtime parameter condition.
@@ -103,7 +106,8 @@ def derive(model: NeuronModel) -> Derivation:
     """Derive every partial the IFT needs, with singular branches and the crossing strategy."""
     params = tuple(model.symbols[n] for n in model.param_names)
     generic = _generic_exprs(model, params)
-    branches = _special_branches(generic, params, (), ()) + [Branch(None, generic, _expsum_of(generic))]
+    search = _search_keys(generic, params)
+    branches = _special_branches(generic, params, (), (), search) + [Branch(None, generic, _expsum_of(generic))]
     every = [br for _, br in _walk(branches, ())]
     ok = all(b.expsum is not None and
              _expsum.derivative_basis_count(b.expsum[0], b.expsum[1:]) <= 2 for b in every)
@@ -115,24 +119,76 @@ def derive(model: NeuronModel) -> Derivation:
     return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots, state)
 
 
-def _special_branches(exprs, params, chain, earlier) -> list:
+class LimitExprs(Mapping):
+    """A special branch's expressions: ``lim_{sym -> value}`` of the enclosing branch's, each taken on
+    first look-up and kept.
+
+    The limits of the parameter derivatives of a kernel with a Newton form (``newton_kernel_keys``) are
+    the slow part of a derivation (``sympy.limit`` of the second partials of ``lif_dual_exp``) and are
+    never printed: those kernels are printed from the Newton form, one formula on and off every singular
+    set. Taking each limit only when it is looked up skips them, and gives the same expressions as
+    taking them all.
+    """
+
+    def __init__(self, parent, sym, value):
+        self._parent, self._sym, self._value, self._done = parent, sym, value, {}
+
+    def __getitem__(self, name):
+        if name not in self._done:
+            v = self._parent[name]
+            self._done[name] = (tuple(limit_form(e, self._sym, self._value) for e in v) if isinstance(v, tuple)
+                                else limit_form(v, self._sym, self._value))
+        return self._done[name]
+
+    def __iter__(self):
+        return iter(self._parent)
+
+    def __len__(self):
+        return len(self._parent)
+
+    def taken(self) -> tuple:
+        """The names whose limit has been taken so far."""
+        return tuple(self._done)
+
+
+def newton_kernel_keys(exprs, params) -> tuple:
+    """The names of the expressions printed from a kernel's Newton form (``codegen.module._newton_kernels``):
+    for ``psp`` and ``reset``, when ``newton_expr`` writes the generic kernel in Newton form, every
+    derivative but ``d{kernel}_ds`` (kept in the singular-set search, with the kernel itself)."""
+    keys = ()
+    for k in ("psp", "reset"):
+        if newton_expr(exprs[k], params) is not None:
+            keys += (f"d{k}_dp", f"d2{k}_ds2", f"d2{k}_dsdp", f"d2{k}_dp2")
+    return keys
+
+
+def _search_keys(generic, params) -> tuple:
+    """The expressions whose singular sets decide the nested branches of a special branch: all but
+    ``newton_kernel_keys`` (whose limit forms are never printed)."""
+    skip = set(newton_kernel_keys(generic, params))
+    return tuple(k for k in generic if k not in skip)
+
+
+def _special_branches(exprs, params, chain, earlier, search) -> list:
     """Limit branches on the singular sets of ``exprs`` (which hold where ``chain`` holds), each
     with its own nested branches.
 
+    The generic branch (``chain == ()``) is searched in every expression; a special branch in the
+    ``search`` ones (``_search_keys``), so no limit of a Newton-form derivative is taken for it.
     A set on which a condition tested earlier at run time holds (``earlier``: the siblings before
     this branch and before each of its ancestors) is left out: that branch catches it first. So
     ``tau_rise == tau_decay == tau_mem`` is nested once, in the first pairwise branch.
     """
-    flat = [e for v in exprs.values() for e in (v if isinstance(v, tuple) else (v,))]
+    names = tuple(exprs) if not chain else search
+    flat = [e for name in names for e in (exprs[name] if isinstance(exprs[name], tuple) else (exprs[name],))]
     conditions = [c for c in singular_equalities(flat, params) if not _holds(c, chain)]
     out = []
     for k, (sym, sol) in enumerate(conditions):
         here = chain + ((sym, sol),)
         if any(_holds(c, here) for c in earlier + tuple(conditions[:k])):
             continue
-        limited = {name: (tuple(limit_form(e, sym, sol) for e in v) if isinstance(v, tuple)
-                          else limit_form(v, sym, sol)) for name, v in exprs.items()}
-        nested = _special_branches(limited, params, here, earlier + tuple(conditions[:k]))
+        limited = LimitExprs(exprs, sym, sol)
+        nested = _special_branches(limited, params, here, earlier + tuple(conditions[:k]), search)
         out.append(Branch((sym, sol), limited, _expsum_of(limited), sub_branches=tuple(nested)))
     return out
 
