@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = 'd89421c1109a02dd8e30cf356701a273d273c23cc4fd8a09212b57850c720f1f'
+INPUT_HASH = '34522d38b11a6efecac8a3454664a4f4e7ffcd1f34dac0a2affcc642a317641d'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '8076e42453256fe3b95369328aa3476493594d250dbba20a636f2cef29b7f632'
+INPUT_HASH = 'aece9a53262d0862bc4dc9bffad8037e7dfd499ccff2f2a9f0fc7a11ae81ecc0'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '9b0e15ea0397097c8ff1f1303a4038a93f63ebfb3c7ae86d0a55333e844410e7'
+INPUT_HASH = '53ecc0f9701d63f36dd6b68148d85088988d125a2aae1039e12bdfe430a4c907'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '4d3fd7dbb8b11450f02a9491bbc9b1f6af33b346881c7e83fbbe018e6df98a33'
+INPUT_HASH = '08226f672e96ce6a396f660f51866a782655fff9056f85fc7b69b5396f455d08'
 
 import math
 

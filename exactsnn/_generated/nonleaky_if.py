@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '2b25f7e2ae70358943e66472e8e43200abfe67db2fdc00923a405a6ba4620ffb'
+INPUT_HASH = '3a1bc587c93fb5407d90432ae960d3c7673cae270cc37bce9bd9322693753201'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '13a5903b2fcbf10a57ae99c169e7a768ef49a24ceb186034a20c977df738698c'
+INPUT_HASH = '2ec7606e800eb5444655f0d69faf92fa85d6fb7a60ca1ab4197848d5632ef5f9'
 
 import math
 

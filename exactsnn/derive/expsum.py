@@ -15,6 +15,7 @@ interval bounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy
 
@@ -30,8 +31,12 @@ class ExpSum:
     b: tuple
 
 
+@lru_cache(maxsize=512)
 def decompose(expr):
-    """Write ``expr`` as an ``ExpSum``, or return None when it is not of that form."""
+    """Write ``expr`` as an ``ExpSum``, or return None when it is not of that form.
+
+    Memoized (SymPy expressions are immutable and hashable; ``ExpSum`` is frozen): a derivation asks
+    for the same kernels' decomposition many times (branches, Newton forms, printing)."""
     terms = _terms(expr)
     if terms is None or any(deg > 1 for (_, deg) in terms):
         return None
@@ -165,8 +170,13 @@ def newton_form(expr, params):
 
     The ``v[l_1..l_k]`` are computed symbolically and kept only if none of them has a denominator
     that can vanish (``singular_equalities`` finds none). Sums with ``s``-polynomial terms or a
-    single rate are returned as None: they have no cancellation of this kind.
+    single rate are returned as None: they have no cancellation of this kind. Memoized, as ``decompose``.
     """
+    return _newton_form(expr, tuple(params))
+
+
+@lru_cache(maxsize=512)
+def _newton_form(expr, params):
     from .singular import singular_equalities
 
     es = decompose(expr)
