@@ -1,0 +1,47 @@
+"""Derivation + printing time of a model's kernel module: lazy limit forms against taking every limit.
+
+Baseline ("every limit"): each special branch takes the limit form of every derived expression and
+searches all of them for nested singular sets (the derivation before issue 16's change). Measured: the
+default derivation, where a special branch takes a limit only when it is looked up and the Newton-form
+kernels' derivative limits are never taken (``exactsnn.derive.LimitExprs``). Both print the same module
+(checked here). CPU seconds, SymPy's and our memo caches cleared before each run.
+
+Run:  python benchmarks/bench_derive.py lif adaptive_threshold
+"""
+
+import sys
+import time
+
+from sympy.core.cache import clear_cache
+
+import exactsnn.derive as derive_mod
+from exactsnn import models
+from exactsnn.codegen.module import kernel_source
+from exactsnn.derive import expsum
+
+
+def timed(name, every_limit):
+    clear_cache()
+    expsum.decompose.cache_clear()
+    expsum._newton_form.cache_clear()
+    keep = derive_mod._search_keys
+    if every_limit:
+        derive_mod._search_keys = lambda generic, params: tuple(generic)
+    try:
+        t0 = time.process_time()
+        src = kernel_source(derive_mod.derive(models.get(name)))
+        return time.process_time() - t0, src
+    finally:
+        derive_mod._search_keys = keep
+
+
+def main(names):
+    print(f"{'model':20s} {'every limit (s)':>16s} {'lazy (s)':>9s} {'ratio':>6s}  same module")
+    for name in names:
+        base, src_base = timed(name, True)
+        lazy, src_lazy = timed(name, False)
+        print(f"{name:20s} {base:16.1f} {lazy:9.1f} {base / lazy:6.2f}  {src_base == src_lazy}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["lif", "adaptive_threshold"])
