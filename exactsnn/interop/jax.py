@@ -12,8 +12,10 @@ It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks are ``j
 every argument to a jax Array and back (about 0.3 ms of CPU per call on a batch of 50). A vmap over input patterns becomes one batch call (simulated in
 parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
 batch call per parameter set. A callback cannot hand Python objects to another, so the forward
-callback memoises its causal records on the spec (``LayerSpec.remember``, the last ``memo_size``) and
-returns a token as a residual; the backward callback runs only the adjoint sweeps on them. When jit
+callback memoises its batches on the spec (``LayerSpec.remember``, the last ``memo_size``) and returns a
+token as a residual; the backward callback runs only the adjoint sweeps on their causal records, or,
+when the first-spike Jacobian is small, contracts the cotangent with the Jacobian rows the forward
+computed (``jacobian_batch``; equal to the sweeps to rounding). When jit
 drops the forward callback (only gradients used) or the record is gone, the backward callback
 simulates the batch again: bit-identical spikes, one more simulation.
 
@@ -89,9 +91,11 @@ def _parameter_sets(spec, w, d, p, x):
         yield idx, w[pick[0]], d[pick[1]], p[pick[2]], x[pick[3]].reshape((-1,) + tail), lv, batch
 
 
-def _run(spec, w, d, p, xs):
-    """One batch forward (spikes and causal records) of one parameter set: ``LayerSpec.simulate``."""
-    return spec.simulate(w, d, p, xs)
+def _run(spec, w, d, p, xs, jacobian=False):
+    """One batch forward of one parameter set: ``LayerSpec.simulate`` (with ``jacobian``, first-spike
+    Jacobians instead of causal records when they are small; the forward kept for a backward and the
+    backward's own simulation make the same choice, so gradients do not depend on the memo)."""
+    return spec.simulate(w, d, p, xs, jacobian)
 
 
 def _host_forward(spec, w, d, p, x, keep=False):
@@ -99,13 +103,13 @@ def _host_forward(spec, w, d, p, x, keep=False):
     and a token naming them is returned last (shape ``lv``)."""
     w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
     if w.ndim == 1:  # not under vmap: one batch call, no scatter into vmap slots
-        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]))
+        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]), keep)
         lead = x.shape[:x.ndim - spec.input_rank]
         outs = tuple(a.reshape(lead + a.shape[1:]) for a in (sb.t_first, sb.silent, sb.counts))
         return outs + (np.asarray(spec.remember({None: sb}), np.int64),) if keep else outs
     outs, kept = None, {}
     for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
-        sb = _run(spec, wi, di, pi, xs)
+        sb = _run(spec, wi, di, pi, xs, keep)
         kept[idx] = sb
         got = (sb.t_first, sb.silent, sb.counts)
         if outs is None:
@@ -125,10 +129,9 @@ def _host_vjp(spec, w, d, p, x, token, g):
         sb = kept.get(None)
         xs = x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:])
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:
-            sb = _run(spec, w, d, p, xs)
-        r = sb.adjoint(sb.dl_dt(g.reshape((-1, g.shape[-1]))))
-        return (r["weight"].sum(axis=0), r["delay"].sum(axis=0), r["params"].sum(axis=0),
-                np.ascontiguousarray(r["input_times"]).reshape(x.shape))
+            sb = _run(spec, w, d, p, xs, True)
+        r = sb.grads(g.reshape((-1, g.shape[-1])))
+        return r["weight"], r["delay"], r["params"], np.ascontiguousarray(r["input_times"]).reshape(x.shape)
     nv = w.ndim - 1
     lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv], g.shape[:nv])
     gw, gd, gp = np.zeros(lv + w.shape[nv:]), np.zeros(lv + d.shape[nv:]), np.zeros(lv + p.shape[nv:])
@@ -138,9 +141,9 @@ def _host_vjp(spec, w, d, p, x, token, g):
     for idx, wi, di, pi, xs, _, batch in _parameter_sets(spec, w, d, p, x):
         sb = kept.get(idx)
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:  # not memoised (or another vmap layout): simulate
-            sb = _run(spec, wi, di, pi, xs)
+            sb = _run(spec, wi, di, pi, xs, True)
         gi = g.reshape((-1, g.shape[-1])) if idx is None else g[idx].reshape((-1, g.shape[-1]))
-        r = sb.adjoint(sb.dl_dt(gi))
+        r = sb.grads(gi, per_pattern=True)
         n_b = int(np.prod(batch, dtype=np.int64))
         sel, lead = ((), lv) if idx is None else (idx, ())
         gw[sel] = _sum_batch(r["weight"], lead, n_b)

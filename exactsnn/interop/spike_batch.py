@@ -27,6 +27,8 @@ from ..numeric.status import message as status_message
 from ..simulate import DEFAULT_MAX_SPIKES, Topology
 from .layer_cache import LayerCache, PackedInputs
 
+GRAD_KEYS = ("weight", "delay", "params", "input_times")
+
 
 def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times") -> tuple:
     """Validate dense input times and pack them channel-major per pattern.
@@ -236,14 +238,27 @@ class SpikeBatch:
 
     def _input_grads(self, g: np.ndarray, start: int) -> np.ndarray:
         """dL/d(input times) in the dense input layout, from the adjoint's padded per-pattern block."""
-        if self.dense:  # every entry a spike: pattern b's j-th packed spike is entry b * M + j
-            return g[:, start:start + self.max_in_sp].reshape(self.input_shape)
-        n_b = g.shape[0]
-        g_in = np.zeros(int(np.prod(self.input_shape)))
-        n_per = np.diff(self.in_ptr)
-        col = np.arange(self.where.size) - np.repeat(self.in_ptr[:-1], n_per)
-        g_in[self.where] = g[np.repeat(np.arange(n_b), n_per), start + col]
-        return g_in.reshape(self.input_shape)
+        return input_grads(g[:, start:start + self.max_in_sp], self.dense, self.input_shape, self.in_ptr, self.where)
+
+    def grads(self, dl_dfirst=None, spike_grads=(), keys=GRAD_KEYS, per_pattern=False) -> dict:
+        """Gradients ``keys`` (of 'weight', 'delay', 'params', 'input_times') from dL/dt_first and
+        ``spike_grads`` (see ``dl_dt``): one adjoint sweep per pattern. 'weight', 'delay', 'params' are
+        summed over the batch unless ``per_pattern``; 'input_times' is per pattern, in the input layout."""
+        g = self.adjoint(self.dl_dt(dl_dfirst, spike_grads), inputs="input_times" in keys)
+        return {k: g[k] if per_pattern or k == "input_times" else g[k].sum(axis=0) for k in keys}
 
 
-__all__ = ["SpikeBatch", "pack_input_times", "default_capacity"]
+def input_grads(block: np.ndarray, dense: bool, input_shape: tuple, in_ptr: np.ndarray, where: np.ndarray):
+    """dL/d(input times) in the dense input layout from a padded (B, max_in_sp) block of packed input spikes
+    (zero where an entry held no spike)."""
+    if dense:  # every entry a spike: pattern b's j-th packed spike is entry b * M + j
+        return block.reshape(input_shape)
+    n_b = block.shape[0]
+    g_in = np.zeros(int(np.prod(input_shape)))
+    n_per = np.diff(in_ptr)
+    col = np.arange(where.size) - np.repeat(in_ptr[:-1], n_per)
+    g_in[where] = block[np.repeat(np.arange(n_b), n_per), col]
+    return g_in.reshape(input_shape)
+
+
+__all__ = ["SpikeBatch", "pack_input_times", "default_capacity", "input_grads", "GRAD_KEYS"]

@@ -1,9 +1,11 @@
 """Exact spiking layers inside PyTorch: an ``autograd.Function`` and an ``nn.Module``.
 
-The forward pass simulates the whole batch exactly and in parallel (``SpikeBatch.run``: numba
+The forward pass simulates the whole batch exactly and in parallel (``LayerSpec.simulate``: numba
 ``prange`` over patterns, no Python loop per sample) and returns the first spike time of every
-output neuron. The backward pass runs the adjoint on the records kept by the forward pass, with
-the incoming gradient as ``dL/dt``:
+output neuron. The backward pass runs the adjoint with the incoming gradient as ``dL/dt``: over the
+records kept by the forward pass, or, when only first spikes are returned and their Jacobian is small,
+as one contraction with the Jacobian rows the forward computed while each record was hot
+(``jacobian_batch``; equal to the sweep over records to rounding):
 
     dL/dq = sum_b sum_k dL/dt_bk dt_bk/dq,   q in {weights, delays, model parameters},
     dL/dx_bc = sum_k dL/dt_bk dt_bk/dx_bc   for input spike times x (per pattern).
@@ -28,7 +30,8 @@ import torch
 from ..errors import InputSpikeError, ModelError, NetworkError
 from ..network import Network
 from ..simulate import DEFAULT_MAX_SPIKES
-from .layer_spec import LayerSpec
+from .layer_spec import JACOBIAN_BYTES, LayerSpec
+from .spike_batch import GRAD_KEYS
 
 _ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
 
@@ -88,7 +91,8 @@ class ExactSpikeFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, spec, weight, delay, params, input_times):
-        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times))
+        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times),
+                              jacobian=any(ctx.needs_input_grad[1:]))
         ctx.batch, ctx.spec = batch, spec
         ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
@@ -105,13 +109,14 @@ class ExactSpikeFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
-        batch, need = ctx.batch, ctx.needs_input_grad
+        need = ctx.needs_input_grad
         pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
-        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs), inputs=need[4])
+        keys = [k for i, k in enumerate(GRAD_KEYS) if need[i + 1]]
+        g = ctx.batch.grads(None if g_first is None else _numpy(g_first), pairs, keys)
         grads = [None] * 4
-        for i, key in enumerate(("weight", "delay", "params", "input_times")):
+        for i, key in enumerate(GRAD_KEYS):
             if need[i + 1]:
-                s = torch.from_numpy(np.ascontiguousarray(g[key] if key == "input_times" else g[key].sum(axis=0)))
+                s = torch.from_numpy(np.ascontiguousarray(g[key]))
                 grads[i] = s if ctx.like is None else s.to(dtype=ctx.like[i][0], device=ctx.like[i][1])
         return (None, *grads)
 
@@ -160,6 +165,10 @@ class ExactSNN(torch.nn.Module):
         Neurons whose every spike is returned (``SpikeOutput.spikes``), up to ``max_spikes_per_neuron`` each.
     allow_cast : bool
         Accept non-float64 or non-CPU tensors (computed in float64 on the CPU, cast and moved back).
+    jacobian_bytes : int
+        Largest first-spike Jacobian a training forward keeps instead of causal records (default 64 MB;
+        its backward equals the adjoint sweep to rounding); 0 keeps records, whose backward is the sweep
+        itself (``exactsnn.adjoint`` bit for bit).
 
     ``state_dict`` holds ``weight``, ``delay`` and ``params.<name>``; the topology is part of the
     constructor, so load a state into a module built with the same network.
@@ -167,12 +176,13 @@ class ExactSNN(torch.nn.Module):
 
     def __init__(self, network: Network, model="lif", t_max: float = 4.0, params=None, populations=None,
                  learn=("weight",), record=None, max_spikes_per_neuron: int = 4, allow_cast: bool = False,
-                 max_spikes: int = DEFAULT_MAX_SPIKES):
+                 max_spikes: int = DEFAULT_MAX_SPIKES, jacobian_bytes: int = JACOBIAN_BYTES):
         super().__init__()
         if not isinstance(network, Network):
             raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
         self.spec = LayerSpec.build(network, model, t_max, populations, max_spikes, record=record,
-                                    max_spikes_per_neuron=int(max_spikes_per_neuron), allow_cast=bool(allow_cast))
+                                    max_spikes_per_neuron=int(max_spikes_per_neuron), allow_cast=bool(allow_cast),
+                                    jacobian_bytes=int(jacobian_bytes))
         table = self.spec.initial(params)["params"]
         names = self.spec.compiled.param_names
         unknown = set(learn) - {"weight", "delay", *names}
