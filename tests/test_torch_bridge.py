@@ -133,6 +133,34 @@ def test_bad_parameters_are_named():
         torch.tensor([1, 2]).requires_grad_()
 
 
+def test_cached_views_and_parameter_table_follow_every_kind_of_update():
+    """The layer reuses numpy views of its parameters and the stacked parameter table between steps;
+    in-place updates, new storage (``.data =``), replaced parameters and ``load_state_dict`` must all
+    reach the simulation (oracle: a freshly built layer with the new values)."""
+    net, x = _net()
+    xt = torch.tensor(x)
+    layer = ExactSNN(net, "lif", T_MAX, PARAMS)
+    state0 = {k: v.clone() for k, v in layer.state_dict().items()}
+    out0 = layer(xt).t_first.detach().clone()
+
+    def fresh(weight=net.weight, **params):
+        return ExactSNN(net.with_weights(weight), "lif", T_MAX, {**PARAMS, **params})(xt).t_first
+
+    with torch.no_grad():
+        layer.weight.mul_(1.1)
+    assert torch.equal(layer(xt).t_first, fresh(net.weight * 1.1))
+    with torch.no_grad():
+        layer.params["threshold"].add_(0.25)
+    assert torch.equal(layer(xt).t_first, fresh(net.weight * 1.1, threshold=1.25))
+    layer.params["threshold"].data = torch.tensor([1.5], dtype=torch.float64)
+    layer.weight.data = torch.tensor(net.weight * 0.9)
+    assert torch.equal(layer(xt).t_first, fresh(net.weight * 0.9, threshold=1.5))
+    layer.params["tau_mem"] = torch.nn.Parameter(torch.tensor([1.2], dtype=torch.float64), requires_grad=False)
+    assert torch.equal(layer(xt).t_first, fresh(net.weight * 0.9, threshold=1.5, tau_mem=1.2))
+    layer.load_state_dict(state0)
+    assert torch.equal(layer(xt).t_first, out0) and not torch.equal(out0, fresh(net.weight * 0.9))
+
+
 def test_allow_cast_float32_and_state_dict_round_trip():
     net, x = _net()
     layer = ExactSNN(net, "lif", T_MAX, PARAMS, allow_cast=True)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -78,12 +80,28 @@ def _plain(x, shape) -> bool:
     return isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.is_cpu and (shape is None or x.shape == shape)
 
 
+_VIEWS: dict = {}  # id(tensor) -> (weak reference, storage address, shape, numpy view): parameters' views
+MAX_VIEWS = 16
+
+
 def _numpy(x: torch.Tensor) -> np.ndarray:
-    """A float64 CPU view of ``x`` (no copy when it is one already)."""
-    x = x.detach()
-    if x.dtype != torch.float64 or x.device.type != "cpu":
-        x = x.to("cpu", torch.float64)
-    return x.numpy()
+    """A float64 CPU view of ``x`` (no copy when it is one already).
+
+    A parameter is the same tensor at every step, updated in place, so its view is kept and reused
+    while the tensor, its storage address and its shape are unchanged (``detach().numpy()`` costs a few
+    tens of microseconds right after a simulation has evicted the caches).
+    """
+    hit = _VIEWS.get(id(x))
+    if hit is not None and hit[0]() is x and hit[1] == x.data_ptr() and hit[2] == x.shape:
+        return hit[3]
+    y = x.detach()
+    if y.dtype != torch.float64 or y.device.type != "cpu":
+        return y.to("cpu", torch.float64).numpy()
+    view = y.numpy()
+    if len(_VIEWS) >= MAX_VIEWS:
+        _VIEWS.clear()
+    _VIEWS[id(x)] = (weakref.ref(x), x.data_ptr(), x.shape, view)
+    return view
 
 
 class ExactSpikeFunction(torch.autograd.Function):
@@ -193,12 +211,26 @@ class ExactSNN(torch.nn.Module):
         self.params = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(table[:, i].copy()),
                                                                     requires_grad=n in learn)
                                               for i, n in enumerate(names)})
+        self._table = None  # (parameters, their (version, storage) keys, stacked table): see param_table
 
     @property
     def param_table(self) -> torch.Tensor:
-        """(n_populations, n_params) in the model's parameter order (differentiable)."""
+        """(n_populations, n_params) in the model's parameter order (differentiable).
+
+        When no parameter requires grad the stacked table is reused until one changes: in place (its
+        version counter), replaced, or given new storage (``.data = ...``).
+        """
         table = self.params._parameters  # the ParameterDict's own storage: no Module.__getattr__ per name
-        return torch.stack([table[n] for n in self.spec.compiled.param_names], dim=1)
+        ps = [table[n] for n in self.spec.compiled.param_names]
+        if any(p.requires_grad for p in ps):
+            return torch.stack(ps, dim=1)
+        key = [(p._version, p.data_ptr()) for p in ps]
+        hit = self._table
+        if hit is not None and hit[1] == key and all(a is b for a, b in zip(hit[0], ps)):
+            return hit[2]
+        stacked = torch.stack(ps, dim=1)
+        self._table = (ps, key, stacked)
+        return stacked
 
     def network(self) -> Network:
         """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
