@@ -102,3 +102,20 @@ def test_spec_keeps_records_when_spikes_are_recorded_or_the_jacobian_is_large():
     assert isinstance(_spec(jacobian_bytes=fits - 1).simulate(*args, jacobian=True), SpikeBatch)
     with pytest.raises(ValueError, match="spike_grads need a SpikeBatch"):
         _spec().simulate(*args, jacobian=True).grads(None, [(np.zeros((4, 1, 1), np.int64), np.ones((4, 1, 1)))])
+
+
+def test_without_parameter_columns_the_other_rows_are_unchanged():
+    """A forward that needs no model-parameter gradient skips the kernels' parameter derivatives; every
+    other column must be the same bits, and the missing columns cannot be asked for."""
+    spec = _spec()
+    init = spec.initial(PARAMS)
+    x = np.random.default_rng(9).uniform(0, 1, (4, 3))
+    full = spec.simulate(init["weight"], init["delay"], init["params"], x, jacobian=True)
+    lean = spec.simulate(init["weight"], init["delay"], init["params"], x, jacobian=True, param_grads=False)
+    assert full.with_params and not lean.with_params and np.abs(full.jac[:, :, -3:]).max() > 0
+    assert np.array_equal(lean.jac[:, :, :-3], full.jac[:, :, :-3]) and not lean.jac[:, :, -3:].any()
+    dl = np.random.default_rng(10).normal(size=full.t_first.shape)
+    keys = ("weight", "delay", "input_times")
+    assert all(np.array_equal(lean.grads(dl, keys=keys)[k], full.grads(dl, keys=keys)[k]) for k in keys)
+    with pytest.raises(ValueError, match="without model-parameter columns"):
+        lean.grads(dl)

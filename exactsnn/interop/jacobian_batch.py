@@ -41,7 +41,9 @@ class JacobianBatch:
     """First spikes and their Jacobians of a batch; ``grads`` contracts them with dL/dt_first.
 
     Attributes as ``SpikeBatch``'s (``t_first``, ``first``, ``counts``, ``sizes``, ...) without the
-    records, plus ``jac`` (B, n_out, 2 n_syn + max_in_sp + n_pop n_params).
+    records, plus ``jac`` (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) and ``with_params``: whether
+    its model-parameter columns were computed (a forward that needs no parameter gradient skips the
+    kernels' parameter derivatives).
     """
 
     topology: Topology
@@ -57,6 +59,7 @@ class JacobianBatch:
     first: np.ndarray
     counts: np.ndarray
     jac: np.ndarray
+    with_params: bool = True
 
     @property
     def silent(self) -> np.ndarray:
@@ -69,17 +72,19 @@ class JacobianBatch:
 
     @classmethod
     def from_packed(cls, compiled: CompiledModel, layer: LayerCache, topo: Topology, ptab, pop, packed: PackedInputs,
-                    input_shape: tuple, t_max: float, max_spikes: int) -> "JacobianBatch":
-        """Simulate packed, already checked inputs on ``topo`` in parallel, with first-spike Jacobians."""
+                    input_shape: tuple, t_max: float, max_spikes: int, with_params: bool = True) -> "JacobianBatch":
+        """Simulate packed, already checked inputs on ``topo`` in parallel, with first-spike Jacobians
+        (the model-parameter columns only ``with_params``)."""
         out = compiled.call("batch_simulate_jacobian", ptab, pop, packed.in_times, packed.in_src, packed.in_ptr,
                             layer.n_inputs, layer.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr,
-                            topo.out_syn, float(t_max), int(max_spikes), layer.outputs, int(packed.max_in_sp))
+                            topo.out_syn, float(t_max), int(max_spikes), layer.outputs, int(packed.max_in_sp),
+                            bool(with_params))
         status = out[0]
         if status.any():
             bad = int(np.flatnonzero(status)[0])
             raise SimulationError(status_message(int(status[bad]), max_spikes=max_spikes, pattern=bad))
         return cls(topo, ptab, float(t_max), input_shape, packed.in_ptr, packed.where, packed.dense, packed.max_in_sp,
-                   *out[1:])
+                   *out[1:], bool(with_params))
 
     def grads(self, dl_dfirst=None, spike_grads=(), keys=GRAD_KEYS, per_pattern=False) -> dict:
         """``SpikeBatch.grads`` by contraction: gradients ``keys`` from dL/dt_first (B, n_out).
@@ -89,6 +94,8 @@ class JacobianBatch:
         """
         if spike_grads:
             raise ValueError("a JacobianBatch holds first-spike Jacobians only; spike_grads need a SpikeBatch")
+        if "params" in keys and not self.with_params:
+            raise ValueError("this JacobianBatch was computed without model-parameter columns (with_params=False)")
         n_b, n_out, n_q = self.jac.shape
         n_syn = self.topology.syn_w.size
         m = self.max_in_sp

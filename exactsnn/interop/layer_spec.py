@@ -138,7 +138,8 @@ class LayerSpec:
         self.cache["params"] = key
         return table
 
-    def simulate(self, weight, delay, params, input_times, jacobian: bool = False) -> SpikeBatch | JacobianBatch:
+    def simulate(self, weight, delay, params, input_times, jacobian: bool = False,
+                 param_grads: bool = True) -> SpikeBatch | JacobianBatch:
         """Spikes and causal records of every pattern of ``input_times``, simulated in parallel.
 
         ``weight``, ``delay`` (n_synapses,), ``params`` (n_populations, n_params) and ``input_times``
@@ -148,7 +149,8 @@ class LayerSpec:
 
         With ``jacobian``, when no spikes are recorded (``record`` is None) and the first-spike Jacobian
         fits in ``jacobian_bytes``, returns a ``JacobianBatch`` instead (no records; its backward is a
-        contraction): the choice depends only on the spec and the batch's shape.
+        contraction): the choice depends only on the spec and the batch's shape. ``param_grads=False``
+        leaves its model-parameter columns out (cheaper; asking it for 'params' gradients then raises).
         """
         layer = self.layer_cache
         topo = layer.topology(weight, delay)
@@ -162,7 +164,7 @@ class LayerSpec:
                 packed.in_ptr.size - 1, layer.outputs.size, topo.syn_w.size, packed.max_in_sp, *ptab.shape) \
                 <= self.jacobian_bytes:
             return JacobianBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape,
-                                             self.t_max, self.max_spikes)
+                                             self.t_max, self.max_spikes, param_grads)
         batch = SpikeBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape, self.t_max,
                                        self.max_spikes, self.capacity[0])
         need, have = batch.capacity, self.capacity[0] or (0, 0)

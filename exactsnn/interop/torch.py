@@ -110,7 +110,7 @@ class ExactSpikeFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, spec, weight, delay, params, input_times):
         batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times),
-                              jacobian=any(ctx.needs_input_grad[1:]))
+                              jacobian=any(ctx.needs_input_grad[1:]), param_grads=ctx.needs_input_grad[3])
         ctx.batch, ctx.spec = batch, spec
         ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]

@@ -21,16 +21,46 @@ from numba import njit, prange
 from exactsnn.numeric.templates.engine_batch import first_spikes  # stamp: drop
 from exactsnn.numeric.templates.engine_grad import _scratch, collect  # stamp: drop
 from exactsnn.numeric.templates.engine_loop import simulate_one  # stamp: drop
-from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, p_load  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, dpsp_ds, dreset_ds, p_load, psp  # stamp: drop
+
+
+@njit(cache=True)
+def collect_no_dp(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w,
+                  par_src, par_syn, par_psp, parent_dF_dt):
+    """``collect`` without the model-parameter partials dF/dp (the kernels' parameter derivatives, about a
+    third of its kernel evaluations): the same parents, the same dF/dw, dF/dt_parent and Vdot, computed
+    with the same operations in the same order. Returns (n_parents, Vdot)."""
+    t = spk_time[k]
+    n = 0
+    vdot = 0.0
+    a = spk_arr_head[k]
+    while a >= 0:
+        s = t - arr_time[a]
+        if s >= 0.0:
+            dps = dpsp_ds(s, p)
+            par_src[n], par_syn[n], par_psp[n] = arr_src[a], arr_syn[a], psp(s, p)
+            parent_dF_dt[n] = -syn_w[arr_syn[a]] * dps
+            vdot += syn_w[arr_syn[a]] * dps
+            n += 1
+        a = arr_prev[a]
+    m = spk_prev[k]
+    while m >= 0:
+        dr = dreset_ds(t - spk_time[m], p)
+        par_src[n], par_syn[n], par_psp[n], parent_dF_dt[n] = n_in_sp + m, -1, 0.0, dr
+        vdot -= dr
+        n += 1
+        m = spk_prev[m]
+    return n, vdot
 
 
 @njit(cache=True)
 def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr,
-                  arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac):
+                  arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac, with_dp):
     """Fill jac (n_out, 2 n_syn + in_cols + n_pop N_PARAMS): row o = ``adjoint_core`` seeded with 1 at spike first[o].
 
     Columns as ``batch_adjoint_record``'s: weights | delays | ``in_cols`` input-time slots (the first
-    ``n_in_sp`` used) | model parameters per population. Rows of silent outputs (first[o] = -1) stay zero.
+    ``n_in_sp`` used) | model parameters per population (left zero unless ``with_dp``). Rows of silent
+    outputs (first[o] = -1) stay zero.
     """
     n_out = first.size
     adj = np.zeros((n_spk, n_out))
@@ -45,8 +75,12 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
         if not live:
             continue
         c = pop[spk_neuron[k]]
-        n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
-                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
+        if with_dp:
+            n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
+                              arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
+        else:
+            n, vdot = collect_no_dp(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
+                                    arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt)
         base = 2 * n_syn + in_cols + c * N_PARAMS
         for o in range(n_out):
             if adj[k, o] == 0.0:
@@ -64,14 +98,15 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
                     row[2 * n_syn + e] += g
                 else:
                     adj[e - n_in_sp, o] += g
-            for i in range(N_PARAMS):
+            for i in range(N_PARAMS if with_dp else 0):
                 row[base + i] += f * df_dp[i]
 
 
 @njit(cache=True, parallel=True)
 def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
-                            out_syn, t_max, max_spikes, outputs, max_in_sp):
-    """Many patterns in parallel: simulate each, then its first-spike Jacobian while the record is hot.
+                            out_syn, t_max, max_spikes, outputs, max_in_sp, with_dp):
+    """Many patterns in parallel: simulate each, then its first-spike Jacobian while the record is hot
+    (the model-parameter columns only ``with_dp``, else zero).
 
     Returns (status (B,), sizes (B, 2) = (n_spk, n_arr), t_first (B, n_out), first (B, n_out) spike index
     or -1, counts (B, n_neurons), jac (B, n_out, 2 n_syn + max_in_sp + n_pop N_PARAMS)), the first five as
@@ -97,5 +132,5 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
         t_first[b], first[b], counts[b] = first_spikes(n_spk, res[2], res[3], outputs, n_neurons, t_max)
         if res[0] == 0:
             jacobian_core(ptab, pop, n_syn, hi - lo, max_in_sp, n_spk, res[2], res[3], res[4], res[5], n_arr, res[7],
-                          res[8], res[9], res[10], syn_w, first[b], jac[b])
+                          res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp)
     return status, sizes, t_first, first, counts, jac
