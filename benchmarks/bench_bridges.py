@@ -26,7 +26,9 @@ step to step); the default repeats one batch. ``--only torch`` / ``--only jax`` 
 framework out of the process.
 
 ``--records`` adds the torch layer with ``jacobian_bytes=0`` (records kept, adjoint sweeps in the backward: the
-path before first-spike Jacobians).
+path before first-spike Jacobians) and one that also learns every model parameter (``+params``: the Jacobian
+keeps the parameter columns, whose kernel derivatives the weights-only layers skip; ``batch_loss_grad``
+always computes them).
 
 Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch] [--records]
 """
@@ -167,6 +169,8 @@ def main():
         if args.records:
             kept = ExactSNN(net, c.model, c.t_max, c.params, jacobian_bytes=0)
             methods["torch, records"] = cycle([torch_step(c, net, x, lab, kept) for x, lab in zip(xs, labels)])
+            every = ExactSNN(net, c.model, c.t_max, c.params, learn=("weight", *kept.spec.compiled.param_names))
+            methods["torch, +params"] = cycle([torch_step(c, net, x, lab, every) for x, lab in zip(xs, labels)])
     if args.only != "torch":
         methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
     for f in methods.values():  # compile and warm up
