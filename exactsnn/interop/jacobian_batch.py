@@ -28,7 +28,7 @@ from ..errors import SimulationError
 from ..numeric.status import message as status_message
 from ..simulate import Topology
 from .layer_cache import LayerCache, PackedInputs
-from .spike_batch import GRAD_KEYS, input_grads
+from .spike_batch import GRAD_KEYS, BatchSpikes, input_grads
 
 
 def jacobian_bytes(n_patterns: int, n_out: int, n_syn: int, max_in_sp: int, n_pop: int, n_params: int) -> int:
@@ -37,38 +37,17 @@ def jacobian_bytes(n_patterns: int, n_out: int, n_syn: int, max_in_sp: int, n_po
 
 
 @dataclass(eq=False)
-class JacobianBatch:
+class JacobianBatch(BatchSpikes):
     """First spikes and their Jacobians of a batch; ``grads`` contracts them with dL/dt_first.
 
-    Attributes as ``SpikeBatch``'s (``t_first``, ``first``, ``counts``, ``sizes``, ...) without the
-    records, plus ``jac`` (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) and ``with_params``: whether
-    its model-parameter columns were computed (a forward that needs no parameter gradient skips the
-    kernels' parameter derivatives).
+    Attributes: ``BatchSpikes``' (``t_first``, ``first``, ``counts``, ``sizes``, ...), no records, and
+    ``jac`` (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) and ``with_params``: whether its
+    model-parameter columns were computed (a forward that needs no parameter gradient skips the kernels'
+    parameter derivatives).
     """
 
-    topology: Topology
-    ptab: np.ndarray
-    t_max: float
-    input_shape: tuple
-    in_ptr: np.ndarray
-    where: np.ndarray
-    dense: bool
-    max_in_sp: int
-    sizes: np.ndarray
-    t_first: np.ndarray
-    first: np.ndarray
-    counts: np.ndarray
     jac: np.ndarray
     with_params: bool = True
-
-    @property
-    def silent(self) -> np.ndarray:
-        return self.first < 0
-
-    @property
-    def capacity(self) -> tuple:
-        """(spikes, arrivals) per pattern this batch needed (``SpikeBatch.capacity``)."""
-        return tuple(self.sizes.max(axis=0, initial=1).tolist())
 
     @classmethod
     def from_packed(cls, compiled: CompiledModel, layer: LayerCache, topo: Topology, ptab, pop, packed: PackedInputs,

@@ -101,30 +101,29 @@ def _rerun_overflow(compiled: CompiledModel, args: tuple, out: tuple, over: np.n
 
 
 @dataclass(eq=False)
-class SpikeBatch:
-    """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
+class BatchSpikes:
+    """What a batch forward returns to a framework: first output spikes and spike counts, with the
+    weights and input packing it ran with (``SpikeBatch`` adds causal records, ``JacobianBatch`` first-spike
+    Jacobians).
 
     Attributes
     ----------
+    topology : Topology
+        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
+    dense, max_in_sp : bool, int
+        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
+    sizes : (B, 2) int64
+        Spikes and arrivals of each pattern's record.
     t_first : (B, n_out) float64
         First spike time of each output neuron; ``t_max`` when it is silent (see ``silent``).
     first : (B, n_out) int64
         Index of that spike in the pattern's spike list, -1 when silent.
     counts : (B, n_neurons) int64
         Spikes per neuron.
-    spike_time, spike_neuron : (B, cap) float64, int64
-        All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
-    topology : Topology
-        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
-    dense, max_in_sp : bool, int
-        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
     """
 
-    compiled: CompiledModel
     topology: Topology
-    n_neurons: int
     ptab: np.ndarray
-    pop: np.ndarray
     t_max: float
     input_shape: tuple
     in_ptr: np.ndarray
@@ -135,14 +134,6 @@ class SpikeBatch:
     t_first: np.ndarray
     first: np.ndarray
     counts: np.ndarray
-    spike_time: np.ndarray
-    spk_i: np.ndarray
-    arr_f: np.ndarray
-    arr_i: np.ndarray
-
-    @property
-    def spike_neuron(self) -> np.ndarray:
-        return self.spk_i[:, 0]
 
     @property
     def silent(self) -> np.ndarray:
@@ -152,6 +143,30 @@ class SpikeBatch:
     def capacity(self) -> tuple:
         """(spikes, arrivals) per pattern this batch needed: a good first allocation for the next one."""
         return tuple(self.sizes.max(axis=0, initial=1).tolist())
+
+
+@dataclass(eq=False)
+class SpikeBatch(BatchSpikes):
+    """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
+
+    Attributes (besides ``BatchSpikes``')
+    ----------
+    spike_time, spike_neuron : (B, cap) float64, int64
+        All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
+    spk_i, arr_f, arr_i : the rest of the causal records (``batch_simulate_record``).
+    """
+
+    compiled: CompiledModel
+    n_neurons: int
+    pop: np.ndarray
+    spike_time: np.ndarray
+    spk_i: np.ndarray
+    arr_f: np.ndarray
+    arr_i: np.ndarray
+
+    @property
+    def spike_neuron(self) -> np.ndarray:
+        return self.spk_i[:, 0]
 
     @classmethod
     def run(cls, compiled: CompiledModel, network: Network, ptab, pop, input_times, t_max: float,
@@ -180,8 +195,8 @@ class SpikeBatch:
         most = sizes.max(axis=0)
         if most[0] > cap[0] or most[1] > cap[1]:  # rare: rerun only the patterns whose records did not fit
             out = _rerun_overflow(compiled, args, out, np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1])))
-        return cls(compiled, topo, layer.n_neurons, ptab, pop, float(t_max), input_shape, packed.in_ptr, packed.where,
-                   packed.dense, packed.max_in_sp, *out[1:])
+        return cls(topo, ptab, float(t_max), input_shape, packed.in_ptr, packed.where, packed.dense, packed.max_in_sp,
+                   *out[1:5], compiled, layer.n_neurons, pop, *out[5:])
 
     def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:
         """All spikes of ``neurons``, padded: (times (B, n, K) with t_max padding, mask (B, n, K) bool,
@@ -261,4 +276,4 @@ def input_grads(block: np.ndarray, dense: bool, input_shape: tuple, in_ptr: np.n
     return g_in.reshape(input_shape)
 
 
-__all__ = ["SpikeBatch", "pack_input_times", "default_capacity", "input_grads", "GRAD_KEYS"]
+__all__ = ["BatchSpikes", "SpikeBatch", "pack_input_times", "default_capacity", "input_grads", "GRAD_KEYS"]
