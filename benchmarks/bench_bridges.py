@@ -4,8 +4,8 @@ One training step's worth of work on a batch of 50 Yin-Yang samples (the trainer
 initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; lif, t_max = 4):
 
 - baseline ``batch_loss_grad``: simulation + TTFS cross-entropy + adjoint, in numba, per-sample gradients;
-- torch: ``ExactSNN`` forward, the same loss written in torch, ``backward()`` (the forward keeps
-  the causal records; the backward runs only the adjoint sweeps);
+- torch: ``ExactSNN`` forward, the same loss written in torch, ``backward()`` (the forward computes the
+  first-spike Jacobians; the backward contracts them with the loss's dL/dt_first);
 - jax grad: ``jit(grad(loss))`` (jit drops the forward callback: one simulation + adjoint);
 - jax value_and_grad: ``jit(value_and_grad(loss))`` (forward callback + backward callback on the
   forward's records: one simulation + adjoint);
@@ -13,7 +13,10 @@ initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; li
   ``SpikeBatch.adjoint`` with dL/dt = 1 at every first output spike (the sweep's work does not depend on
   the values) and the batch sums: the cost of splitting ``batch_loss_grad`` into two engine calls;
 - two passes + torch loss: the same with dL/dt from the loss in torch autograd on a leaf tensor (the
-  framework's share without the bridge's ``autograd.Function``).
+  framework's share without the bridge's ``autograd.Function``);
+- jacobian: the bridges' default forward for first spikes without a framework, ``LayerSpec.simulate(...,
+  jacobian=True)`` (simulation, then the per-output adjoint sweeps while each record is hot, keeping
+  d t_first / dq) and ``JacobianBatch.grads`` (one contraction with dL/dt_first = 1).
 
 Rounds are interleaved (every method once per round) and the median per method is reported, with
 its ratio to the baseline's median in the same run, in wall time and in CPU time of the process
@@ -22,7 +25,12 @@ its ratio to the baseline's median in the same run, in wall time and in CPU time
 step to step); the default repeats one batch. ``--only torch`` / ``--only jax`` leaves the other
 framework out of the process.
 
-Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch]
+``--records`` adds the torch layer with ``jacobian_bytes=0`` (records kept, adjoint sweeps in the backward: the
+path before first-spike Jacobians) and one that also learns every model parameter (``+params``: the Jacobian
+keeps the parameter columns, whose kernel derivatives the weights-only layers skip; ``batch_loss_grad``
+always computes them).
+
+Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch] [--records]
 """
 
 import argparse
@@ -74,6 +82,15 @@ def torch_loss(c, t, rows, lab):
     import torch
     ce = -torch.log_softmax(-t / c.tau0, dim=1)[rows, lab] + c.gamma * (torch.exp(t[rows, lab] / c.tau1) - 1)
     return ce.mean()
+
+
+def jacobian(c, spec, x):
+    init = spec.initial(c.params)
+
+    def run():
+        b = spec.simulate(init["weight"], init["delay"], init["params"], x, jacobian=True)
+        return b.grads(np.ones(b.t_first.shape), keys=("weight", "delay", "params"))
+    return run
 
 
 def two_passes_torch_loss(c, spec, x, labels):
@@ -137,16 +154,23 @@ def main():
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--batches", type=int, default=1)
     ap.add_argument("--only", choices=["torch", "jax"])
+    ap.add_argument("--records", action="store_true", help="also torch with jacobian_bytes=0 (records + adjoint)")
     args = ap.parse_args()
     c, net, xs, labels = setup(args.batch, args.batches)
     methods = {"batch_loss_grad": cycle([baseline(c, net, x, lab) for x, lab in zip(xs, labels)])}
     spec = LayerSpec.build(net, c.model, c.t_max)  # one spec: its record capacity carries over, as in the bridges
     methods["two passes"] = cycle([two_passes(c, spec, x) for x in xs])
+    methods["jacobian"] = cycle([jacobian(c, spec, x) for x in xs])
     if args.only != "jax":
         from exactsnn.torch import ExactSNN
         layer = ExactSNN(net, c.model, c.t_max, c.params)  # one layer: its record capacity carries over
         methods["two passes + torch loss"] = cycle([two_passes_torch_loss(c, spec, x, lab) for x, lab in zip(xs, labels)])
         methods["torch"] = cycle([torch_step(c, net, x, lab, layer) for x, lab in zip(xs, labels)])
+        if args.records:
+            kept = ExactSNN(net, c.model, c.t_max, c.params, jacobian_bytes=0)
+            methods["torch, records"] = cycle([torch_step(c, net, x, lab, kept) for x, lab in zip(xs, labels)])
+            every = ExactSNN(net, c.model, c.t_max, c.params, learn=("weight", *kept.spec.compiled.param_names))
+            methods["torch, +params"] = cycle([torch_step(c, net, x, lab, every) for x, lab in zip(xs, labels)])
     if args.only != "torch":
         methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
     for f in methods.values():  # compile and warm up

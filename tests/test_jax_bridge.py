@@ -164,3 +164,23 @@ def test_public_pure_callback_route_gives_the_same_gradients(setup, monkeypatch)
     per_example = jax.vmap(jax.grad(_loss(spec), argnums=0), in_axes=(None, None, None, 0, 0))
     gw = per_example(*args[:3], jnp.asarray(x)[:, None, :], c[:, None, :])
     assert np.allclose(np.sum(gw, axis=0), g_host[0], rtol=1e-12, atol=0)
+
+
+def test_parameter_columns_only_when_parameters_are_differentiated(setup, monkeypatch):
+    """The forward learns from JAX (symbolic zeros) whether the model parameters are differentiated and
+    skips their columns when not; gradients equal the adjoint either way, and a loss that uses only
+    the spike counts (no cotangent for t_first) gets zero gradients without a backward callback."""
+    spec0, init, x, c = setup
+    spec = bridge.LayerSpec.build(spec0.network, "lif", T_MAX)
+    flags = []
+    real = bridge._run
+    monkeypatch.setattr(bridge, "_run", lambda *a: flags.append(a[5:]) or real(*a))
+    args = (init["weight"], init["delay"], init["params"], jnp.asarray(x), c)
+    ref = _adjoints(spec.network, [[[t] for t in row] for row in x], c)
+    gw = jax.jit(jax.grad(_loss(spec)))(*args)
+    gw_p = jax.jit(jax.grad(_loss(spec), argnums=(0, 2)))(*args)
+    assert flags == [(True, False), (True, True)], flags
+    assert _close(gw, sum(r.weights for r in ref)) and np.array_equal(gw, gw_p[0])
+    assert _close(np.ravel(gw_p[1]), sum(r.model for r in ref))
+    counts_only = jax.grad(lambda w: jnp.sum(bridge.spike_times(spec, w, *args[1:4])[2] * 1.0))(init["weight"])
+    assert len(flags) == 3 and not np.asarray(counts_only).any()

@@ -12,8 +12,10 @@ It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks are ``j
 every argument to a jax Array and back (about 0.3 ms of CPU per call on a batch of 50). A vmap over input patterns becomes one batch call (simulated in
 parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
 batch call per parameter set. A callback cannot hand Python objects to another, so the forward
-callback memoises its causal records on the spec (``LayerSpec.remember``, the last ``memo_size``) and
-returns a token as a residual; the backward callback runs only the adjoint sweeps on them. When jit
+callback memoises its batches on the spec (``LayerSpec.remember``, the last ``memo_size``) and returns a
+token as a residual; the backward callback runs only the adjoint sweeps on their causal records, or,
+when the first-spike Jacobian is small, contracts the cotangent with the Jacobian rows the forward
+computed (``jacobian_batch``; equal to the sweeps to rounding). When jit
 drops the forward callback (only gradients used) or the record is gone, the backward callback
 simulates the batch again: bit-identical spikes, one more simulation.
 
@@ -30,6 +32,7 @@ import weakref
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 
 from ..errors import ExactSNNError, InputSpikeError, ModelError, NetworkError
 try:  # private JAX names (jax_host.py), checked with the pinned jax 0.10.2
@@ -89,23 +92,36 @@ def _parameter_sets(spec, w, d, p, x):
         yield idx, w[pick[0]], d[pick[1]], p[pick[2]], x[pick[3]].reshape((-1,) + tail), lv, batch
 
 
-def _run(spec, w, d, p, xs):
-    """One batch forward (spikes and causal records) of one parameter set: ``LayerSpec.simulate``."""
-    return spec.simulate(w, d, p, xs)
+def _run(spec, w, d, p, xs, jacobian=False, param_grads=True):
+    """One batch forward of one parameter set: ``LayerSpec.simulate`` (with ``jacobian``, first-spike
+    Jacobians instead of causal records when they are small; the forward kept for a backward and the
+    backward's own simulation make the same choice, so gradients do not depend on the memo; without
+    ``param_grads`` the Jacobian's parameter columns are left out, the others are the same bits)."""
+    return spec.simulate(w, d, p, xs, jacobian, param_grads)
 
 
-def _host_forward(spec, w, d, p, x, keep=False):
+def _grads(sb, g, per_pattern=False) -> dict:
+    """``sb.grads`` of every input; zero parameter gradients when ``sb`` has no parameter columns (its
+    forward knew that the parameters are not differentiated, so the zeros are discarded)."""
+    if getattr(sb, "with_params", True):
+        return sb.grads(g, per_pattern=per_pattern)
+    r = sb.grads(g, keys=("weight", "delay", "input_times"), per_pattern=per_pattern)
+    r["params"] = np.zeros(((sb.t_first.shape[0],) if per_pattern else ()) + sb.ptab.shape)
+    return r
+
+
+def _host_forward(spec, w, d, p, x, keep=False, param_grads=True):
     """Outputs of every parameter set; with ``keep``, the batches are memoised for the backward callback
-    and a token naming them is returned last (shape ``lv``)."""
+    and a token naming them is returned last (shape ``lv``); ``param_grads``: see ``_run``."""
     w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
     if w.ndim == 1:  # not under vmap: one batch call, no scatter into vmap slots
-        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]))
+        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]), keep, param_grads)
         lead = x.shape[:x.ndim - spec.input_rank]
         outs = tuple(a.reshape(lead + a.shape[1:]) for a in (sb.t_first, sb.silent, sb.counts))
         return outs + (np.asarray(spec.remember({None: sb}), np.int64),) if keep else outs
     outs, kept = None, {}
     for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
-        sb = _run(spec, wi, di, pi, xs)
+        sb = _run(spec, wi, di, pi, xs, keep, param_grads)
         kept[idx] = sb
         got = (sb.t_first, sb.silent, sb.counts)
         if outs is None:
@@ -125,10 +141,9 @@ def _host_vjp(spec, w, d, p, x, token, g):
         sb = kept.get(None)
         xs = x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:])
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:
-            sb = _run(spec, w, d, p, xs)
-        r = sb.adjoint(sb.dl_dt(g.reshape((-1, g.shape[-1]))))
-        return (r["weight"].sum(axis=0), r["delay"].sum(axis=0), r["params"].sum(axis=0),
-                np.ascontiguousarray(r["input_times"]).reshape(x.shape))
+            sb = _run(spec, w, d, p, xs, True)
+        r = _grads(sb, g.reshape((-1, g.shape[-1])))
+        return r["weight"], r["delay"], r["params"], np.ascontiguousarray(r["input_times"]).reshape(x.shape)
     nv = w.ndim - 1
     lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv], g.shape[:nv])
     gw, gd, gp = np.zeros(lv + w.shape[nv:]), np.zeros(lv + d.shape[nv:]), np.zeros(lv + p.shape[nv:])
@@ -138,9 +153,9 @@ def _host_vjp(spec, w, d, p, x, token, g):
     for idx, wi, di, pi, xs, _, batch in _parameter_sets(spec, w, d, p, x):
         sb = kept.get(idx)
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:  # not memoised (or another vmap layout): simulate
-            sb = _run(spec, wi, di, pi, xs)
+            sb = _run(spec, wi, di, pi, xs, True)
         gi = g.reshape((-1, g.shape[-1])) if idx is None else g[idx].reshape((-1, g.shape[-1]))
-        r = sb.adjoint(sb.dl_dt(gi))
+        r = _grads(sb, gi, per_pattern=True)
         n_b = int(np.prod(batch, dtype=np.int64))
         sel, lead = ((), lv) if idx is None else (idx, ())
         gw[sel] = _sum_batch(r["weight"], lead, n_b)
@@ -165,26 +180,29 @@ def _result_shapes(spec, x_shape):
 def _layer(spec):
     """The custom_vjp function of ``spec`` (built once per spec)."""
 
-    run = {False: functools.partial(_host_forward, spec), True: functools.partial(_host_forward, spec, keep=True)}
+    run = {(keep, pg): functools.partial(_host_forward, spec, keep=keep, param_grads=pg)
+           for keep in (False, True) for pg in (False, True)}
     vjp = functools.partial(_host_vjp, spec)
 
-    def forward(w, d, p, x, keep=False):
+    def forward(w, d, p, x, keep=False, param_grads=True):
         shapes = _result_shapes(spec, jnp.shape(x)) + ((jax.ShapeDtypeStruct((), jnp.int64),) if keep else ())
-        return host_call(run[keep], shapes, w, d, p, x)
+        return host_call(run[keep, param_grads], shapes, w, d, p, x)
 
     @jax.custom_vjp
     def layer(w, d, p, x):
         return forward(w, d, p, x)
 
-    def fwd(w, d, p, x):
-        *out, token = forward(w, d, p, x, keep=True)
-        return tuple(out), (w, d, p, x, token)
+    def fwd(w, d, p, x):  # symbolic zeros: each argument says whether it is differentiated (``perturbed``)
+        *out, token = forward(w.value, d.value, p.value, x.value, keep=True, param_grads=p.perturbed)
+        return tuple(out), (w.value, d.value, p.value, x.value, token)
 
     def bwd(res, cot):
         shapes = tuple(jax.ShapeDtypeStruct(jnp.shape(a), jnp.float64) for a in res[:4])
+        if isinstance(cot[0], SymbolicZero):  # t_first not used (e.g. only counts): nothing to propagate
+            return tuple(jnp.zeros(s.shape, s.dtype) for s in shapes)
         return host_call(vjp, shapes, *res, cot[0])
 
-    layer.defvjp(fwd, bwd)
+    layer.defvjp(fwd, bwd, symbolic_zeros=True)
     return layer
 
 

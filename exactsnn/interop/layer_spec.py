@@ -3,7 +3,10 @@
 A ``LayerSpec`` holds what a bridge does not differentiate: the compiled model, the topology, the
 populations, the window and what to record. ``LayerSpec.simulate`` turns float64 arrays of weights,
 delays, model parameters and input times into a ``SpikeBatch`` (spikes plus causal records), the one
-forward pass both bridges use; its backward is ``SpikeBatch.adjoint``.
+forward pass both bridges use; its backward is ``SpikeBatch.grads`` (adjoint sweeps over the records).
+A differentiated forward that returns only first output spikes asks for ``jacobian=True`` and gets a
+``JacobianBatch`` instead when its first-spike Jacobian is small (``jacobian_bytes``): the adjoint sweeps
+run while each record is hot, and the backward is one contraction (``jacobian_batch``).
 
 Record capacity: the engine writes each pattern's causal record into arrays allocated before the
 batch runs. The spec remembers the largest record it has seen (with headroom), so the next batch is
@@ -31,9 +34,11 @@ from ..network import Network
 from ..resolve import resolve
 from ..simulate import DEFAULT_MAX_SPIKES, populations_array
 from .layer_cache import LayerCache, PackedInputs
+from .jacobian_batch import JacobianBatch, jacobian_bytes
 from .spike_batch import SpikeBatch, pack_input_times
 
 HEADROOM = 1.25  # next allocation = HEADROOM x the largest record seen (+ 16)
+JACOBIAN_BYTES = 64 << 20  # largest first-spike Jacobian a forward keeps instead of records
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +63,9 @@ class LayerSpec:
         padding) instead of ``(..., n_inputs)``.
     allow_cast : bool
         PyTorch: accept non-float64 or non-CPU tensors (computed in float64 on the CPU, cast back).
+    jacobian_bytes : int
+        Largest first-spike Jacobian (``JacobianBatch``) a differentiated forward keeps instead of
+        causal records; 0 always keeps records (``SpikeBatch``: one adjoint sweep per pattern).
     """
 
     compiled: CompiledModel
@@ -70,6 +78,7 @@ class LayerSpec:
     max_spikes_per_neuron: int = 4
     spikes_per_channel: int | None = None
     allow_cast: bool = False
+    jacobian_bytes: int = JACOBIAN_BYTES
     capacity: list = field(default_factory=lambda: [None], repr=False)  # [(spikes, arrivals)] to allocate next
     memo: dict = field(default_factory=dict, repr=False)
     cache: dict = field(default_factory=dict, repr=False)  # 'layer': LayerCache, 'params': last table accepted
@@ -80,7 +89,8 @@ class LayerSpec:
     def build(cls, network: Network, model="lif", t_max: float = 4.0, populations=None,
               max_spikes: int = DEFAULT_MAX_SPIKES, **options) -> "LayerSpec":
         """A spec from a network and a model name or user model; ``options`` are the optional fields
-        (``record``, ``max_spikes_per_neuron``, ``spikes_per_channel``, ``allow_cast``)."""
+        (``record``, ``max_spikes_per_neuron``, ``spikes_per_channel``, ``allow_cast``,
+        ``jacobian_bytes``)."""
         if not isinstance(network, Network):
             raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
         pop, n_pop = populations_array(populations, network.n_neurons)
@@ -128,13 +138,19 @@ class LayerSpec:
         self.cache["params"] = key
         return table
 
-    def simulate(self, weight, delay, params, input_times) -> SpikeBatch:
+    def simulate(self, weight, delay, params, input_times, jacobian: bool = False,
+                 param_grads: bool = True) -> SpikeBatch | JacobianBatch:
         """Spikes and causal records of every pattern of ``input_times``, simulated in parallel.
 
         ``weight``, ``delay`` (n_synapses,), ``params`` (n_populations, n_params) and ``input_times``
         (B, n_inputs) or (B, n_inputs, K) are float64 arrays. The record arrays are allocated from
         ``capacity``, which then grows to ``HEADROOM`` times the largest record seen so far. Structure
         arrays and input packings come from ``layer_cache`` (results equal ``SpikeBatch.run``'s).
+
+        With ``jacobian``, when no spikes are recorded (``record`` is None) and the first-spike Jacobian
+        fits in ``jacobian_bytes``, returns a ``JacobianBatch`` instead (no records; its backward is a
+        contraction): the choice depends only on the spec and the batch's shape. ``param_grads=False``
+        leaves its model-parameter columns out (cheaper; asking it for 'params' gradients then raises).
         """
         layer = self.layer_cache
         topo = layer.topology(weight, delay)
@@ -144,6 +160,11 @@ class LayerSpec:
         if packed is None:  # padding (+inf), or a bad entry that pack_input_times names
             in_times, in_src, in_ptr, where = pack_input_times(np.asarray(times, np.float64), layer.n_inputs)
             packed = PackedInputs(in_times, in_src, in_ptr, where, False, int(np.diff(in_ptr).max()))
+        if jacobian and self.record is None and jacobian_bytes(
+                packed.in_ptr.size - 1, layer.outputs.size, topo.syn_w.size, packed.max_in_sp, *ptab.shape) \
+                <= self.jacobian_bytes:
+            return JacobianBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape,
+                                             self.t_max, self.max_spikes, param_grads)
         batch = SpikeBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape, self.t_max,
                                        self.max_spikes, self.capacity[0])
         need, have = batch.capacity, self.capacity[0] or (0, 0)
@@ -166,4 +187,4 @@ class LayerSpec:
         return self.memo.pop(token, {})
 
 
-__all__ = ["LayerSpec", "HEADROOM"]
+__all__ = ["LayerSpec", "HEADROOM", "JACOBIAN_BYTES"]

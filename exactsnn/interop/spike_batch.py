@@ -27,6 +27,8 @@ from ..numeric.status import message as status_message
 from ..simulate import DEFAULT_MAX_SPIKES, Topology
 from .layer_cache import LayerCache, PackedInputs
 
+GRAD_KEYS = ("weight", "delay", "params", "input_times")
+
 
 def pack_input_times(times: np.ndarray, n_inputs: int, name: str = "input_times") -> tuple:
     """Validate dense input times and pack them channel-major per pattern.
@@ -99,30 +101,29 @@ def _rerun_overflow(compiled: CompiledModel, args: tuple, out: tuple, over: np.n
 
 
 @dataclass(eq=False)
-class SpikeBatch:
-    """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
+class BatchSpikes:
+    """What a batch forward returns to a framework: first output spikes and spike counts, with the
+    weights and input packing it ran with (``SpikeBatch`` adds causal records, ``JacobianBatch`` first-spike
+    Jacobians).
 
     Attributes
     ----------
+    topology : Topology
+        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
+    dense, max_in_sp : bool, int
+        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
+    sizes : (B, 2) int64
+        Spikes and arrivals of each pattern's record.
     t_first : (B, n_out) float64
         First spike time of each output neuron; ``t_max`` when it is silent (see ``silent``).
     first : (B, n_out) int64
         Index of that spike in the pattern's spike list, -1 when silent.
     counts : (B, n_neurons) int64
         Spikes per neuron.
-    spike_time, spike_neuron : (B, cap) float64, int64
-        All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
-    topology : Topology
-        The weights and delays this batch ran with (the adjoint reads ``syn_w``).
-    dense, max_in_sp : bool, int
-        Every input entry was a spike (input gradients need no scatter); most input spikes per pattern.
     """
 
-    compiled: CompiledModel
     topology: Topology
-    n_neurons: int
     ptab: np.ndarray
-    pop: np.ndarray
     t_max: float
     input_shape: tuple
     in_ptr: np.ndarray
@@ -133,14 +134,6 @@ class SpikeBatch:
     t_first: np.ndarray
     first: np.ndarray
     counts: np.ndarray
-    spike_time: np.ndarray
-    spk_i: np.ndarray
-    arr_f: np.ndarray
-    arr_i: np.ndarray
-
-    @property
-    def spike_neuron(self) -> np.ndarray:
-        return self.spk_i[:, 0]
 
     @property
     def silent(self) -> np.ndarray:
@@ -150,6 +143,30 @@ class SpikeBatch:
     def capacity(self) -> tuple:
         """(spikes, arrivals) per pattern this batch needed: a good first allocation for the next one."""
         return tuple(self.sizes.max(axis=0, initial=1).tolist())
+
+
+@dataclass(eq=False)
+class SpikeBatch(BatchSpikes):
+    """Spikes and causal records of a batch; ``adjoint`` turns dL/dt into dL/dq per pattern.
+
+    Attributes (besides ``BatchSpikes``')
+    ----------
+    spike_time, spike_neuron : (B, cap) float64, int64
+        All spikes in time order (``sizes[b, 0]`` valid entries; the rest is padding, neuron -1).
+    spk_i, arr_f, arr_i : the rest of the causal records (``batch_simulate_record``).
+    """
+
+    compiled: CompiledModel
+    n_neurons: int
+    pop: np.ndarray
+    spike_time: np.ndarray
+    spk_i: np.ndarray
+    arr_f: np.ndarray
+    arr_i: np.ndarray
+
+    @property
+    def spike_neuron(self) -> np.ndarray:
+        return self.spk_i[:, 0]
 
     @classmethod
     def run(cls, compiled: CompiledModel, network: Network, ptab, pop, input_times, t_max: float,
@@ -178,8 +195,8 @@ class SpikeBatch:
         most = sizes.max(axis=0)
         if most[0] > cap[0] or most[1] > cap[1]:  # rare: rerun only the patterns whose records did not fit
             out = _rerun_overflow(compiled, args, out, np.flatnonzero((sizes[:, 0] > cap[0]) | (sizes[:, 1] > cap[1])))
-        return cls(compiled, topo, layer.n_neurons, ptab, pop, float(t_max), input_shape, packed.in_ptr, packed.where,
-                   packed.dense, packed.max_in_sp, *out[1:])
+        return cls(topo, ptab, float(t_max), input_shape, packed.in_ptr, packed.where, packed.dense, packed.max_in_sp,
+                   *out[1:5], compiled, layer.n_neurons, pop, *out[5:])
 
     def spikes_of(self, neurons, max_spikes_per_neuron: int) -> tuple:
         """All spikes of ``neurons``, padded: (times (B, n, K) with t_max padding, mask (B, n, K) bool,
@@ -236,14 +253,27 @@ class SpikeBatch:
 
     def _input_grads(self, g: np.ndarray, start: int) -> np.ndarray:
         """dL/d(input times) in the dense input layout, from the adjoint's padded per-pattern block."""
-        if self.dense:  # every entry a spike: pattern b's j-th packed spike is entry b * M + j
-            return g[:, start:start + self.max_in_sp].reshape(self.input_shape)
-        n_b = g.shape[0]
-        g_in = np.zeros(int(np.prod(self.input_shape)))
-        n_per = np.diff(self.in_ptr)
-        col = np.arange(self.where.size) - np.repeat(self.in_ptr[:-1], n_per)
-        g_in[self.where] = g[np.repeat(np.arange(n_b), n_per), start + col]
-        return g_in.reshape(self.input_shape)
+        return input_grads(g[:, start:start + self.max_in_sp], self.dense, self.input_shape, self.in_ptr, self.where)
+
+    def grads(self, dl_dfirst=None, spike_grads=(), keys=GRAD_KEYS, per_pattern=False) -> dict:
+        """Gradients ``keys`` (of 'weight', 'delay', 'params', 'input_times') from dL/dt_first and
+        ``spike_grads`` (see ``dl_dt``): one adjoint sweep per pattern. 'weight', 'delay', 'params' are
+        summed over the batch unless ``per_pattern``; 'input_times' is per pattern, in the input layout."""
+        g = self.adjoint(self.dl_dt(dl_dfirst, spike_grads), inputs="input_times" in keys)
+        return {k: g[k] if per_pattern or k == "input_times" else g[k].sum(axis=0) for k in keys}
 
 
-__all__ = ["SpikeBatch", "pack_input_times", "default_capacity"]
+def input_grads(block: np.ndarray, dense: bool, input_shape: tuple, in_ptr: np.ndarray, where: np.ndarray):
+    """dL/d(input times) in the dense input layout from a padded (B, max_in_sp) block of packed input spikes
+    (zero where an entry held no spike)."""
+    if dense:  # every entry a spike: pattern b's j-th packed spike is entry b * M + j
+        return block.reshape(input_shape)
+    n_b = block.shape[0]
+    g_in = np.zeros(int(np.prod(input_shape)))
+    n_per = np.diff(in_ptr)
+    col = np.arange(where.size) - np.repeat(in_ptr[:-1], n_per)
+    g_in[where] = block[np.repeat(np.arange(n_b), n_per), col]
+    return g_in.reshape(input_shape)
+
+
+__all__ = ["BatchSpikes", "SpikeBatch", "pack_input_times", "default_capacity", "input_grads", "GRAD_KEYS"]

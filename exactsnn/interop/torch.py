@@ -1,9 +1,11 @@
 """Exact spiking layers inside PyTorch: an ``autograd.Function`` and an ``nn.Module``.
 
-The forward pass simulates the whole batch exactly and in parallel (``SpikeBatch.run``: numba
+The forward pass simulates the whole batch exactly and in parallel (``LayerSpec.simulate``: numba
 ``prange`` over patterns, no Python loop per sample) and returns the first spike time of every
-output neuron. The backward pass runs the adjoint on the records kept by the forward pass, with
-the incoming gradient as ``dL/dt``:
+output neuron. The backward pass runs the adjoint with the incoming gradient as ``dL/dt``: over the
+records kept by the forward pass, or, when only first spikes are returned and their Jacobian is small,
+as one contraction with the Jacobian rows the forward computed while each record was hot
+(``jacobian_batch``; equal to the sweep over records to rounding):
 
     dL/dq = sum_b sum_k dL/dt_bk dt_bk/dq,   q in {weights, delays, model parameters},
     dL/dx_bc = sum_k dL/dt_bk dt_bk/dx_bc   for input spike times x (per pattern).
@@ -22,13 +24,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import weakref
+
 import numpy as np
 import torch
 
 from ..errors import InputSpikeError, ModelError, NetworkError
 from ..network import Network
 from ..simulate import DEFAULT_MAX_SPIKES
-from .layer_spec import LayerSpec
+from .layer_spec import JACOBIAN_BYTES, LayerSpec
+from .spike_batch import GRAD_KEYS
 
 _ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
 
@@ -75,12 +80,28 @@ def _plain(x, shape) -> bool:
     return isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.is_cpu and (shape is None or x.shape == shape)
 
 
+_VIEWS: dict = {}  # id(tensor) -> (weak reference, storage address, shape, numpy view): parameters' views
+MAX_VIEWS = 16
+
+
 def _numpy(x: torch.Tensor) -> np.ndarray:
-    """A float64 CPU view of ``x`` (no copy when it is one already)."""
-    x = x.detach()
-    if x.dtype != torch.float64 or x.device.type != "cpu":
-        x = x.to("cpu", torch.float64)
-    return x.numpy()
+    """A float64 CPU view of ``x`` (no copy when it is one already).
+
+    A parameter is the same tensor at every step, updated in place, so its view is kept and reused
+    while the tensor, its storage address and its shape are unchanged (``detach().numpy()`` costs a few
+    tens of microseconds right after a simulation has evicted the caches).
+    """
+    hit = _VIEWS.get(id(x))
+    if hit is not None and hit[0]() is x and hit[1] == x.data_ptr() and hit[2] == x.shape:
+        return hit[3]
+    y = x.detach()
+    if y.dtype != torch.float64 or y.device.type != "cpu":
+        return y.to("cpu", torch.float64).numpy()
+    view = y.numpy()
+    if len(_VIEWS) >= MAX_VIEWS:
+        _VIEWS.clear()
+    _VIEWS[id(x)] = (weakref.ref(x), x.data_ptr(), x.shape, view)
+    return view
 
 
 class ExactSpikeFunction(torch.autograd.Function):
@@ -88,7 +109,8 @@ class ExactSpikeFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, spec, weight, delay, params, input_times):
-        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times))
+        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times),
+                              jacobian=any(ctx.needs_input_grad[1:]), param_grads=ctx.needs_input_grad[3])
         ctx.batch, ctx.spec = batch, spec
         ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
@@ -105,13 +127,14 @@ class ExactSpikeFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
-        batch, need = ctx.batch, ctx.needs_input_grad
+        need = ctx.needs_input_grad
         pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
-        g = batch.adjoint(batch.dl_dt(None if g_first is None else _numpy(g_first), pairs), inputs=need[4])
+        keys = [k for i, k in enumerate(GRAD_KEYS) if need[i + 1]]
+        g = ctx.batch.grads(None if g_first is None else _numpy(g_first), pairs, keys)
         grads = [None] * 4
-        for i, key in enumerate(("weight", "delay", "params", "input_times")):
+        for i, key in enumerate(GRAD_KEYS):
             if need[i + 1]:
-                s = torch.from_numpy(np.ascontiguousarray(g[key] if key == "input_times" else g[key].sum(axis=0)))
+                s = torch.from_numpy(np.ascontiguousarray(g[key]))
                 grads[i] = s if ctx.like is None else s.to(dtype=ctx.like[i][0], device=ctx.like[i][1])
         return (None, *grads)
 
@@ -160,6 +183,10 @@ class ExactSNN(torch.nn.Module):
         Neurons whose every spike is returned (``SpikeOutput.spikes``), up to ``max_spikes_per_neuron`` each.
     allow_cast : bool
         Accept non-float64 or non-CPU tensors (computed in float64 on the CPU, cast and moved back).
+    jacobian_bytes : int
+        Largest first-spike Jacobian a training forward keeps instead of causal records (default 64 MB;
+        its backward equals the adjoint sweep to rounding); 0 keeps records, whose backward is the sweep
+        itself (``exactsnn.adjoint`` bit for bit).
 
     ``state_dict`` holds ``weight``, ``delay`` and ``params.<name>``; the topology is part of the
     constructor, so load a state into a module built with the same network.
@@ -167,12 +194,13 @@ class ExactSNN(torch.nn.Module):
 
     def __init__(self, network: Network, model="lif", t_max: float = 4.0, params=None, populations=None,
                  learn=("weight",), record=None, max_spikes_per_neuron: int = 4, allow_cast: bool = False,
-                 max_spikes: int = DEFAULT_MAX_SPIKES):
+                 max_spikes: int = DEFAULT_MAX_SPIKES, jacobian_bytes: int = JACOBIAN_BYTES):
         super().__init__()
         if not isinstance(network, Network):
             raise NetworkError(f"network must be an exactsnn.Network, got {type(network).__name__}")
         self.spec = LayerSpec.build(network, model, t_max, populations, max_spikes, record=record,
-                                    max_spikes_per_neuron=int(max_spikes_per_neuron), allow_cast=bool(allow_cast))
+                                    max_spikes_per_neuron=int(max_spikes_per_neuron), allow_cast=bool(allow_cast),
+                                    jacobian_bytes=int(jacobian_bytes))
         table = self.spec.initial(params)["params"]
         names = self.spec.compiled.param_names
         unknown = set(learn) - {"weight", "delay", *names}
@@ -183,12 +211,26 @@ class ExactSNN(torch.nn.Module):
         self.params = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(table[:, i].copy()),
                                                                     requires_grad=n in learn)
                                               for i, n in enumerate(names)})
+        self._table = None  # (parameters, their (version, storage) keys, stacked table): see param_table
 
     @property
     def param_table(self) -> torch.Tensor:
-        """(n_populations, n_params) in the model's parameter order (differentiable)."""
+        """(n_populations, n_params) in the model's parameter order (differentiable).
+
+        When no parameter requires grad the stacked table is reused until one changes: in place (its
+        version counter), replaced, or given new storage (``.data = ...``).
+        """
         table = self.params._parameters  # the ParameterDict's own storage: no Module.__getattr__ per name
-        return torch.stack([table[n] for n in self.spec.compiled.param_names], dim=1)
+        ps = [table[n] for n in self.spec.compiled.param_names]
+        if any(p.requires_grad for p in ps):
+            return torch.stack(ps, dim=1)
+        key = [(p._version, p.data_ptr()) for p in ps]
+        hit = self._table
+        if hit is not None and hit[1] == key and all(a is b for a, b in zip(hit[0], ps)):
+            return hit[2]
+        stacked = torch.stack(ps, dim=1)
+        self._table = (ps, key, stacked)
+        return stacked
 
     def network(self) -> Network:
         """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
