@@ -1,7 +1,7 @@
 """Second-order sweeps over a network's causal edges (model-independent numba code).
 
-The model enters only through kernel values evaluated beforehand at each edge (``exactsnn.hessian``
-builds them from the generated kernels). Spike ``k`` (time ``t_k``) has the edges ``ptr[k]:ptr[k+1]``:
+The model enters only through kernel values evaluated beforehand at each edge (``edges_core`` in
+``second_order_model.py``, stamped per model, evaluates the generated kernels). Spike ``k`` (time ``t_k``) has the edges ``ptr[k]:ptr[k+1]``:
 
 - an arrival through synapse ``syn`` (weight ``w``, arrival time ``tau = t_src + d_syn``) at lag
   ``s = t_k - tau``, with ``k0 = psp(s)``, ``k1 = psp'(s)``, ``k2 = psp''(s)``;
@@ -192,75 +192,6 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
                 h += g * hess[s_e - n_in]
         h *= -1.0 / vdot[k]
     return hess
-
-
-# Not cached on disk: its arguments include the model's jitted kernels, and numba's cache cannot key a
-# function on dispatcher arguments (a cached index entry refers to dispatchers of an earlier process and fails
-# with "underlying object has vanished"). It compiles once per process and model (a few seconds).
-@njit(cache=False)
-def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, pop, n_in, spk_time, spk_neuron,
-               spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, keep):
-    """The causal edges of the spikes with ``keep[k]``, their kernel values and lags (``exactsnn.hessian.Edges``);
-    other spikes get no edges.
-
-    The model's jitted kernels are passed in; the parents are those of the first-order sweeps: every arrival
-    at the spiking neuron with lag ``s >= 0`` and every earlier own spike."""
-    n = spk_time.size
-    cap = 0
-    for k in range(n):
-        if not keep[k]:
-            continue
-        a = spk_arr_head[k]
-        while a >= 0:
-            if spk_time[k] - arr_time[a] >= 0.0:
-                cap += 1
-            a = arr_prev[a]
-        m = spk_prev[k]
-        while m >= 0:
-            cap += 1
-            m = spk_prev[m]
-    ptr = np.zeros(n + 1, np.int64)
-    lag = np.empty(cap)
-    src = np.empty(cap, np.int64)
-    syn = np.empty(cap, np.int64)
-    w = np.empty(cap)
-    k0 = np.empty(cap)
-    k1 = np.empty(cap)
-    k2 = np.empty(cap)
-    e = 0
-    for k in range(n):
-        if not keep[k]:
-            ptr[k + 1] = e
-            continue
-        p = p_load(ptab, pop[spk_neuron[k]])
-        t = spk_time[k]
-        a = spk_arr_head[k]
-        while a >= 0:
-            s = t - arr_time[a]
-            if s >= 0.0:
-                lag[e] = s
-                src[e] = arr_src[a]
-                syn[e] = arr_syn[a]
-                w[e] = syn_w[arr_syn[a]]
-                k0[e] = psp(s, p)
-                k1[e] = dpsp_ds(s, p)
-                k2[e] = d2psp_ds2(s, p)
-                e += 1
-            a = arr_prev[a]
-        m = spk_prev[k]
-        while m >= 0:
-            s = t - spk_time[m]
-            lag[e] = s
-            src[e] = n_in + m
-            syn[e] = -1
-            w[e] = 0.0
-            k0[e] = 0.0
-            k1[e] = dreset_ds(s, p)
-            k2[e] = d2reset_ds2(s, p)
-            e += 1
-            m = spk_prev[m]
-        ptr[k + 1] = e
-    return ptr, src, syn, w, k0, k1, k2, lag
 
 
 @njit(cache=True)
