@@ -38,6 +38,7 @@ from .hessian_batch import batch_hvp as batch_hvp
 from .losses import Loss, loss_value_and_dt
 from .network import real_array
 from .numeric import second_order as so
+from .numeric import second_order_params as sop
 from .second_order_kernels import second_order_module
 from .simulate import SimulationResult
 
@@ -122,8 +123,9 @@ def _direction(result, v, model: bool = False) -> np.ndarray:
     return v
 
 
-def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn") -> np.ndarray:
-    """Full second derivative of spike times with respect to ``q = [weights | delays | input times]``.
+def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn", model: bool = False) -> np.ndarray:
+    """Full second derivative of spike times with respect to ``q = [weights | delays | input times]``
+    (``model=True``: ``[weights | delays | input times | model]``).
 
     Parameters
     ----------
@@ -132,40 +134,81 @@ def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn") -
         Spike ids (time order, as ``result.spike_time``); default all spikes.
     policy : {"raise", "warn", "flag"}
         Degenerate-spike policy (``exactsnn.diagnostics``).
+    model : bool
+        Also the model-parameter block (thresholds, time constants, ... of every population, ``Gradients.model``'s
+        layout): ``n_c = n_q + n_pop N_PARAMS`` columns instead of ``n_q``.
 
     Returns
     -------
-    (len(spikes), n_q, n_q) float64, symmetric: ``H[i, a, b] = d2 t_{spikes[i]} / dq_a dq_b``.
+    (len(spikes), n_c, n_c) float64, symmetric: ``H[i, a, b] = d2 t_{spikes[i]} / dq_a dq_b``.
 
     Notes
     -----
     ``H_k = -( sum_arr [w psp'' U U^T + psp' (e_w U^T + U e_w^T) - w psp' H_src]
-    + sum_own [-reset'' U U^T + reset' H_m] ) / Vdot_k`` with ``U = dt_k/dq - dtau/dq``
-    (``proofs/second_order.md``).
+    + sum_own [-reset'' U U^T + reset' H_m] + M_k ) / Vdot_k`` with ``U = dt_k/dq - dtau/dq`` and ``M_k`` the
+    model block's terms (``numeric/second_order.py``, ``hessian_edges``; ``proofs/second_order.md``).
     """
     _check_result(result, "spike_hessian")
-    n_q = n_params(result)
+    _check_flag(model, "spike_hessian", "model")
+    n_c = n_params(result) + (n_model(result) if model else 0)
     ids = np.arange(result.n_spikes) if spikes is None else np.asarray(spikes)
     if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= result.n_spikes)):
         raise InvalidInputError(f"spikes must be spike ids in [0, {result.n_spikes}), got {spikes!r}")
-    if result.n_spikes * n_q * n_q > MAX_HESSIAN_ENTRIES:
-        raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_q} x {n_q} entries (> "
+    if result.n_spikes * n_c * n_c > MAX_HESSIAN_ENTRIES:
+        raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_c} x {n_c} entries (> "
                                 f"{MAX_HESSIAN_ENTRIES}); use hvp for large networks")
     check_spikes(result, policy)
     e = edges(result)
-    jac = so.jacobian_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in)
-    hess = so.hessian_edges(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, jac)
+    n, n_par = result.n_spikes, result.ptab.shape[1]
+    g1, gs = np.zeros((0, n_par)), np.zeros((0, n_par))
+    gpp, thpp, cpop, extra = np.zeros((0, n_par, n_par)), np.zeros((0, n_par, n_par)), np.zeros(n, np.int64), \
+        np.zeros((n, 0))
+    if model:
+        gpp, thpp = np.empty((e.ptr[-1], n_par, n_par)), np.empty((n, n_par, n_par))
+        for i in range(n_par):  # column i of every d2K/dp2: the contraction with e_i in every population
+            vi = np.zeros(n_c)
+            vi[n_params(result) + i::n_par] = 1.0
+            g1, gs, gpp[:, :, i], dfdp, thpp[:, :, i], cpop = _param_edges(result, e, vi)
+        extra = np.zeros((n, n_model(result)))
+        extra[np.arange(n)[:, None], cpop[:, None] * n_par + np.arange(n_par)] = dfdp
+    jac = so.jacobian_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, extra)
+    hess = so.hessian_edges(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, jac, g1, gs, gpp, thpp,
+                            cpop)
     return hess[ids]
 
 
-def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
-    """``(t_dot, t_ddot)``: ``J v`` and ``v^T (d2 t_k/dq2) v`` for every spike (forward over forward)."""
+def spike_curvature(result: SimulationResult, v, policy: str = "warn", model: bool = False) -> tuple:
+    """``(t_dot, t_ddot)``: ``J v`` and ``v^T (d2 t_k/dq2) v`` for every spike (forward over forward).
+
+    ``v`` as for ``hvp``: without ``model`` over ``[weights | delays | input times]`` (a ``Gradients`` with a
+    zero model block); with ``model=True`` also over the model parameters (the model block's terms of the
+    second tangent: ``second_order_params.curvature_rhs``)."""
     _check_result(result, "spike_curvature")
-    v = _direction(result, v)
+    _check_flag(model, "spike_curvature", "model")
+    v = _direction(result, v, model=bool(model))
     check_spikes(result, policy)
     e = edges(result)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, np.zeros(e.vdot.size))
-    return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot)
+    rhs1 = rhs2 = np.zeros(e.vdot.size)
+    if model:
+        g1, gs, gv, dfdp, thv, cpop = _param_edges(result, e, v)
+        rhs1 = sop.tangent_rhs(dfdp, cpop, n_params(result), v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs1)
+    if model:
+        rhs2 = sop.curvature_rhs(e.ptr, e.src, e.syn, e.w, e.n_syn, e.n_in, g1, gs, gv, thv, cpop, v, tdot)
+    return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot, rhs2)
+
+
+def _param_edges(result, e, v) -> tuple:
+    """The stamped ``param_edges`` on every edge of ``e`` with every spike's partials (``mu = 1``): (g1, gs, gv,
+    dfdp, thv, cpop) for the direction ``v`` (full layout)."""
+    return second_order_module(result.model).param_edges(
+        result.ptab.shape[1], result.ptab, result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep,
+        n_params(result), v, np.ones(e.vdot.size))
+
+
+def _check_flag(value, caller, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"{caller}: {name} = {value!r} must be True or False")
 
 
 def loss_derivatives(result: SimulationResult, loss: Loss) -> tuple:
@@ -230,8 +273,7 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn", model: bool = T
     (``numeric/second_order_params.py``).
     """
     _check_result(result, "hvp")
-    if not isinstance(model, (bool, np.bool_)):
-        raise InvalidInputError(f"hvp: model = {model!r} must be True or False")
+    _check_flag(model, "hvp", "model")
     v = _direction(result, v, model=bool(model))
     dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)

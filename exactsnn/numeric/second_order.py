@@ -58,15 +58,16 @@ def tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, v, rhs):
 
 
 @njit(cache=True)
-def second_tangent(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, v, tdot):
+def second_tangent(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, v, tdot, rhs):
     """Directional second derivative ``t_ddot_k = v^T (d2 t_k / dq2) v`` (n_spk,), forward over forward:
 
-    ``t_ddot_k = -( Q_k + sum_arr (-w psp') t_ddot_src + sum_own reset' t_ddot_m ) / Vdot_k`` with
-    ``Q_k = sum_arr [w psp'' u^2 + 2 v_w psp' u] - sum_own reset'' u^2``, ``u = t_dot_k - tau_dot``."""
+    ``t_ddot_k = -( rhs_k + Q_k + sum_arr (-w psp') t_ddot_src + sum_own reset' t_ddot_m ) / Vdot_k`` with
+    ``Q_k = sum_arr [w psp'' u^2 + 2 v_w psp' u] - sum_own reset'' u^2``, ``u = t_dot_k - tau_dot`` (``rhs_k``:
+    the model block's terms, ``second_order_params.curvature_rhs``; zeros without it)."""
     n = ptr.size - 1
     tdd = np.zeros(n)
     for k in range(n):
-        acc = 0.0
+        acc = rhs[k]
         for e in range(ptr[k], ptr[k + 1]):
             u = tdot[k] - _src_dot(src[e], syn[e], n_syn, n_in, v, tdot)
             s_e = src[e]
@@ -139,13 +140,15 @@ def lagrangian_hvp_terms(ptr, src, syn, w, k1, k2, n_syn, n_in, mu, v, tdot):
 
 
 @njit(cache=True)
-def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in):
-    """Forward propagation over the edges: ``J`` (n_spk, 2 n_syn + n_in), ``J[k] = dt_k/dq``."""
+def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, extra):
+    """Forward propagation over the edges: ``J`` (n_spk, n_q + n_x), ``J[k] = dt_k/dq``, ``n_q = 2 n_syn + n_in``;
+    ``extra`` (n_spk, n_x) holds ``dF_k/dp`` in the model columns (n_x = 0: none)."""
     n = ptr.size - 1
     n_q = 2 * n_syn + n_in
-    jac = np.zeros((n, n_q))
+    jac = np.zeros((n, n_q + extra.shape[1]))
     for k in range(n):
         row = jac[k]
+        row[n_q:] = extra[k]
         for e in range(ptr[k], ptr[k + 1]):
             g = -w[e] * k1[e] if syn[e] >= 0 else k1[e]
             if syn[e] >= 0:
@@ -160,16 +163,24 @@ def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in):
 
 
 @njit(cache=True)
-def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
-    """Every spike's full Hessian ``H[k] = d2 t_k / dq2`` (n_spk, n_q, n_q):
+def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac, g1, gs, gpp, thpp, cpop):
+    """Every spike's full Hessian ``H[k] = d2 t_k / dq2`` (n_spk, n_c, n_c), ``n_c = jac.shape[1]``:
 
     ``H_k = -( sum_arr [w psp'' U U^T + psp' (e_w U^T + U e_w^T) - w psp' H_src]
-              + sum_own [-reset'' U U^T + reset' H_m] ) / Vdot_k``, ``U = J_k - dtau/dq``."""
-    n, n_q = jac.shape
-    hess = np.zeros((n, n_q, n_q))
-    u = np.empty(n_q)
+              + sum_own [-reset'' U U^T + reset' H_m] + M_k ) / Vdot_k``, ``U = J_k - dtau/dq``.
+
+    With the model block (``g1``, ``gs`` (n_e, P): dK/dp, d2K/ds dp; ``gpp`` (n_e, P, P): d2K/dp2; ``thpp``
+    (n_spk, P, P): d2threshold/dp2; ``cpop`` the spike's population, ``E`` its columns ``n_q + c P + i``):
+    ``M_k = sum_arr [w (U gs^T E + E^T gs U^T) + e_w g1^T E + E^T g1 e_w^T + w E^T gpp E]
+    - sum_own [U gs^T E + E^T gs U^T + E^T gpp E] - E^T thpp E``; without it ``g1`` has no rows."""
+    n, n_c = jac.shape
+    n_q, n_par = 2 * n_syn + n_in, g1.shape[1]
+    model = g1.shape[0] > 0
+    hess = np.zeros((n, n_c, n_c))
+    u = np.empty(n_c)
     for k in range(n):
         h = hess[k]
+        b0 = n_q + cpop[k] * n_par if model else 0
         for e in range(ptr[k], ptr[k + 1]):
             u[:] = jac[k]
             s_e = src[e]
@@ -179,17 +190,29 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
                 u -= jac[s_e - n_in]
             if syn[e] >= 0:
                 u[n_syn + syn[e]] -= 1.0
-                a, g = w[e] * k2[e], -w[e] * k1[e]
-                for i in range(n_q):
+                a, g, sgn = w[e] * k2[e], -w[e] * k1[e], w[e]
+                for i in range(n_c):
                     h[syn[e], i] += k1[e] * u[i]
                     h[i, syn[e]] += k1[e] * u[i]
             else:
-                a, g = -k2[e], k1[e]
-            for i in range(n_q):
-                for j in range(n_q):
+                a, g, sgn = -k2[e], k1[e], -1.0
+            for i in range(n_c):
+                for j in range(n_c):
                     h[i, j] += a * u[i] * u[j]
             if s_e >= n_in:
                 h += g * hess[s_e - n_in]
+            if model:
+                for i in range(n_par):
+                    for j in range(n_c):
+                        h[b0 + i, j] += sgn * gs[e, i] * u[j]
+                        h[j, b0 + i] += sgn * gs[e, i] * u[j]
+                    for j in range(n_par):
+                        h[b0 + i, b0 + j] += sgn * gpp[e, i, j]
+                    if syn[e] >= 0:
+                        h[syn[e], b0 + i] += g1[e, i]
+                        h[b0 + i, syn[e]] += g1[e, i]
+        if model:
+            h[b0:b0 + n_par, b0:b0 + n_par] -= thpp[k]
         h *= -1.0 / vdot[k]
     return hess
 

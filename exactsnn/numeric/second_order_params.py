@@ -103,3 +103,40 @@ def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gv, thv, cpop,
                 w_q[2 * n_syn + s_e] -= a
             else:
                 w_t[s_e - n_in] -= a
+
+
+@njit(cache=True)
+def curvature_rhs(ptr, src, syn, w, n_syn, n_in, g1, gs, gv, thv, cpop, v, tdot):
+    """The model block's terms of ``Q_k`` in ``second_order.second_tangent`` (n_spk,): the second directional
+    derivative of ``F_k`` along ``(t_dot, v)`` beyond the weight, delay and input terms,
+
+    ``sum_arr [2 v_w psp_p.v_p + 2 w u psp_sp.v_p + w v_p.psp_pp v_p] - sum_own [2 u reset_sp.v_p
+    + v_p.reset_pp v_p] - v_p.threshold_pp v_p``, ``u = t_dot_k - tau_dot``,
+
+    from ``param_edges``' arrays computed with every ``mu_k != 0`` (``gv``, ``thv``: contracted with ``v_p``)."""
+    n_spk = ptr.size - 1
+    n_par = g1.shape[1]
+    base = 2 * n_syn + n_in
+    out = np.zeros(n_spk)
+    for k in range(n_spk):
+        off = base + cpop[k] * n_par
+        acc = 0.0
+        for i in range(n_par):
+            acc -= thv[k, i] * v[off + i]
+        for e in range(ptr[k], ptr[k + 1]):
+            s_e = src[e]
+            tau_dot = v[2 * n_syn + s_e] if s_e < n_in else tdot[s_e - n_in]
+            if syn[e] >= 0:
+                tau_dot += v[n_syn + syn[e]]
+            u = tdot[k] - tau_dot
+            x_s, x_1, x_pp = 0.0, 0.0, 0.0
+            for i in range(n_par):
+                x_s += gs[e, i] * v[off + i]
+                x_1 += g1[e, i] * v[off + i]
+                x_pp += gv[e, i] * v[off + i]
+            if syn[e] >= 0:
+                acc += 2.0 * v[syn[e]] * x_1 + w[e] * (2.0 * u * x_s + x_pp)
+            else:
+                acc -= 2.0 * u * x_s + x_pp
+        out[k] = acc
+    return out
