@@ -20,9 +20,9 @@ own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both requi
 Parameters ``q`` are the weights, delays and input spike times (``[w | d | inputs]``, as the first three
 blocks of ``Gradients``); ``hvp`` also covers the model block (thresholds, time constants, ...: the mixed
 kernel partials ``d2K/ds dp``, ``d2K/dp2``, ``numeric/second_order_params.py``). The code that calls a
-model's kernels is stamped per model (``second_order_kernels.py``) so that numba caches it on disk. Second derivatives scale
-like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes exactly as the first-order
-sweeps do.
+model's kernels is stamped per model (``second_order_kernels.py``) so that numba caches it on disk.
+Second derivatives scale like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes
+exactly as the first-order sweeps do.
 """
 
 from __future__ import annotations

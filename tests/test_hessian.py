@@ -334,24 +334,28 @@ def _every_block_gradient(run, base, loss):
     return grad_at
 
 
-def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
-    """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
-    random direction over weights, delays, input times and model parameters == Richardson differences of the
-    exact gradient (loss_grad, all four blocks) to 1e-8; u.Hv == v.Hu to 1e-12 relative; model=False gives the
-    other blocks of a direction with a zero model part."""
+def two_population_run():
+    """``(run, q)``: ``_two_outputs`` with neurons 0, 1 in population 0 and 2, 3 in population 1; ``run(q)``
+    simulates ``q = [weights | delays | 5 input times | (tau_syn, tau_mem, threshold) of each population]``."""
     net, inputs = _two_outputs()
-    pops = [0, 0, 1, 1]
-    base_p = np.array([0.5, 1.0, 1.0, 0.4, 1.3, 0.9])  # (tau_syn, tau_mem, threshold) per population
     ns = net.n_synapses
-    loss = Loss("ttfs_cross_entropy", label=1)
 
     def run(q):
         flat, pm = q[2 * ns:2 * ns + 5], q[2 * ns + 5:].reshape(2, 3)
         params = {"tau_syn": pm[:, 0].tolist(), "tau_mem": pm[:, 1].tolist(), "threshold": pm[:, 2].tolist()}
         return simulate("lif", net.with_weights(q[:ns], q[ns:2 * ns]), [flat[:3].tolist(), flat[3:].tolist()], T_MAX,
-                        params=params, populations=pops)
+                        params=params, populations=[0, 0, 1, 1])
 
-    q = np.concatenate([_q(net, inputs), base_p])
+    return run, np.concatenate([_q(net, inputs), [0.5, 1.0, 1.0, 0.4, 1.3, 0.9]])
+
+
+def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
+    """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
+    random direction over weights, delays, input times and model parameters == Richardson differences of the
+    exact gradient (loss_grad, all four blocks) to 1e-8; u.Hv == v.Hu to 1e-12 relative; model=False gives the
+    other blocks of a direction with a zero model part."""
+    loss = Loss("ttfs_cross_entropy", label=1)
+    run, q = two_population_run()
     base = run(q)
     assert max(_counts(base)) > 1
     rng = np.random.default_rng(11)

@@ -9,32 +9,16 @@ from exactsnn import InvalidInputError, forward_propagation, hvp, simulate, spik
 from exactsnn.hessian import n_model, n_params
 from exactsnn.models import get as get_model
 from exactsnn.reference.second_order import reference_hessian
-from test_hessian import LIF, T_MAX, _counts, _feedforward, _q, _rel, _richardson_gradient_difference, _two_outputs
-
-POPS = [0, 0, 1, 1]
-P0 = np.array([0.5, 1.0, 1.0, 0.4, 1.3, 0.9])  # (tau_syn, tau_mem, threshold) of populations 0 and 1
-
-
-def _setup():
-    net, inputs = _two_outputs()
-    ns = net.n_synapses
-
-    def run(q):
-        flat, pm = q[2 * ns:2 * ns + 5], q[2 * ns + 5:].reshape(2, 3)
-        params = {"tau_syn": pm[:, 0].tolist(), "tau_mem": pm[:, 1].tolist(), "threshold": pm[:, 2].tolist()}
-        return simulate("lif", net.with_weights(q[:ns], q[ns:2 * ns]), [flat[:3].tolist(), flat[3:].tolist()], T_MAX,
-                        params=params, populations=POPS)
-
-    q = np.concatenate([_q(net, inputs), P0])
-    return run, q
+from test_hessian import LIF, T_MAX, _counts, _feedforward, _rel, _richardson_gradient_difference, two_population_run
 
 
 def test_spike_hessian_model_block_matches_richardson_differences_of_the_exact_jacobian():
     """spike_hessian(model=True) contracted with a random direction over every block == Richardson differences
     of forward_propagation's exact Jacobian (every block, model columns included) along it, to 1e-8 (measured
-    1.9e-10; the model rows on their own scale too); H symmetric; spike_curvature(model=True) == (J v, v^T H_k v) and model=False
+    1.9e-10; the model rows on their own scale too); H symmetric;
+    spike_curvature(model=True) == (J v, v^T H_k v) and model=False
     == the first n_q columns; hvp with (lam, 0) == lam . H v (forward over adjoint against forward over forward)."""
-    run, q = _setup()
+    run, q = two_population_run()
     base = run(q)
     counts = _counts(base)
     assert max(counts) > 1
@@ -67,7 +51,7 @@ def test_spike_hessian_model_block_matches_richardson_differences_of_the_exact_j
 def test_spike_curvature_model_block_matches_second_differences_of_spike_times():
     """v^T H_k v from spike_curvature(model=True) == Richardson second differences of the spike times along v
     (an independent route: simulations only) to 1e-6 (measured 3.5e-8); bad ``model`` flags are refused."""
-    run, q = _setup()
+    run, q = two_population_run()
     base = run(q)
     v = np.random.default_rng(6).normal(size=q.size)
     v /= np.linalg.norm(v)
@@ -85,8 +69,8 @@ def test_spike_curvature_model_block_matches_second_differences_of_spike_times()
 @pytest.mark.slow
 def test_spike_hessian_model_block_matches_the_50_digit_reference():
     """d2 t_k / dq dp for every spike, every q and the three model parameters (tau_syn, tau_mem, threshold) ==
-    the reference's differences of its own 50-digit IFT Jacobian, to 1e-8 per column (measured 2.1e-14); the multi-spike
-    feed-forward net (hidden neurons fire 8 times: own-reset and parent-of-parent terms)."""
+    the reference's differences of its own 50-digit IFT Jacobian, to 1e-8 per column (measured 2.1e-14); the
+    multi-spike feed-forward net (hidden neurons fire 8 times: own-reset and parent-of-parent terms)."""
     net, inputs = _feedforward()
     r = simulate("lif", net, inputs, T_MAX, params=LIF)
     cols = [("model", 0), ("model", 1), ("model", 2)]

@@ -1,7 +1,8 @@
 """Second-order sweeps over a network's causal edges (model-independent numba code).
 
 The model enters only through kernel values evaluated beforehand at each edge (``edges_core`` in
-``second_order_model.py``, stamped per model, evaluates the generated kernels). Spike ``k`` (time ``t_k``) has the edges ``ptr[k]:ptr[k+1]``:
+``second_order_model.py``, stamped per model, evaluates the generated kernels). Spike ``k`` (time ``t_k``)
+has the edges ``ptr[k]:ptr[k+1]``:
 
 - an arrival through synapse ``syn`` (weight ``w``, arrival time ``tau = t_src + d_syn``) at lag
   ``s = t_k - tau``, with ``k0 = psp(s)``, ``k1 = psp'(s)``, ``k2 = psp''(s)``;
