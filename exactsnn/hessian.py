@@ -107,8 +107,8 @@ def _direction(result, v, model: bool = False) -> np.ndarray:
     n_q, n_m = n_params(result), n_model(result)
     if isinstance(v, Gradients):
         if not model and np.any(np.asarray(v.model) != 0):
-            raise InvalidInputError("v.model: this function covers weights, delays and input times only; give a "
-                                    "direction with a zero model block (hvp covers the model parameters)")
+            raise InvalidInputError("v.model: without model=True this function covers weights, delays and input "
+                                    "times only; give a direction with a zero model block or pass model=True")
         v = np.concatenate([v.weights, v.delays, v.inputs] + ([np.asarray(v.model, float)] if model and
                                                              np.size(v.model) else []))
     v = real_array(v, "v", InvalidInputError)
