@@ -13,6 +13,9 @@ Per sample, on an already simulated result, best of --repeats, interleaved:
 - kernels:   the engine's adjoint_core alone, against hessian.hvp_flat (edges_core on the loss's spikes and
              their ancestors, tangent, adjoint_edges, lagrangian_hvp_terms, adjoint_edges), without diagnostics,
              loss and model block
+Batch (--batch B, default 64; 0 skips it), best of --repeats on 1 and 2 threads (up to NUMBA_NUM_THREADS):
+batch_loss_grad against batch_hvp over every block (weights, delays, each pattern's input times, model
+parameters) and against batch_hvp(..., model_block=False) (weights, delays, input times).
 Printed: the ratios hvp / gradient. The HVP is also checked against the contraction of the edge gradient
 (``adjoint_edges`` with dL/dt equals the engine's adjoint to 1e-12).
 
@@ -27,7 +30,7 @@ import time
 import numba
 import numpy as np
 
-from exactsnn import Loss, Network, batch_hvp, batch_loss_grad, hvp, loss_grad, simulate
+from exactsnn import Gradients, Loss, Network, batch_hvp, batch_loss_grad, hvp, loss_grad, simulate
 from exactsnn.hessian import _loss_block, edges, hvp_flat, n_params  # private: the kernels without checks
 from exactsnn.numeric import second_order as so
 
@@ -36,7 +39,7 @@ T_MAX = 4.0
 N_IN, HIDDEN, N_OUT = 5, 120, 3
 
 
-CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU time, for a loaded machine; per-sample timings only)
+CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU time of every thread: on a loaded machine, 1 thread)
 
 
 def best(fn, repeats):
@@ -94,33 +97,43 @@ def main():
 
 
 def bench_batch(rng, net, args):
-    """batch_hvp against batch_loss_grad, on 1 and 2 threads (see the module docstring)."""
+    """batch_hvp (every block; and model_block=False) against batch_loss_grad, on 1 and 2 threads."""
     pats = [[sorted(rng.uniform(0.15, 2.0, args.rate).tolist()) for _ in range(N_IN)] for _ in range(args.batch)]
     labels = np.arange(args.batch) % N_OUT
     loss = Loss("ttfs_cross_entropy")
-    v = rng.normal(size=2 * net.n_synapses)
+    ns = net.n_synapses
+    v = rng.normal(size=2 * ns + 3)
     v /= np.linalg.norm(v)
-    run_g = lambda: batch_loss_grad("lif", net, pats, T_MAX, loss, labels=labels, params=PARAMS)  # noqa: E731
-    run_h = lambda: batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=PARAMS,  # noqa: E731
-                              policy="flag")
+    v_in = rng.normal(size=(args.batch, N_IN * args.rate)) * 0.1  # every pattern has rate spikes per channel
+    every = Gradients(v[:ns], v[ns:2 * ns], v_in, v[2 * ns:])
+    blockless = Gradients(v[:ns], v[ns:2 * ns], v_in, np.zeros(0))
+    kw = {"labels": labels, "params": PARAMS}
+    runs = [lambda: batch_loss_grad("lif", net, pats, T_MAX, loss, **kw),
+            lambda: batch_hvp("lif", net, pats, T_MAX, loss, every, policy="flag", **kw)[1],
+            lambda: batch_hvp("lif", net, pats, T_MAX, loss, blockless, policy="flag", model_block=False, **kw)[1]]
     threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
-    res, t = {}, np.full((2, 2), np.inf)
+    res, t = {}, np.full((2, 3), np.inf)
     for n in threads:
         numba.set_num_threads(n)
-        run_g(), run_h()  # warm-up (compilation)
+        for run in runs:
+            run()  # warm-up (compilation)
     for _ in range(args.repeats):
         for i, n in enumerate(threads):
             numba.set_num_threads(n)
-            t[i, 0] = min(t[i, 0], best(run_g, 1))
-            t0 = time.perf_counter()
-            res[n] = run_h()[1]
-            t[i, 1] = min(t[i, 1], time.perf_counter() - t0)
+            for j, run in enumerate(runs):
+                t0 = CLOCK()
+                out = run()
+                t[i, j] = min(t[i, j], CLOCK() - t0)
+                if j == 1:
+                    res[n] = out
     if 2 in res:
-        assert np.array_equal(res[1].weights, res[2].weights) and np.array_equal(res[1].delays, res[2].delays)
+        assert all(np.array_equal(getattr(res[1], k), getattr(res[2], k)) for k in ("weights", "delays", "inputs",
+                                                                                     "model"))
     print(f"batch of {args.batch}:")
     for i, n in enumerate(threads):
-        print(f"  {n} thread(s): batch_loss_grad {t[i, 0] * 1e3:8.2f} ms   batch_hvp {t[i, 1] * 1e3:8.2f} ms   "
-              f"ratio {t[i, 1] / t[i, 0]:.2f}x")
+        print(f"  {n} thread(s): batch_loss_grad {t[i, 0] * 1e3:8.2f} ms   batch_hvp every block "
+              f"{t[i, 1] * 1e3:8.2f} ms"
+              f" ({t[i, 1] / t[i, 0]:.2f}x)   model_block=False {t[i, 2] * 1e3:8.2f} ms ({t[i, 2] / t[i, 0]:.2f}x)")
     if len(threads) == 2:
         print(f"  1 vs 2 threads: batch_loss_grad {t[0, 0] / t[1, 0]:.2f}x   batch_hvp {t[0, 1] / t[1, 1]:.2f}x "
               "(2-thread HVP equal to 1-thread bit for bit)")

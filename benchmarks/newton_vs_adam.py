@@ -59,7 +59,7 @@ class Problem:
     def hess_vec(self, x, v):
         full = np.concatenate([v, np.zeros(v.size)])
         return batch_hvp("lif", self.net.with_weights(x), self.patterns, T_MAX, LOSS, full, labels=self.labels,
-                         params=PARAMS, policy="flag")[1].weights
+                         params=PARAMS, policy="flag", model_block=False)[1].weights
 
     def accuracy(self, x):
         t = self.batch(x).t_first

@@ -212,7 +212,8 @@ def loss_hessian_operator(model, network, patterns, t_max, loss, labels=None, pa
 
     def matvec(v):
         full = np.asarray(v, dtype=np.float64) if delays else np.concatenate([v, np.zeros(n_syn)])
-        h = batch_hvp(model, network, patterns, t_max, loss, full, labels=labels, params=params, policy="flag")[1]
+        h = batch_hvp(model, network, patterns, t_max, loss, full, labels=labels, params=params, policy="flag",
+                      model_block=False)[1]
         return np.concatenate([h.weights, h.delays]) if delays else h.weights
 
     return matvec

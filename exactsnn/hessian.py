@@ -15,33 +15,32 @@ own second derivatives (``t_ddot_e``: the parent-of-parent chain) are both requi
 - ``hvp``: ``(d2 L / dq2) v`` of a loss by forward-over-adjoint: one tangent sweep, one adjoint sweep
   for the multipliers ``mu``, the Lagrangian's second-order terms, and one more adjoint sweep.
 - ``spike_curvature``: ``J v`` and ``v^T (d2 t_k/dq2) v`` of every spike (forward over forward).
-- ``batch_hvp``: the HVP of the mean loss over many patterns, in the shared weights and delays.
+- ``batch_hvp`` (``hessian_batch.py``): the HVP of the mean loss over many patterns, every block.
 
 Parameters ``q`` are the weights, delays and input spike times (``[w | d | inputs]``, as the first three
 blocks of ``Gradients``); ``hvp`` also covers the model block (thresholds, time constants, ...: the mixed
-kernel partials ``d2K/ds dp``, ``d2K/dp2``, ``numeric/second_order_params.py``). Second derivatives scale
-like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes exactly as the first-order
-sweeps do.
+kernel partials ``d2K/ds dp``, ``d2K/dp2``, ``numeric/second_order_params.py``). The code that calls a
+model's kernels is stamped per model (``second_order_kernels.py``) so that numba caches it on disk.
+Second derivatives scale like ``1 / Vdot^3`` near a tangential crossing: ``policy`` flags such spikes
+exactly as the first-order sweeps do.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from .diagnostics import POLICIES, VDOT_TOL, DegenerateSpikeWarning, check_spikes
-from .errors import DegenerateSpikeError, InvalidInputError, ModelError, SimulationError
+from .diagnostics import check_spikes
+from .errors import InvalidInputError
 from .grad import Gradients
-from .losses import KINDS, Loss, Patterns, _integer_labels, loss_value_and_dt
-from .network import real_array, validate_t_max
+from .hessian_batch import batch_hvp as batch_hvp
+from .losses import Loss, loss_value_and_dt
+from .network import real_array
 from .numeric import second_order as so
-from .numeric import second_order_batch as sob
 from .numeric import second_order_params as sop
-from .numeric.status import message as status_message
-from .resolve import resolve
-from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
+from .second_order_kernels import second_order_module
+from .simulate import SimulationResult
 
 MAX_HESSIAN_ENTRIES = 50_000_000
 
@@ -74,15 +73,13 @@ def edges(result: SimulationResult, seed=None) -> Edges:
     """The causal edges (the same parents as the first-order sweeps) with their kernel values, of every spike
     or, given a boolean ``seed`` (n_spikes,), of the seed spikes and their ancestors only. The other spikes get
     no edges and ``Vdot = 1``: nothing a quantity of the seed spikes depends on (their tangents read 0)."""
-    mod = result.model.module
     spk_arr_head, spk_prev, _, arr_time, arr_syn, arr_src, arr_prev = result.record
     n_in = result.in_times.size
     keep = np.ones(result.n_spikes, np.bool_) if seed is None else so.ancestors(
         n_in, result.spike_time, spk_arr_head, spk_prev, arr_time, arr_src, arr_prev, np.asarray(seed, np.bool_))
-    ptr, src, syn, w, k0, k1, k2, lag = so.edges_core(
-        mod.psp, mod.dpsp_ds, mod.d2psp_ds2, mod.dreset_ds, mod.d2reset_ds2, mod.p_load, result.ptab, result.pop,
-        n_in, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev,
-        result.topology.syn_w, keep)
+    ptr, src, syn, w, k0, k1, k2, lag = second_order_module(result.model).edges_core(
+        result.ptab, result.pop, n_in, result.spike_time, result.spike_neuron, spk_arr_head, spk_prev, arr_time,
+        arr_syn, arr_src, arr_prev, result.topology.syn_w, keep)
     vdot = so.vdot_edges(ptr, syn, w, k1)
     vdot[~keep] = 1.0
     return Edges(ptr, src, syn, w, k0, k1, k2, vdot, result.network.n_synapses, n_in, lag, keep)
@@ -110,8 +107,8 @@ def _direction(result, v, model: bool = False) -> np.ndarray:
     n_q, n_m = n_params(result), n_model(result)
     if isinstance(v, Gradients):
         if not model and np.any(np.asarray(v.model) != 0):
-            raise InvalidInputError("v.model: this function covers weights, delays and input times only; give a "
-                                    "direction with a zero model block (hvp covers the model parameters)")
+            raise InvalidInputError("v.model: without model=True this function covers weights, delays and input "
+                                    "times only; give a direction with a zero model block or pass model=True")
         v = np.concatenate([v.weights, v.delays, v.inputs] + ([np.asarray(v.model, float)] if model and
                                                              np.size(v.model) else []))
     v = real_array(v, "v", InvalidInputError)
@@ -126,8 +123,9 @@ def _direction(result, v, model: bool = False) -> np.ndarray:
     return v
 
 
-def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn") -> np.ndarray:
-    """Full second derivative of spike times with respect to ``q = [weights | delays | input times]``.
+def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn", model: bool = False) -> np.ndarray:
+    """Full second derivative of spike times with respect to ``q = [weights | delays | input times]``
+    (``model=True``: ``[weights | delays | input times | model]``).
 
     Parameters
     ----------
@@ -136,40 +134,81 @@ def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn") -
         Spike ids (time order, as ``result.spike_time``); default all spikes.
     policy : {"raise", "warn", "flag"}
         Degenerate-spike policy (``exactsnn.diagnostics``).
+    model : bool
+        Also the model-parameter block (thresholds, time constants, ... of every population, ``Gradients.model``'s
+        layout): ``n_c = n_q + n_pop N_PARAMS`` columns instead of ``n_q``.
 
     Returns
     -------
-    (len(spikes), n_q, n_q) float64, symmetric: ``H[i, a, b] = d2 t_{spikes[i]} / dq_a dq_b``.
+    (len(spikes), n_c, n_c) float64, symmetric: ``H[i, a, b] = d2 t_{spikes[i]} / dq_a dq_b``.
 
     Notes
     -----
     ``H_k = -( sum_arr [w psp'' U U^T + psp' (e_w U^T + U e_w^T) - w psp' H_src]
-    + sum_own [-reset'' U U^T + reset' H_m] ) / Vdot_k`` with ``U = dt_k/dq - dtau/dq``
-    (``proofs/second_order.md``).
+    + sum_own [-reset'' U U^T + reset' H_m] + M_k ) / Vdot_k`` with ``U = dt_k/dq - dtau/dq`` and ``M_k`` the
+    model block's terms (``numeric/second_order.py``, ``hessian_edges``; ``proofs/second_order.md``).
     """
     _check_result(result, "spike_hessian")
-    n_q = n_params(result)
+    _check_flag(model, "spike_hessian", "model")
+    n_c = n_params(result) + (n_model(result) if model else 0)
     ids = np.arange(result.n_spikes) if spikes is None else np.asarray(spikes)
     if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= result.n_spikes)):
         raise InvalidInputError(f"spikes must be spike ids in [0, {result.n_spikes}), got {spikes!r}")
-    if result.n_spikes * n_q * n_q > MAX_HESSIAN_ENTRIES:
-        raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_q} x {n_q} entries (> "
+    if result.n_spikes * n_c * n_c > MAX_HESSIAN_ENTRIES:
+        raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_c} x {n_c} entries (> "
                                 f"{MAX_HESSIAN_ENTRIES}); use hvp for large networks")
     check_spikes(result, policy)
     e = edges(result)
-    jac = so.jacobian_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in)
-    hess = so.hessian_edges(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, jac)
+    n, n_par = result.n_spikes, result.ptab.shape[1]
+    g1, gs = np.zeros((0, n_par)), np.zeros((0, n_par))
+    gpp, thpp, cpop, extra = np.zeros((0, n_par, n_par)), np.zeros((0, n_par, n_par)), np.zeros(n, np.int64), \
+        np.zeros((n, 0))
+    if model:
+        gpp, thpp = np.empty((e.ptr[-1], n_par, n_par)), np.empty((n, n_par, n_par))
+        for i in range(n_par):  # column i of every d2K/dp2: the contraction with e_i in every population
+            vi = np.zeros(n_c)
+            vi[n_params(result) + i::n_par] = 1.0
+            g1, gs, gpp[:, :, i], dfdp, thpp[:, :, i], cpop = _param_edges(result, e, vi)
+        extra = np.zeros((n, n_model(result)))
+        extra[np.arange(n)[:, None], cpop[:, None] * n_par + np.arange(n_par)] = dfdp
+    jac = so.jacobian_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, extra)
+    hess = so.hessian_edges(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, jac, g1, gs, gpp, thpp,
+                            cpop)
     return hess[ids]
 
 
-def spike_curvature(result: SimulationResult, v, policy: str = "warn") -> tuple:
-    """``(t_dot, t_ddot)``: ``J v`` and ``v^T (d2 t_k/dq2) v`` for every spike (forward over forward)."""
+def spike_curvature(result: SimulationResult, v, policy: str = "warn", model: bool = False) -> tuple:
+    """``(t_dot, t_ddot)``: ``J v`` and ``v^T (d2 t_k/dq2) v`` for every spike (forward over forward).
+
+    ``v`` as for ``hvp``: without ``model`` over ``[weights | delays | input times]`` (a ``Gradients`` with a
+    zero model block); with ``model=True`` also over the model parameters (the model block's terms of the
+    second tangent: ``second_order_params.curvature_rhs``)."""
     _check_result(result, "spike_curvature")
-    v = _direction(result, v)
+    _check_flag(model, "spike_curvature", "model")
+    v = _direction(result, v, model=bool(model))
     check_spikes(result, policy)
     e = edges(result)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, np.zeros(e.vdot.size))
-    return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot)
+    rhs1 = rhs2 = np.zeros(e.vdot.size)
+    if model:
+        g1, gs, gv, dfdp, thv, cpop = _param_edges(result, e, v)
+        rhs1 = sop.tangent_rhs(dfdp, cpop, n_params(result), v)
+    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs1)
+    if model:
+        rhs2 = sop.curvature_rhs(e.ptr, e.src, e.syn, e.w, e.n_syn, e.n_in, g1, gs, gv, thv, cpop, v, tdot)
+    return tdot, so.second_tangent(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.vdot, e.n_syn, e.n_in, v, tdot, rhs2)
+
+
+def _param_edges(result, e, v) -> tuple:
+    """The stamped ``param_edges`` on every edge of ``e`` with every spike's partials (``mu = 1``): (g1, gs, gv,
+    dfdp, thv, cpop) for the direction ``v`` (full layout)."""
+    return second_order_module(result.model).param_edges(
+        result.ptab.shape[1], result.ptab, result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep,
+        n_params(result), v, np.ones(e.vdot.size))
+
+
+def _check_flag(value, caller, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"{caller}: {name} = {value!r} must be True or False")
 
 
 def loss_derivatives(result: SimulationResult, loss: Loss) -> tuple:
@@ -234,8 +273,7 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn", model: bool = T
     (``numeric/second_order_params.py``).
     """
     _check_result(result, "hvp")
-    if not isinstance(model, (bool, np.bool_)):
-        raise InvalidInputError(f"hvp: model = {model!r} must be True or False")
+    _check_flag(model, "hvp", "model")
     v = _direction(result, v, model=bool(model))
     dl_dt, idx, block = _loss_terms(result, loss)
     check_spikes(result, policy)
@@ -252,33 +290,10 @@ def hvp_flat(result, dl_dt, idx, block, v) -> np.ndarray:
     seed = dl_dt != 0.0
     seed[idx[(block != 0.0).any(axis=0) | (block != 0.0).any(axis=1)]] = True
     e = edges(result, seed)
-    n_q = n_params(result)
     mu, _ = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, dl_dt)
-    pe = _param_edges(result, e, v, mu) if v.size > n_q else None
-    rhs = np.zeros(e.vdot.size) if pe is None else sop.tangent_rhs(pe[3], pe[5], n_q, v)
-    tdot = so.tangent(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, v, rhs)
-    w_t, w_q = so.lagrangian_hvp_terms(e.ptr, e.src, e.syn, e.w, e.k1, e.k2, e.n_syn, e.n_in, mu, v, tdot)
-    w_t[idx] += block @ tdot[idx]
-    if pe is None:
-        return w_q + so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)[1]
-    n_pop = result.ptab.shape[0]
-    w_q = np.concatenate([w_q, np.zeros(v.size - n_q)])
-    sop.lagrangian_param_terms(e.ptr, e.src, e.syn, e.w, e.n_syn, e.n_in, *pe[:3], pe[4], pe[5], n_pop, mu, v, tdot,
-                               w_t, w_q)
-    mu2, g = so.adjoint_edges(e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.vdot, e.n_syn, e.n_in, w_t)
-    return w_q + np.concatenate([g, sop.model_grad(mu2, pe[3], pe[5], n_pop)])
-
-
-def _param_edges(result, e, v, mu) -> tuple:
-    """``second_order_params.param_edges`` of edges ``e``, direction ``v``, adjoint ``mu``: its six arrays."""
-    m = result.model.module
-    if not hasattr(m, "d2threshold_dp2"):
-        raise ModelError(f"model {result.model.name!r}: its kernel module predates the second-order parameter "
-                         "kernels (d2psp_dsdp, d2psp_dp2, ...); regenerate it (python -m exactsnn.codegen.cache) "
-                         "or call hvp(..., model=False)")
-    return sop.param_edges(m.dpsp_dp, m.d2psp_dsdp, m.d2psp_dp2, m.dreset_dp, m.d2reset_dsdp, m.d2reset_dp2,
-                           m.dthreshold_dp, m.d2threshold_dp2, m.p_load, result.ptab.shape[1], result.ptab,
-                           result.pop, result.spike_neuron, e.ptr, e.syn, e.w, e.lag, e.keep, n_params(result), v, mu)
+    return second_order_module(result.model).hvp_core(
+        result.ptab, result.pop, result.spike_neuron, e.ptr, e.src, e.syn, e.w, e.k0, e.k1, e.k2, e.lag, e.vdot,
+        e.keep, e.n_syn, e.n_in, mu, v, np.asarray(idx, np.int64), np.ascontiguousarray(block, np.float64))
 
 
 def _loss_terms(result, loss) -> tuple:
@@ -298,107 +313,3 @@ def _loss_terms(result, loss) -> tuple:
     if not (np.isfinite(dl_dt).all() and np.isfinite(d2l).all()):
         raise InvalidInputError("loss (dl_dt, d2l_dt2) contains non-finite values")
     return dl_dt, np.arange(n), d2l
-
-
-def batch_hvp(model, network, patterns, t_max, loss: Loss, v, labels=None, params=None, policy: str = "warn",
-              populations=None, max_spikes: int = DEFAULT_MAX_SPIKES) -> tuple:
-    """Hessian-vector product of the mean loss over many input patterns, w.r.t. the shared weights and delays.
-
-    Parameters
-    ----------
-    model, network, t_max, params, populations, max_spikes
-        As for ``exactsnn.simulate``.
-    patterns : sequence of patterns (each a list of per-channel spike-time lists) or a ``Patterns``
-    loss : Loss
-        ``labels`` (one per pattern) override ``loss.label``.
-    v : (2 n_synapses,) array or Gradients
-        Direction in ``[weights | delays]`` (a Gradients' input and model blocks are ignored).
-    policy : {"raise", "warn", "flag"}
-        Applied to the smallest ``Vdot`` among each pattern's visited spikes (below ``VDOT_TOL`` the second
-        derivative, which scales like ``1 / Vdot^3``, is untrustworthy); ``hvp`` on one result runs the full
-        per-spike diagnostics.
-
-    Returns
-    -------
-    (losses (n_patterns,), Gradients)
-        The per-pattern losses and ``(d2/dq2 mean_b L_b) v = mean_b H_b v`` in the weights and delays blocks
-        (inputs and model blocks empty).
-
-    Notes
-    -----
-    Every pattern is simulated (the engine's ``batch_simulate_record``) and swept (``sample_hvp``: the sweeps of
-    ``hvp``) in parallel over patterns (numba ``prange``); the per-pattern products are summed in pattern order.
-    """
-    n_syn = network.n_synapses
-    if isinstance(v, Gradients):
-        v = np.concatenate([v.weights, v.delays])
-    v = real_array(v, "v", InvalidInputError)
-    if v.shape != (2 * n_syn,) or not np.isfinite(v).all():
-        raise InvalidInputError(f"v must be {2 * n_syn} finite numbers (weights | delays), got shape {v.shape}")
-    if policy not in POLICIES:
-        raise InvalidInputError(f"policy = {policy!r} is not one of {POLICIES}")
-    compiled = resolve(model)
-    pop, n_pop = populations_array(populations, network.n_neurons)
-    ptab = compiled.param_table(params, n_pop)
-    loss.check_outputs(network.outputs.size)
-    packed = patterns if isinstance(patterns, Patterns) else Patterns.pack(list(patterns), network.n_inputs)
-    if len(packed) == 0:
-        raise InvalidInputError("patterns must hold at least one input pattern")
-    lab = _batch_labels(labels, loss, len(packed), network.outputs.size)
-    rec = _records(compiled, network, packed, ptab, pop, validate_t_max(t_max), int(max_spikes))
-    m = compiled.module
-    losses, hv, min_vdot = sob.batch_hvp_records(
-        m.psp, m.dpsp_ds, m.d2psp_ds2, m.dreset_ds, m.d2reset_ds2, m.p_load, ptab, pop, n_syn, packed.ptr, *rec,
-        Topology.of(network).syn_w,
-        (float(KINDS[loss.kind]), float(loss.tau0), float(loss.tau1), float(loss.gamma)), lab, v)
-    _vdot_policy(min_vdot, policy)
-    total = np.zeros(2 * n_syn)
-    for row in hv:
-        total += row
-    total /= len(packed)
-    return losses, Gradients(total[:n_syn], total[n_syn:], np.zeros(0), np.zeros(0))
-
-
-def _batch_labels(labels, loss, n_b, n_out) -> np.ndarray:
-    """Per-pattern labels (int64) or ``loss.label`` for all."""
-    if labels is None:
-        return np.full(n_b, loss.label, np.int64)
-    try:
-        lab = _integer_labels(labels)
-    except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
-    if lab.shape != (n_b,) or (lab < 0).any() or (lab >= n_out).any():
-        raise InvalidInputError(f"labels must be {n_b} integers in [0, {n_out}), got {labels!r}")
-    return lab
-
-
-def _records(compiled, network, packed, ptab, pop, t_max, max_spikes) -> tuple:
-    """``batch_simulate_record``'s (sizes, t_first, first, spk_f, spk_i, arr_f, arr_i); a batch whose records
-    overflow the first capacities (spikes ``2 n_neurons + 16``) runs again with the sizes it needed."""
-    topo = Topology.of(network)
-    args = (ptab, pop, packed.times, packed.src, packed.ptr, network.n_inputs, network.n_neurons, topo.syn_post,
-            topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, max_spikes, network.outputs.astype(np.int64))
-    fan = np.diff(topo.out_ptr)
-    cap = (2 * network.n_neurons + 16, int(fan.max(initial=0)) * (packed.max_in + 2 * network.n_neurons + 16) + 16)
-    for _ in range(2):
-        status, sizes, t_first, first, _, spk_f, spk_i, arr_f, arr_i = compiled.call("batch_simulate_record", *args,
-                                                                                     *cap)
-        bad = np.flatnonzero(status)
-        if bad.size:
-            raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))
-        if (sizes[:, 0] <= cap[0]).all() and (sizes[:, 1] <= cap[1]).all():
-            break
-        cap = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
-    return sizes, t_first, first, spk_f, spk_i, arr_f, arr_i
-
-
-def _vdot_policy(min_vdot, policy):
-    """Apply the degenerate-spike ``policy`` to each pattern's smallest ``Vdot`` (threshold ``VDOT_TOL``)."""
-    bad = np.flatnonzero(min_vdot < VDOT_TOL)
-    if not bad.size or policy == "flag":
-        return
-    msg = (f"batch_hvp: pattern {int(bad[0])} has a spike with dV/dt = {min_vdot[bad[0]]:.3g} < {VDOT_TOL:g} "
-           f"({bad.size} such patterns); its second derivatives (~ 1/Vdot^3) are not trustworthy")
-    if policy == "raise":
-        raise DegenerateSpikeError(msg)
-    warnings.warn(msg, DegenerateSpikeWarning, stacklevel=3)

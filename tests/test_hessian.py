@@ -5,8 +5,8 @@ Jacobian), against float64 differences of the exact adjoint gradient (Richardson
 import numpy as np
 import pytest
 
-from exactsnn import (InvalidInputError, Loss, Network, adjoint, forward_propagation, hvp, loss_grad,
-                      loss_value_and_dt, simulate, spike_curvature, spike_hessian)
+from exactsnn import (InvalidInputError, Loss, Network, adjoint, forward_propagation, hvp, loss_grad, simulate,
+                      spike_curvature, spike_hessian)
 from exactsnn.hessian import loss_derivatives, n_params
 from exactsnn.models import get as get_model
 from exactsnn.reference.second_order import reference_hessian
@@ -321,39 +321,6 @@ def test_hvp_with_two_populations_and_a_silent_network():
     assert not np.any(h0.weights) and not np.any(h0.delays)
 
 
-def test_parallel_batch_hvp_equals_sum_of_single_pattern_hvps():
-    """The prange batch (records of batch_simulate_record, one sample_hvp per pattern) == the mean of serial
-    hvp on each simulated pattern, to rounding (1e-13 relative), with multi-spike hidden neurons, two
-    populations, per-pattern labels and a silent pattern; bad labels and policies are refused."""
-    from exactsnn import batch_hvp
-
-    net, _ = _two_outputs()
-    params = {"tau_syn": [0.5, 0.4], "tau_mem": [1.0, 1.3], "threshold": [1.0, 0.9]}
-    pops = [0, 0, 1, 1]
-    rng = np.random.default_rng(7)
-    pats = [[sorted(rng.uniform(0.05, 1.5, 3).tolist()), sorted(rng.uniform(0.05, 1.5, 2).tolist())]
-            for _ in range(5)] + [[[], []]]
-    labels = [0, 1, 1, 0, 1, 0]
-    loss = Loss("ttfs_cross_entropy", tau1=3.0, gamma=0.1)
-    v = rng.normal(size=2 * net.n_synapses)
-    losses, h = batch_hvp("lif", net, pats, T_MAX, loss, v, labels=labels, params=params, populations=pops,
-                          policy="flag")
-    want, want_loss = np.zeros(2 * net.n_synapses), []
-    for p, lab in zip(pats, labels):
-        r = simulate("lif", net, p, T_MAX, params=params, populations=pops)
-        loss_b = Loss("ttfs_cross_entropy", label=lab, tau1=3.0, gamma=0.1)
-        one = hvp(r, loss_b, np.concatenate([v, np.zeros(r.in_times.size)]), policy="flag")
-        want += np.concatenate([one.weights, one.delays]) / len(pats)
-        want_loss.append(loss_value_and_dt(r, loss_b)[0])
-    assert max(_counts(simulate("lif", net, p, T_MAX, params=params, populations=pops))[0] for p in pats) > 1
-    assert _rel(np.concatenate([h.weights, h.delays]), want) < 1e-13
-    assert np.allclose(losses, want_loss, rtol=1e-14, atol=0)
-    for bad in ({"labels": [0, 1]}, {"labels": [0, 1, 1, 0, 1, 2]}, {"policy": "ignore"}):
-        with pytest.raises(InvalidInputError):
-            batch_hvp("lif", net, pats, T_MAX, loss, v, **{"labels": labels, "params": params,
-                                                             "populations": pops, **bad})
-
-
 def _every_block(g):
     return np.concatenate([g.weights, g.delays, g.inputs, g.model])
 
@@ -367,24 +334,28 @@ def _every_block_gradient(run, base, loss):
     return grad_at
 
 
-def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
-    """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
-    random direction over weights, delays, input times and model parameters == Richardson differences of the
-    exact gradient (loss_grad, all four blocks) to 1e-8; u.Hv == v.Hu to 1e-12 relative; model=False gives the
-    other blocks of a direction with a zero model part."""
+def two_population_run():
+    """``(run, q)``: ``_two_outputs`` with neurons 0, 1 in population 0 and 2, 3 in population 1; ``run(q)``
+    simulates ``q = [weights | delays | 5 input times | (tau_syn, tau_mem, threshold) of each population]``."""
     net, inputs = _two_outputs()
-    pops = [0, 0, 1, 1]
-    base_p = np.array([0.5, 1.0, 1.0, 0.4, 1.3, 0.9])  # (tau_syn, tau_mem, threshold) per population
     ns = net.n_synapses
-    loss = Loss("ttfs_cross_entropy", label=1)
 
     def run(q):
         flat, pm = q[2 * ns:2 * ns + 5], q[2 * ns + 5:].reshape(2, 3)
         params = {"tau_syn": pm[:, 0].tolist(), "tau_mem": pm[:, 1].tolist(), "threshold": pm[:, 2].tolist()}
         return simulate("lif", net.with_weights(q[:ns], q[ns:2 * ns]), [flat[:3].tolist(), flat[3:].tolist()], T_MAX,
-                        params=params, populations=pops)
+                        params=params, populations=[0, 0, 1, 1])
 
-    q = np.concatenate([_q(net, inputs), base_p])
+    return run, np.concatenate([_q(net, inputs), [0.5, 1.0, 1.0, 0.4, 1.3, 0.9]])
+
+
+def test_hvp_model_block_matches_richardson_differences_of_exact_gradient():
+    """Every block including the model parameters (tau_syn, tau_mem, threshold of two populations): hvp along a
+    random direction over weights, delays, input times and model parameters == Richardson differences of the
+    exact gradient (loss_grad, all four blocks) to 1e-8; u.Hv == v.Hu to 1e-12 relative; model=False gives the
+    other blocks of a direction with a zero model part."""
+    loss = Loss("ttfs_cross_entropy", label=1)
+    run, q = two_population_run()
     base = run(q)
     assert max(_counts(base)) > 1
     rng = np.random.default_rng(11)

@@ -1,7 +1,8 @@
 """Second-order sweeps over a network's causal edges (model-independent numba code).
 
-The model enters only through kernel values evaluated beforehand at each edge (``exactsnn.hessian``
-builds them from the generated kernels). Spike ``k`` (time ``t_k``) has the edges ``ptr[k]:ptr[k+1]``:
+The model enters only through kernel values evaluated beforehand at each edge (``edges_core`` in
+``second_order_model.py``, stamped per model, evaluates the generated kernels). Spike ``k`` (time ``t_k``)
+has the edges ``ptr[k]:ptr[k+1]``:
 
 - an arrival through synapse ``syn`` (weight ``w``, arrival time ``tau = t_src + d_syn``) at lag
   ``s = t_k - tau``, with ``k0 = psp(s)``, ``k1 = psp'(s)``, ``k2 = psp''(s)``;
@@ -58,15 +59,16 @@ def tangent(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, v, rhs):
 
 
 @njit(cache=True)
-def second_tangent(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, v, tdot):
+def second_tangent(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, v, tdot, rhs):
     """Directional second derivative ``t_ddot_k = v^T (d2 t_k / dq2) v`` (n_spk,), forward over forward:
 
-    ``t_ddot_k = -( Q_k + sum_arr (-w psp') t_ddot_src + sum_own reset' t_ddot_m ) / Vdot_k`` with
-    ``Q_k = sum_arr [w psp'' u^2 + 2 v_w psp' u] - sum_own reset'' u^2``, ``u = t_dot_k - tau_dot``."""
+    ``t_ddot_k = -( rhs_k + Q_k + sum_arr (-w psp') t_ddot_src + sum_own reset' t_ddot_m ) / Vdot_k`` with
+    ``Q_k = sum_arr [w psp'' u^2 + 2 v_w psp' u] - sum_own reset'' u^2``, ``u = t_dot_k - tau_dot`` (``rhs_k``:
+    the model block's terms, ``second_order_params.curvature_rhs``; zeros without it)."""
     n = ptr.size - 1
     tdd = np.zeros(n)
     for k in range(n):
-        acc = 0.0
+        acc = rhs[k]
         for e in range(ptr[k], ptr[k + 1]):
             u = tdot[k] - _src_dot(src[e], syn[e], n_syn, n_in, v, tdot)
             s_e = src[e]
@@ -139,13 +141,15 @@ def lagrangian_hvp_terms(ptr, src, syn, w, k1, k2, n_syn, n_in, mu, v, tdot):
 
 
 @njit(cache=True)
-def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in):
-    """Forward propagation over the edges: ``J`` (n_spk, 2 n_syn + n_in), ``J[k] = dt_k/dq``."""
+def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in, extra):
+    """Forward propagation over the edges: ``J`` (n_spk, n_q + n_x), ``J[k] = dt_k/dq``, ``n_q = 2 n_syn + n_in``;
+    ``extra`` (n_spk, n_x) holds ``dF_k/dp`` in the model columns (n_x = 0: none)."""
     n = ptr.size - 1
     n_q = 2 * n_syn + n_in
-    jac = np.zeros((n, n_q))
+    jac = np.zeros((n, n_q + extra.shape[1]))
     for k in range(n):
         row = jac[k]
+        row[n_q:] = extra[k]
         for e in range(ptr[k], ptr[k + 1]):
             g = -w[e] * k1[e] if syn[e] >= 0 else k1[e]
             if syn[e] >= 0:
@@ -160,16 +164,24 @@ def jacobian_edges(ptr, src, syn, w, k0, k1, vdot, n_syn, n_in):
 
 
 @njit(cache=True)
-def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
-    """Every spike's full Hessian ``H[k] = d2 t_k / dq2`` (n_spk, n_q, n_q):
+def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac, g1, gs, gpp, thpp, cpop):
+    """Every spike's full Hessian ``H[k] = d2 t_k / dq2`` (n_spk, n_c, n_c), ``n_c = jac.shape[1]``:
 
     ``H_k = -( sum_arr [w psp'' U U^T + psp' (e_w U^T + U e_w^T) - w psp' H_src]
-              + sum_own [-reset'' U U^T + reset' H_m] ) / Vdot_k``, ``U = J_k - dtau/dq``."""
-    n, n_q = jac.shape
-    hess = np.zeros((n, n_q, n_q))
-    u = np.empty(n_q)
+              + sum_own [-reset'' U U^T + reset' H_m] + M_k ) / Vdot_k``, ``U = J_k - dtau/dq``.
+
+    With the model block (``g1``, ``gs`` (n_e, P): dK/dp, d2K/ds dp; ``gpp`` (n_e, P, P): d2K/dp2; ``thpp``
+    (n_spk, P, P): d2threshold/dp2; ``cpop`` the spike's population, ``E`` its columns ``n_q + c P + i``):
+    ``M_k = sum_arr [w (U gs^T E + E^T gs U^T) + e_w g1^T E + E^T g1 e_w^T + w E^T gpp E]
+    - sum_own [U gs^T E + E^T gs U^T + E^T gpp E] - E^T thpp E``; without it ``g1`` has no rows."""
+    n, n_c = jac.shape
+    n_q, n_par = 2 * n_syn + n_in, g1.shape[1]
+    model = g1.shape[0] > 0
+    hess = np.zeros((n, n_c, n_c))
+    u = np.empty(n_c)
     for k in range(n):
         h = hess[k]
+        b0 = n_q + cpop[k] * n_par if model else 0
         for e in range(ptr[k], ptr[k + 1]):
             u[:] = jac[k]
             s_e = src[e]
@@ -179,88 +191,31 @@ def hessian_edges(ptr, src, syn, w, k1, k2, vdot, n_syn, n_in, jac):
                 u -= jac[s_e - n_in]
             if syn[e] >= 0:
                 u[n_syn + syn[e]] -= 1.0
-                a, g = w[e] * k2[e], -w[e] * k1[e]
-                for i in range(n_q):
+                a, g, sgn = w[e] * k2[e], -w[e] * k1[e], w[e]
+                for i in range(n_c):
                     h[syn[e], i] += k1[e] * u[i]
                     h[i, syn[e]] += k1[e] * u[i]
             else:
-                a, g = -k2[e], k1[e]
-            for i in range(n_q):
-                for j in range(n_q):
+                a, g, sgn = -k2[e], k1[e], -1.0
+            for i in range(n_c):
+                for j in range(n_c):
                     h[i, j] += a * u[i] * u[j]
             if s_e >= n_in:
                 h += g * hess[s_e - n_in]
+            if model:
+                for i in range(n_par):
+                    for j in range(n_c):
+                        h[b0 + i, j] += sgn * gs[e, i] * u[j]
+                        h[j, b0 + i] += sgn * gs[e, i] * u[j]
+                    for j in range(n_par):
+                        h[b0 + i, b0 + j] += sgn * gpp[e, i, j]
+                    if syn[e] >= 0:
+                        h[syn[e], b0 + i] += g1[e, i]
+                        h[b0 + i, syn[e]] += g1[e, i]
+        if model:
+            h[b0:b0 + n_par, b0:b0 + n_par] -= thpp[k]
         h *= -1.0 / vdot[k]
     return hess
-
-
-# Not cached on disk: its arguments include the model's jitted kernels, and numba's cache cannot key a
-# function on dispatcher arguments (a cached index entry refers to dispatchers of an earlier process and fails
-# with "underlying object has vanished"). It compiles once per process and model (a few seconds).
-@njit(cache=False)
-def edges_core(psp, dpsp_ds, d2psp_ds2, dreset_ds, d2reset_ds2, p_load, ptab, pop, n_in, spk_time, spk_neuron,
-               spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w, keep):
-    """The causal edges of the spikes with ``keep[k]``, their kernel values and lags (``exactsnn.hessian.Edges``);
-    other spikes get no edges.
-
-    The model's jitted kernels are passed in; the parents are those of the first-order sweeps: every arrival
-    at the spiking neuron with lag ``s >= 0`` and every earlier own spike."""
-    n = spk_time.size
-    cap = 0
-    for k in range(n):
-        if not keep[k]:
-            continue
-        a = spk_arr_head[k]
-        while a >= 0:
-            if spk_time[k] - arr_time[a] >= 0.0:
-                cap += 1
-            a = arr_prev[a]
-        m = spk_prev[k]
-        while m >= 0:
-            cap += 1
-            m = spk_prev[m]
-    ptr = np.zeros(n + 1, np.int64)
-    lag = np.empty(cap)
-    src = np.empty(cap, np.int64)
-    syn = np.empty(cap, np.int64)
-    w = np.empty(cap)
-    k0 = np.empty(cap)
-    k1 = np.empty(cap)
-    k2 = np.empty(cap)
-    e = 0
-    for k in range(n):
-        if not keep[k]:
-            ptr[k + 1] = e
-            continue
-        p = p_load(ptab, pop[spk_neuron[k]])
-        t = spk_time[k]
-        a = spk_arr_head[k]
-        while a >= 0:
-            s = t - arr_time[a]
-            if s >= 0.0:
-                lag[e] = s
-                src[e] = arr_src[a]
-                syn[e] = arr_syn[a]
-                w[e] = syn_w[arr_syn[a]]
-                k0[e] = psp(s, p)
-                k1[e] = dpsp_ds(s, p)
-                k2[e] = d2psp_ds2(s, p)
-                e += 1
-            a = arr_prev[a]
-        m = spk_prev[k]
-        while m >= 0:
-            s = t - spk_time[m]
-            lag[e] = s
-            src[e] = n_in + m
-            syn[e] = -1
-            w[e] = 0.0
-            k0[e] = 0.0
-            k1[e] = dreset_ds(s, p)
-            k2[e] = d2reset_ds2(s, p)
-            e += 1
-            m = spk_prev[m]
-        ptr[k + 1] = e
-    return ptr, src, syn, w, k0, k1, k2, lag
 
 
 @njit(cache=True)

@@ -16,78 +16,16 @@ parameters"), with ``v_p`` the direction's block of population ``c`` and ``u = t
   ``+`` to ``t_m``, ``-mu (reset_sp u + reset_pp v_p)`` to ``p``; per spike ``-mu threshold_pp v_p`` to ``p``.
 
 ``psp_p = dpsp/dp``, ``psp_sp = d2psp/ds dp``, ``psp_pp = d2psp/dp2`` (likewise reset, threshold) are the
-generated kernels ``dpsp_dp, d2psp_dsdp, d2psp_dp2, ...`` evaluated at each edge's lag.
+generated kernels ``dpsp_dp, d2psp_dsdp, d2psp_dp2, ...`` evaluated at each edge's lag (``param_edges`` in
+``second_order_model.py``, stamped per model so that numba caches it).
 """
 
 import numpy as np
 from numba import njit
 
 
-# Not cached on disk: the model's jitted kernels are arguments (see ``second_order.edges_core``).
-@njit(cache=False)
-def param_edges(dpsp_dp, d2psp_dsdp, d2psp_dp2, dreset_dp, d2reset_dsdp, d2reset_dp2, dthreshold_dp,
-                d2threshold_dp2, p_load, n_par, ptab, pop, spk_neuron, ptr, syn, w, lag, keep, base, v, mu):
-    """Kernel parameter partials at every edge and spike, the second ones contracted with the direction.
-
-    Returns (g1 (n_e, P), gs (n_e, P), gv (n_e, P): dK/dp, d2K/ds dp and (d2K/dp2) v_p of the edge's kernel K
-    (psp for an arrival, reset for an own spike); dfdp (n_spk, P) = dF_k/dp; thv (n_spk, P) =
-    (d2threshold/dp2) v_p; cpop (n_spk,) the population of each spike's neuron), with ``v_p = v[base + c P:]``
-    the direction's block of the spike's population ``c``. Each kernel is evaluated once per edge; only its
-    contraction ``gv`` is stored, not the P x P matrix. Only what a spike's terms use is evaluated: spikes
-    without ``keep`` get zeros; with adjoint ``mu_k = 0`` (no Lagrangian term) only ``g1`` and ``dfdp`` (the
-    tangent's); with a zero ``v_p`` no second partials ``gv``, ``thv`` (they are zero)."""
-    n_spk = ptr.size - 1
-    n_e = ptr[n_spk]
-    g1 = np.zeros((n_e, n_par))
-    gs = np.zeros((n_e, n_par))
-    gv = np.zeros((n_e, n_par))
-    dfdp = np.zeros((n_spk, n_par))
-    thv = np.zeros((n_spk, n_par))
-    cpop = np.zeros(n_spk, np.int64)
-    th1 = np.zeros(n_par)
-    hpp = np.zeros(n_par * n_par)
-    vnz = np.zeros(ptab.shape[0], np.bool_)  # populations with a nonzero direction block
-    for c in range(ptab.shape[0]):
-        for i in range(n_par):
-            vnz[c] = vnz[c] or v[base + c * n_par + i] != 0.0
-    for k in range(n_spk):
-        cpop[k] = pop[spk_neuron[k]]
-        if not keep[k]:
-            continue
-        p = p_load(ptab, cpop[k])
-        vp = v[base + cpop[k] * n_par:base + (cpop[k] + 1) * n_par]
-        second = mu[k] != 0.0  # the Lagrangian term of spike k (skipped by lagrangian_param_terms for mu_k = 0)
-        curv = second and vnz[cpop[k]]  # (d2K/dp2) v_p: zero for a zero direction block
-        dthreshold_dp(p, th1)
-        for i in range(n_par):
-            dfdp[k, i] -= th1[i]
-        if curv:
-            d2threshold_dp2(p, hpp)
-            _contract(hpp, vp, thv[k])
-        for e in range(ptr[k], ptr[k + 1]):
-            if syn[e] >= 0:
-                dpsp_dp(lag[e], p, g1[e])
-                for i in range(n_par):
-                    dfdp[k, i] += w[e] * g1[e, i]
-                if second:
-                    d2psp_dsdp(lag[e], p, gs[e])
-                if curv:
-                    d2psp_dp2(lag[e], p, hpp)
-            else:
-                dreset_dp(lag[e], p, g1[e])
-                for i in range(n_par):
-                    dfdp[k, i] -= g1[e, i]
-                if second:
-                    d2reset_dsdp(lag[e], p, gs[e])
-                if curv:
-                    d2reset_dp2(lag[e], p, hpp)
-            if curv:
-                _contract(hpp, vp, gv[e])
-    return g1, gs, gv, dfdp, thv, cpop
-
-
 @njit(cache=True)
-def _contract(hpp, vp, out):
+def contract(hpp, vp, out):
     """``out = H vp`` for the row-major P x P matrix ``hpp``."""
     n_par = vp.size
     for i in range(n_par):
@@ -165,3 +103,40 @@ def lagrangian_param_terms(ptr, src, syn, w, n_syn, n_in, g1, gs, gv, thv, cpop,
                 w_q[2 * n_syn + s_e] -= a
             else:
                 w_t[s_e - n_in] -= a
+
+
+@njit(cache=True)
+def curvature_rhs(ptr, src, syn, w, n_syn, n_in, g1, gs, gv, thv, cpop, v, tdot):
+    """The model block's terms of ``Q_k`` in ``second_order.second_tangent`` (n_spk,): the second directional
+    derivative of ``F_k`` along ``(t_dot, v)`` beyond the weight, delay and input terms,
+
+    ``sum_arr [2 v_w psp_p.v_p + 2 w u psp_sp.v_p + w v_p.psp_pp v_p] - sum_own [2 u reset_sp.v_p
+    + v_p.reset_pp v_p] - v_p.threshold_pp v_p``, ``u = t_dot_k - tau_dot``,
+
+    from ``param_edges``' arrays computed with every ``mu_k != 0`` (``gv``, ``thv``: contracted with ``v_p``)."""
+    n_spk = ptr.size - 1
+    n_par = g1.shape[1]
+    base = 2 * n_syn + n_in
+    out = np.zeros(n_spk)
+    for k in range(n_spk):
+        off = base + cpop[k] * n_par
+        acc = 0.0
+        for i in range(n_par):
+            acc -= thv[k, i] * v[off + i]
+        for e in range(ptr[k], ptr[k + 1]):
+            s_e = src[e]
+            tau_dot = v[2 * n_syn + s_e] if s_e < n_in else tdot[s_e - n_in]
+            if syn[e] >= 0:
+                tau_dot += v[n_syn + syn[e]]
+            u = tdot[k] - tau_dot
+            x_s, x_1, x_pp = 0.0, 0.0, 0.0
+            for i in range(n_par):
+                x_s += gs[e, i] * v[off + i]
+                x_1 += g1[e, i] * v[off + i]
+                x_pp += gv[e, i] * v[off + i]
+            if syn[e] >= 0:
+                acc += 2.0 * v[syn[e]] * x_1 + w[e] * (2.0 * u * x_s + x_pp)
+            else:
+                acc -= 2.0 * u * x_s + x_pp
+        out[k] = acc
+    return out
