@@ -17,11 +17,12 @@ import numpy as np
 
 from .resolve import resolve
 from .grad import Gradients, adjoint
-from .network import Network, validate_inputs, validate_t_max
+from .network import Network, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad  # noqa: F401 (interop)
 from .numeric.spike_screen import all_finite, sample_loss_dt
 from .numeric.status import message as status_message
-from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, pack_inputs, populations_array
+from .packing import pack_pattern
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
 from .errors import InputSpikeError, SimulationError
 
 KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
@@ -118,7 +119,7 @@ class Patterns:
     @classmethod
     def pack(cls, patterns, n_inputs: int) -> "Patterns":
         """From a sequence of patterns, each a list of per-channel spike-time lists (validated)."""
-        packed = [pack_inputs(validate_inputs(x, n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
+        packed = [pack_pattern(x, n_inputs, f"patterns[{b}]") for b, x in enumerate(patterns)]
         if not packed:
             raise ValueError("patterns must hold at least one input pattern")
         ptr = np.zeros(len(packed) + 1, np.int64)

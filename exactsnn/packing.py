@@ -8,6 +8,8 @@ that is wrong.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from .network import MAX_TIME, validate_inputs
@@ -15,6 +17,7 @@ from .numeric.spike_screen import packed_channels
 
 #: Element types that ``pack_pattern`` converts without the per-channel checks (``bool`` is not among them).
 _NUMBER_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32})
+_LIST = {list}
 
 
 def pack_pattern(inputs, n_inputs: int, label: str = "inputs") -> tuple:
@@ -34,13 +37,9 @@ def pack_pattern(inputs, n_inputs: int, label: str = "inputs") -> tuple:
     return packed
 
 
-def _pack_plain(inputs, n_inputs: int):
-    """(times, channel) when ``inputs`` is a list of channels holding plain numbers that pass every check;
-    None otherwise (the caller then finds and names the problem)."""
-    if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
-        inputs = list(inputs)
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != n_inputs:
-        return None
+def _flatten(inputs) -> tuple:
+    """(flat list, channel lengths) of channels that are numbers, lists, tuples or 1-D numeric arrays of
+    plain numbers; (None, None) for anything else."""
     flat, lens = [], []
     for times in inputs:
         if type(times) in _NUMBER_TYPES:
@@ -49,10 +48,29 @@ def _pack_plain(inputs, n_inputs: int):
             continue
         if type(times) is np.ndarray and times.ndim == 1 and times.dtype.kind in "iuf":
             times = times.tolist()
-        elif type(times) not in (list, tuple) or not all(type(t) in _NUMBER_TYPES for t in times):
-            return None
+        elif type(times) not in (list, tuple) or not set(map(type, times)) <= _NUMBER_TYPES:
+            return None, None
         flat.extend(times)
         lens.append(len(times))
+    return flat, lens
+
+
+def _pack_plain(inputs, n_inputs: int):
+    """(times, channel) when ``inputs`` is a list of channels holding plain numbers that pass every check;
+    None otherwise (the caller then finds and names the problem)."""
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+        inputs = list(inputs)
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != n_inputs:
+        return None
+    if set(map(type, inputs)) == _LIST:  # the common form: C-level loops only
+        lens = list(map(len, inputs))
+        flat = list(chain.from_iterable(inputs))
+        if not set(map(type, flat)) <= _NUMBER_TYPES:
+            return None
+    else:
+        flat, lens = _flatten(inputs)
+        if flat is None:
+            return None
     try:
         a = np.array(flat, np.float64)
     except (OverflowError, ValueError, TypeError):
