@@ -19,7 +19,7 @@ from .resolve import resolve
 from .grad import Gradients, adjoint
 from .network import Network, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad  # noqa: F401 (interop)
-from .numeric.spike_screen import all_finite, sample_loss_dt
+from .numeric.spike_screen import sample_loss_dt
 from .numeric.status import message as status_message
 from .packing import pack_pattern
 from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
@@ -79,10 +79,10 @@ def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
     """(L, dL/dt per spike (n_spikes,), first times (n_out,)) for one simulated pattern."""
     net = result.network
     loss.check_outputs(net.outputs.size)
-    value, dl_dt, t_first = sample_loss_dt(KINDS[loss.kind], result.spike_time, result.spike_neuron, net.n_neurons,
-                                           net.outputs, float(result.t_max), int(loss.label), float(loss.tau0),
-                                           float(loss.tau1), float(loss.gamma))
-    if not (math.isfinite(value) and all_finite(dl_dt)):
+    value, dl_dt, t_first, finite = sample_loss_dt(KINDS[loss.kind], result.spike_time, result.spike_neuron,
+                                                   net.n_neurons, net.outputs, float(result.t_max), int(loss.label),
+                                                   float(loss.tau0), float(loss.tau1), float(loss.gamma))
+    if not finite:
         _finite_loss(np.append(dl_dt, value), f"loss {loss.kind}, tau1 = {loss.tau1}")
     return float(value), dl_dt, t_first
 

@@ -309,6 +309,7 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
 #: ``param_table``'s memo: (CompiledModel, n_pop, (name, value key), ...) -> validated table (bounded).
 _PTAB_MEMO = {}
 _PTAB_MEMO_SIZE = 64
+_FLOAT_TYPES = frozenset({float, np.float64})
 
 
 def param_table(compiled: CompiledModel, params, n_pop: int) -> np.ndarray:
@@ -337,6 +338,9 @@ def _params_key(compiled, params, n_pop: int):
         return (compiled, n_pop)
     if type(params) is not dict:
         return None
+    values = params.values()
+    if set(map(type, values)) <= _FLOAT_TYPES and 0.0 not in values:  # no signed zero: == is bit equality
+        return (compiled, n_pop, *params.items())
     key = [compiled, n_pop]
     for name, v in params.items():
         if type(v) is float or type(v) is np.float64:

@@ -79,7 +79,8 @@ def packed_channels(times, lens, max_time):
 
 @njit(cache=True)
 def sample_loss_dt(kind, spike_time, spike_neuron, n_neurons, outputs, t_max, label, tau0, tau1, gamma):
-    """One simulated pattern's (L, dL/dt_k (n_spikes,), t_first (n_out,)) in one call (the per-sample API).
+    """One simulated pattern's (L, dL/dt_k (n_spikes,), t_first (n_out,), all finite) in one call (the
+    per-sample API).
 
     ``t_first[o]`` is output ``o``'s first spike (spikes in time order), ``t_max`` if it never fires;
     ``dL/dt_k = dL/dt_o`` (``loss_and_grad``) at output o's first spike k, 0 at every other spike.
@@ -104,4 +105,9 @@ def sample_loss_dt(kind, spike_time, spike_neuron, n_neurons, outputs, t_max, la
         k = first[outputs[o]]
         if k >= 0:
             dl_dt[k] += dl_do[o]
-    return value, dl_dt, t_first
+    finite = abs(value) <= 1.7976931348623157e308
+    for o in range(n_out):  # every other entry of dl_dt is 0
+        k = first[outputs[o]]
+        if k >= 0 and not abs(dl_dt[k]) <= 1.7976931348623157e308:
+            finite = False
+    return value, dl_dt, t_first, finite
