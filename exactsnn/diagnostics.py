@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DegenerateSpikeError
+from .numeric.spike_screen import spikes_clean
 
 VDOT_TOL = 1e-6
 TIME_TOL = 1e-9
@@ -68,6 +69,8 @@ class Diagnostics:
         ``threshold - V`` at the neuron's highest sub-threshold maximum (inf if none was seen).
     flags : tuple of (int, str, float)
         ``(spike id, kind, margin)``; a neuron-level finding has spike id ``-1 - neuron``.
+
+    ``vdot``, ``event_gap`` and ``near_margin`` are read-only views of the result's recorded numbers.
     """
 
     vdot: np.ndarray
@@ -121,8 +124,27 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
         vdot, gap = result.spike_vdot, result.spike_event_gap  # recorded by the engine during the run
     else:
         vdot, gap = _recompute(result)
-    n = result.n_spikes
+    vdot, gap = np.asarray(vdot, float), np.asarray(gap, float)
     tmax_gap = result.t_max - result.spike_time
+    same_size = vdot.size == gap.size == result.spike_time.size
+    if same_size and spikes_clean(result.spike_time, vdot, gap, float(result.t_max), result.near_margin,
+                                  float(vdot_tol), float(time_tol), float(margin_tol)):  # one pass: the common case
+        simult, flags = np.zeros(result.n_spikes, bool), ()
+    else:
+        simult, flags = _findings(result, vdot, gap, tmax_gap, vdot_tol, time_tol, margin_tol)
+    return Diagnostics(_read_only(vdot), _read_only(gap), tmax_gap, simult, _read_only(result.near_margin), flags)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view: the diagnostics share the result's recorded numbers without copying them."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _findings(result, vdot, gap, tmax_gap, vdot_tol, time_tol, margin_tol) -> tuple:
+    """(simultaneous (n_spikes,) bool, flags): every test on every spike and neuron."""
+    n = result.n_spikes
     order = np.argsort(result.spike_time, kind="stable")
     simult = np.zeros(n, bool)
     if n > 1:
@@ -138,8 +160,7 @@ def diagnose(result, vdot_tol: float = VDOT_TOL, time_tol: float = TIME_TOL,
     for j in np.flatnonzero(result.near_margin <= margin_tol):
         flags.append((-1 - int(j), f"neuron {j}: sub-threshold maximum at threshold (spike about to appear)",
                       float(result.near_margin[j])))
-    return Diagnostics(np.asarray(vdot, float).copy(), np.asarray(gap, float).copy(), tmax_gap, simult,
-                       result.near_margin.copy(), tuple(flags))
+    return simult, tuple(flags)
 
 
 def _recompute(result) -> tuple:
@@ -169,6 +190,19 @@ def check_spikes(result, policy: str = "warn") -> Diagnostics:
         if policy == "warn":
             warnings.warn(diag.summary(), DegenerateSpikeWarning, stacklevel=3)
     return diag
+
+
+def apply_policy(result, policy: str = "warn") -> None:
+    """``check_spikes`` for the gradient sweeps, which do not read the diagnostics: when the one-pass screen
+    (``spikes_clean``) finds nothing, nothing is built; otherwise ``check_spikes`` decides."""
+    if policy not in POLICIES:
+        raise ValueError(f"policy = {policy!r} is not one of {POLICIES}")
+    vdot, gap = result.spike_vdot, result.spike_event_gap
+    if (vdot is not None and gap is not None and vdot.size == gap.size == result.spike_time.size
+            and spikes_clean(result.spike_time, vdot, gap, float(result.t_max), result.near_margin, VDOT_TOL,
+                             TIME_TOL, VDOT_TOL)):
+        return
+    check_spikes(result, policy)
 
 
 def conditioning(result) -> Diagnostics:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagnostics import check_spikes
+from .diagnostics import apply_policy
 from .errors import InvalidInputError
 from .network import real_array
+from .numeric.spike_screen import all_finite
 from .simulate import SimulationResult
 
 
@@ -105,7 +106,7 @@ def forward_propagation(result: SimulationResult, policy: str = "warn", _own_res
         ``n_q = 2 n_synapses + n_input_spikes + n_params``.
     """
     _check_result(result, "forward_propagation")
-    check_spikes(result, policy)
+    apply_policy(result, policy)
     jac, vdot = result.model.call("fp_core", *result.engine_args(), bool(_own_reset))
     return Jacobian(Gradients.split(jac, result.network.n_synapses, result.in_times.size), vdot)
 
@@ -116,11 +117,12 @@ def adjoint(result: SimulationResult, dl_dt, policy: str = "warn") -> Gradients:
     Cost ``O(sum_k parents_k + n_q)``: the reverse-mode cost of EventProp.
     """
     _check_result(result, "adjoint")
-    dl_dt = real_array(dl_dt, "dl_dt", ValueError)
+    if not (type(dl_dt) is np.ndarray and dl_dt.dtype == np.float64 and dl_dt.flags.c_contiguous):
+        dl_dt = real_array(dl_dt, "dl_dt", ValueError)  # a copy as float64 (or a clear error)
     if dl_dt.shape != (result.n_spikes,):
         raise ValueError(f"dl_dt must have shape ({result.n_spikes},) (one entry per spike), got {dl_dt.shape}")
-    if not np.isfinite(dl_dt).all():
+    if not all_finite(dl_dt):
         raise ValueError("dl_dt contains non-finite values")
-    check_spikes(result, policy)
+    apply_policy(result, policy)
     g = result.model.call("adjoint_core", *result.engine_args(), dl_dt)
     return Gradients.split(g, result.network.n_synapses, result.in_times.size)

@@ -17,10 +17,12 @@ import numpy as np
 
 from .resolve import resolve
 from .grad import Gradients, adjoint
-from .network import Network, validate_inputs, validate_t_max
-from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
+from .network import Network, validate_t_max
+from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad  # noqa: F401 (interop)
+from .numeric.spike_screen import sample_loss_dt
 from .numeric.status import message as status_message
-from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, pack_inputs, populations_array
+from .packing import pack_pattern
+from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
 from .errors import InputSpikeError, SimulationError
 
 KINDS = {"first_spike_sum": LOSS_FIRST_SPIKE_SUM, "ttfs_cross_entropy": LOSS_TTFS_CROSS_ENTROPY}
@@ -75,17 +77,14 @@ def _finite_loss(value, what: str):
 
 def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
     """(L, dL/dt per spike (n_spikes,), first times (n_out,)) for one simulated pattern."""
-    loss.check_outputs(result.network.outputs.size)
-    t_first, ids = result.first_spikes()
-    dl_do = np.zeros(t_first.size)
-    value = loss_and_grad(KINDS[loss.kind], t_first, ids < 0, loss.label, float(loss.tau0), float(loss.tau1),
-                          float(loss.gamma), dl_do)
-    dl_dt = np.zeros(result.n_spikes)
-    for o, k in enumerate(ids):
-        if k >= 0:
-            dl_dt[k] += dl_do[o]
-    _finite_loss(dl_dt, f"loss {loss.kind}, tau1 = {loss.tau1}")
-    return float(_finite_loss(value, f"loss {loss.kind}, tau1 = {loss.tau1}")), dl_dt, t_first
+    net = result.network
+    loss.check_outputs(net.outputs.size)
+    value, dl_dt, t_first, finite = sample_loss_dt(KINDS[loss.kind], result.spike_time, result.spike_neuron,
+                                                   net.n_neurons, net.outputs, float(result.t_max), int(loss.label),
+                                                   float(loss.tau0), float(loss.tau1), float(loss.gamma))
+    if not finite:
+        _finite_loss(np.append(dl_dt, value), f"loss {loss.kind}, tau1 = {loss.tau1}")
+    return float(value), dl_dt, t_first
 
 
 def loss_grad(result: SimulationResult, loss: Loss, policy: str = "warn") -> tuple:
@@ -120,7 +119,7 @@ class Patterns:
     @classmethod
     def pack(cls, patterns, n_inputs: int) -> "Patterns":
         """From a sequence of patterns, each a list of per-channel spike-time lists (validated)."""
-        packed = [pack_inputs(validate_inputs(x, n_inputs, f"patterns[{b}]")) for b, x in enumerate(patterns)]
+        packed = [pack_pattern(x, n_inputs, f"patterns[{b}]") for b, x in enumerate(patterns)]
         if not packed:
             raise ValueError("patterns must hold at least one input pattern")
         ptr = np.zeros(len(packed) + 1, np.int64)

@@ -13,7 +13,7 @@ Synapses are numbered in the order of the case format's arrays, flattened row-ma
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,13 @@ class Network:
         How the flat synapse list maps back to the user's matrices.
     layer_sizes : tuple of int
         Feed-forward only: neurons per layer, inputs first.
+
+    Notes
+    -----
+    The arrays are the network's own read-only copies (``net.weight[0] = 1.0`` raises ``ValueError``);
+    ``with_weights`` gives a network with new values. That is what lets ``exactsnn.simulate`` cache the
+    engine's layout of the network on it (``cache``): a network's numbers never change after construction.
+    A cached value is trusted only while every array is still read-only.
     """
 
     kind: str
@@ -51,6 +58,28 @@ class Network:
     outputs: np.ndarray
     blocks: tuple
     layer_sizes: tuple = ()
+    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        for name in ("pre", "post", "weight", "delay", "outputs"):
+            a = getattr(self, name)
+            if not (isinstance(a, np.ndarray) and not a.flags.writeable and a.base is None):
+                a = np.array(a)  # a private copy: nobody else holds a writable view of it
+                a.flags.writeable = False
+                object.__setattr__(self, name, a)
+
+    def __getstate__(self):
+        return {**self.__dict__, "cache": {}}  # the cache is rebuilt on use, never shipped
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    @property
+    def frozen(self) -> bool:
+        """True while no array has been made writable again (``cache`` is valid only then)."""
+        return not (self.pre.flags.writeable or self.post.flags.writeable or self.weight.flags.writeable
+                    or self.delay.flags.writeable or self.outputs.flags.writeable)
 
     @property
     def n_synapses(self) -> int:
@@ -137,8 +166,11 @@ class Network:
         """A copy with new flat weight and/or delay vectors (same topology)."""
         w = self.weight if weight is None else _flat(weight, self.n_synapses, "weight", allow_negative=True)
         d = self.delay if delay is None else _flat(delay, self.n_synapses, "delay", allow_negative=False)
-        return Network(self.kind, self.n_inputs, self.n_neurons, self.pre, self.post, w, d,
-                       self.outputs, self.blocks, self.layer_sizes)
+        net = Network(self.kind, self.n_inputs, self.n_neurons, self.pre, self.post, w, d,
+                      self.outputs, self.blocks, self.layer_sizes)
+        if "structure" in self.cache and self.frozen:  # same pre/post arrays: the synapse layout carries over
+            net.cache["structure"] = self.cache["structure"]
+        return net
 
     def with_synapses(self, name: str, pre, post, weight, delay=None) -> "Network":
         """A copy with extra synapses appended as block ``name`` of shape ``(n,)``.
@@ -285,6 +317,8 @@ def validate_inputs(inputs, n_inputs: int, label: str = "inputs") -> list:
 
 
 def validate_t_max(t_max) -> float:
+    if type(t_max) is float and 0.0 < t_max <= MAX_TIME:  # the common case (NaN fails the comparison)
+        return t_max
     from numbers import Real
 
     if isinstance(t_max, (bool, np.bool_)) or not isinstance(t_max, Real):

@@ -18,7 +18,9 @@ from .compiled import CompiledModel
 from .resolve import resolve
 from .errors import InvalidInputError, SimulationError
 from .numeric import status
-from .network import Network, validate_inputs, validate_t_max
+from .numeric.spike_screen import first_spike_ids
+from .network import Network, validate_t_max
+from .packing import pack_pattern
 
 DEFAULT_MAX_SPIKES = 100_000
 #: ``simulate(engine=...)``: the engine's ``path`` argument (0: feed-forward path where it applies).
@@ -64,7 +66,11 @@ class CausalRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class Topology:
-    """Network arrays in the engine's layout: synapses grouped by source (CSR)."""
+    """Network arrays in the engine's layout: synapses grouped by source (CSR).
+
+    ``Topology.of(net)`` is built once per network and kept in ``net.cache`` (a network's arrays are
+    read-only, so it cannot go stale); results of the same network share it: treat its arrays as read-only.
+    """
 
     syn_post: np.ndarray
     syn_w: np.ndarray
@@ -74,13 +80,29 @@ class Topology:
 
     @classmethod
     def of(cls, net: Network) -> "Topology":
-        n_src = net.n_inputs + net.n_neurons
-        order = np.argsort(net.pre, kind="stable")
-        counts = np.bincount(net.pre, minlength=n_src)
-        ptr = np.zeros(n_src + 1, np.int64)
-        np.cumsum(counts, out=ptr[1:])
-        return cls(net.post.astype(np.int64), net.weight.astype(np.float64), net.delay.astype(np.float64),
-                   ptr, order.astype(np.int64))
+        """The layout of ``net``: from its cache while the network is frozen (always, unless a caller made
+        an array writable again), else built afresh."""
+        if not net.frozen:
+            return cls.build(net, None)
+        topo = net.cache.get("topology")
+        if topo is None:
+            topo = net.cache["topology"] = cls.build(net, net.cache.get("structure"))
+            net.cache["structure"] = (topo.syn_post, topo.out_ptr, topo.out_syn)
+        return topo
+
+    @classmethod
+    def build(cls, net: Network, structure=None) -> "Topology":
+        """Build the layout; ``structure = (syn_post, out_ptr, out_syn)`` of a network with the same
+        ``pre``/``post`` skips the sort (``Network.with_weights`` passes it on)."""
+        if structure is None:
+            n_src = net.n_inputs + net.n_neurons
+            order = np.argsort(net.pre, kind="stable")
+            counts = np.bincount(net.pre, minlength=n_src)
+            ptr = np.zeros(n_src + 1, np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            structure = (net.post.astype(np.int64), ptr, order.astype(np.int64))
+        syn_post, out_ptr, out_syn = structure
+        return cls(syn_post, net.weight.astype(np.float64), net.delay.astype(np.float64), out_ptr, out_syn)
 
 
 def pack_inputs(times: list) -> tuple:
@@ -174,13 +196,14 @@ class SimulationResult:
     def first_spikes(self, neurons=None) -> tuple:
         """(times, spike ids) of each listed neuron's first spike (t_max and -1 when silent)."""
         neurons = self.network.outputs if neurons is None else np.asarray(neurons)
-        times = np.full(len(neurons), self.t_max)
-        ids = np.full(len(neurons), -1, np.int64)
-        for o, j in enumerate(neurons):
-            hits = np.flatnonzero(self.spike_neuron == j)
-            if hits.size:
-                ids[o] = hits[0]
-                times[o] = self.spike_time[hits[0]]
+        if neurons.ndim == 1 and neurons.dtype.kind in "iu":
+            ids = first_spike_ids(self.spike_neuron, self.network.n_neurons, neurons.astype(np.int64, copy=False))
+        else:  # e.g. float ids: compared by value, as before
+            ids = np.full(len(neurons), -1, np.int64)
+            for o, j in enumerate(neurons):
+                hits = np.flatnonzero(self.spike_neuron == j)
+                ids[o] = hits[0] if hits.size else -1
+        times = np.where(ids >= 0, self.spike_time[ids], self.t_max) if self.n_spikes else np.full(ids.size, self.t_max)
         return times, ids
 
 
@@ -188,7 +211,10 @@ def watched_outputs(network: Network, first_spike_exit) -> np.ndarray:
     """The engine's ``watch`` argument: the output neurons when the first-spike early exit is on, else none."""
     if not isinstance(first_spike_exit, (bool, np.bool_)):
         raise ValueError(f"first_spike_exit = {first_spike_exit!r} must be True or False")
-    return network.outputs.astype(np.int64) if first_spike_exit else np.zeros(0, np.int64)
+    return network.outputs.astype(np.int64) if first_spike_exit else _NO_WATCH
+
+
+_NO_WATCH = np.zeros(0, np.int64)  # empty: nothing can be written to it
 
 
 def populations_array(populations, n_neurons: int) -> tuple:
@@ -251,29 +277,79 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     compiled = resolve(model)
     if not isinstance(network, Network):
         raise TypeError(f"network must be an exactsnn.Network, got {type(network).__name__}")
-    pop, n_pop = populations_array(populations, network.n_neurons)
-    ptab = compiled.param_table(params, n_pop)
+    if populations is None:  # one population: the network's zeros, made once (the engine only reads them)
+        pop, n_pop = network.cache.get("pop"), 1
+        if pop is None:
+            pop = network.cache["pop"] = np.zeros(network.n_neurons, np.int64)
+    else:
+        pop, n_pop = populations_array(populations, network.n_neurons)
+    ptab = param_table(compiled, params, n_pop)
     t_max = validate_t_max(t_max)
-    times = validate_inputs(inputs, network.n_inputs)
+    in_times, in_src = pack_pattern(inputs, network.n_inputs)
     if not isinstance(max_spikes, (int, np.integer)) or max_spikes < 1:
         raise ValueError(f"max_spikes = {max_spikes!r} must be a positive integer")
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InvalidInputError(f"engine = {engine!r} must be one of {list(ENGINES)}")
     topo = Topology.of(network)
-    in_times, in_src = pack_inputs(times)
     out = EngineOutput(*compiled.call("simulate_one", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
                         topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
                         bool(closed_form), watched_outputs(network, first_spike_exit), ENGINES[engine]))
     if out.status != status.OK:
         raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
                                              time=float(out.fail_time)))
+    # The engine's buffers are this call's own: keep views of their used parts, no copies.
     n_spk, n_arr = int(out.n_spikes), int(out.n_arrivals)
-    record = CausalRecord(out.spike_arrival_head[:n_spk].copy(), out.spike_prev[:n_spk].copy(), n_arr,
-                          out.arrival_time[:n_arr].copy(), out.arrival_synapse[:n_arr].copy(),
-                          out.arrival_source[:n_arr].copy(), out.arrival_prev[:n_arr].copy())
-    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out.spike_time[:n_spk].copy(),
-                            out.spike_neuron[:n_spk].copy(), record, out.near_margin[:, 0].copy(),
-                            int(out.n_closed_form), out.spike_vdot[:n_spk].copy(), out.spike_event_gap[:n_spk].copy())
+    record = CausalRecord(out.spike_arrival_head[:n_spk], out.spike_prev[:n_spk], n_arr, out.arrival_time[:n_arr],
+                          out.arrival_synapse[:n_arr], out.arrival_source[:n_arr], out.arrival_prev[:n_arr])
+    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out.spike_time[:n_spk],
+                            out.spike_neuron[:n_spk], record, np.ascontiguousarray(out.near_margin[:, 0]),
+                            int(out.n_closed_form), out.spike_vdot[:n_spk], out.spike_event_gap[:n_spk])
+
+
+#: ``param_table``'s memo: (CompiledModel, n_pop, (name, value key), ...) -> validated table (bounded).
+_PTAB_MEMO = {}
+_PTAB_MEMO_SIZE = 64
+_FLOAT_TYPES = frozenset({float, np.float64})
+
+
+def param_table(compiled: CompiledModel, params, n_pop: int) -> np.ndarray:
+    """``compiled.param_table(params, n_pop)``, remembered for parameters given as plain numbers.
+
+    A dict of Python or numpy floats / ints is validated once per model and distinct value set; the same
+    values later give a fresh copy of the validated table (the same numbers bit for bit). Anything else
+    (per-population sequences, other types, bad values) is validated on every call: errors are unchanged.
+    """
+    key = _params_key(compiled, params, n_pop)
+    if key is None:
+        return compiled.param_table(params, n_pop)
+    tab = _PTAB_MEMO.get(key)
+    if tab is None:
+        tab = compiled.param_table(params, n_pop)
+        if len(_PTAB_MEMO) >= _PTAB_MEMO_SIZE:
+            _PTAB_MEMO.clear()
+        _PTAB_MEMO[key] = tab
+    return tab.copy()
+
+
+def _params_key(compiled, params, n_pop: int):
+    """A hashable key, equal only for the same model and bit-identical values (``float.hex``: -0.0 != 0.0),
+    or None when ``params`` is not a dict of plain numbers."""
+    if params is None:
+        return (compiled, n_pop)
+    if type(params) is not dict:
+        return None
+    values = params.values()
+    if set(map(type, values)) <= _FLOAT_TYPES and 0.0 not in values:  # no signed zero: == is bit equality
+        return (compiled, n_pop, *params.items())
+    key = [compiled, n_pop]
+    for name, v in params.items():
+        if type(v) is float or type(v) is np.float64:
+            key.append((name, v.hex()))
+        elif type(v) is int and abs(v) <= 2 ** 53:
+            key.append((name, v))
+        else:
+            return None
+    return tuple(key)
 
 
 def membrane_potential(result: SimulationResult, neuron: int, times) -> np.ndarray:
