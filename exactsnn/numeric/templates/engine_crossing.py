@@ -13,6 +13,7 @@ from numba import njit
 
 from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
+from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
     state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
 )
@@ -55,7 +56,8 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
         for q in range(out_ptr[channel], out_ptr[channel + 1]):
             arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
             n_input_arr += 1
-    order = np.argsort(arr_t, kind="mergesort")
+    order, work = np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    argsort_into(arr_t, n_input_arr, order, work)
     return arr_t[order], arr_s[order], arr_e[order]
 
 

@@ -25,6 +25,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
+from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 
 #: ``simulate_feedforward``: hand the pattern to the general engine.
@@ -55,14 +56,10 @@ def _before(t, kf, ki, a, b):
 
 
 @njit(cache=True)
-def _sort_arrivals(at, kf, ki, n, order):
-    """order[:n] = the arrivals 0..n-1 by (time, kf, ki): a stable sort by time (numpy's mergesort beyond 16),
-    then an insertion pass that also puts runs of equal times in key order (such runs are short)."""
-    if n <= 16:
-        for r in range(n):
-            order[r] = r
-    else:
-        order[:n] = np.argsort(at[:n], kind="mergesort")
+def _sort_arrivals(at, kf, ki, n, order, work):
+    """order[:n] = the arrivals 0..n-1 by (time, kf, ki): a stable sort by time (``argsort_into``; work: its
+    scratch), then an insertion pass that also puts runs of equal times in key order (such runs are short)."""
+    argsort_into(at, n, order, work)
     for r in range(1, n):
         p = order[r]
         m = r - 1
@@ -115,9 +112,9 @@ def _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max):
 
 @njit(cache=True)
 def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time, input_syn, spk_lo,
-            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order):
+            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order, work):
     """Neuron j's arrivals up to t_max, sorted (``_sort_arrivals``), written to at/asyn from lo on; returns the
-    end. t, kf, ki, syn, order: scratch, at least as long as j's arrivals."""
+    end. t, kf, ki, syn, order, work: scratch, at least as long as j's arrivals."""
     n = 0
     for r in inb_idx[inb_ptr[j]:inb_ptr[j + 1]]:
         t[n], kf[n], ki[n], syn[n] = input_time[r], -math.inf, r, input_syn[r]
@@ -130,7 +127,7 @@ def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_id
                 if pool_t[p] + d <= t_max:
                     t[n], kf[n], ki[n], syn[n] = pool_t[p] + d, pool_t[p], q, out_syn[q]
                     n += 1
-    _sort_arrivals(t, kf, ki, n, order)
+    _sort_arrivals(t, kf, ki, n, order, work)
     for r in range(n):
         at[lo + r], asyn[lo + r] = t[order[r]], syn[order[r]]
     return lo + n
@@ -203,7 +200,8 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
             if spk_time[k] + syn_d[out_syn[q]] <= t_max:
                 t[n], syn[n], src[n] = spk_time[k] + syn_d[out_syn[q]], out_syn[q], n_in_sp + k
                 n += 1
-    order = np.argsort(t[:n], kind="mergesort")
+    order, work = np.empty(n, np.int64), np.empty(n, np.int64)
+    argsort_into(t, n, order, work)
     return t[order], syn[order], src[order]
 
 
@@ -212,7 +210,8 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap):
     """Pool spikes in time order: (rank (pool index -> k), spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap,
     tie): ``tie`` when two spikes share a time (the general engine's order then comes from its loop)."""
     n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
-    order = np.argsort(pool_t[:n_spk], kind="mergesort")
+    order, work = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
+    argsort_into(pool_t, n_spk, order, work)
     rank = np.empty(n_spk, np.int64)
     rank[order] = np.arange(n_spk)
     spk_time, spk_vdot, spk_gap = pool_t[order], pool_vdot[order], pool_gap[order]
@@ -278,7 +277,7 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
     pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
     at, asyn = np.empty(cap), np.empty(cap, np.int64)
     t, kf, ki = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    syn, order = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    syn, order, work = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
     spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
     arr_lo = np.zeros(n_neurons + 1, np.int64)
     near = np.full((n_neurons, 2), math.inf)
@@ -296,9 +295,9 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
             at, asyn = at2, asyn2
         if n_j > t.size:
             t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
-            syn, order = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+            syn, order, work = np.empty(n_j, np.int64), np.empty(n_j, np.int64), np.empty(n_j, np.int64)
         arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time,
-                                input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn, order)
+                                input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn, order, work)
         pj = pop[j]
         spk_lo[j] = s
         while True:
