@@ -244,24 +244,69 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
 
 
 @njit(cache=True)
-def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
-    """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Newton from u, kept inside the bracket.
+def state_derivatives(x0, x1, c0, c1, theta, u, plain):
+    """(F, F', F'', F''') at u from one set of exponentials.
 
-    Stops when a step is at most 4 ulps of u (quadratic convergence: the error left after such a
-    step is at rounding level), or when the bracket is 2 ulps wide.
+    A sum ``a N0 + b N1`` differentiates to ``-(x0 a + b) N0 - x1 b N1`` (plain: ``-x0 a N0 - x1 b N1``):
+    each derivative is the previous one's coefficients pushed through that map, on the same ``N0, N1``.
+    """
+    if plain:
+        n0, n1 = math.exp(-x0 * u), math.exp(-x1 * u)
+        a1, b1 = -x0 * c0, -x1 * c1
+        a2, b2 = -x0 * a1, -x1 * b1
+        a3, b3 = -x0 * a2, -x1 * b2
+    else:
+        n0, n1 = state_basis(u, x0, x1)
+        a1, b1 = -(x0 * c0 + c1), -x1 * c1
+        a2, b2 = -(x0 * a1 + b1), -x1 * b1
+        a3, b3 = -(x0 * a2 + b2), -x1 * b2
+    return -theta + c0 * n0 + c1 * n1, a1 * n0 + b1 * n1, a2 * n0 + b2 * n1, a3 * n0 + b3 * n1
+
+
+#: ``state_polish`` stops once the predicted error of its last step is below this fraction of the iterate
+#: (a quarter of the unit roundoff 2**-53): what is left is the rounding of F itself.
+_POLISH_REL = 2.0 ** -55
+#: Safety factor on the predicted error (the derivatives are taken at the iterate, not between it and the root).
+_POLISH_SAFETY = 8.0
+
+
+@njit(cache=True)
+def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
+    """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Halley's iteration from u, kept in the bracket.
+
+    Halley's step ``s = -h / (1 - h F'' / (2 F'))``, ``h = F / F'``, converges cubically: the error after it is
+    ``e' = A e^3 + O(e^4)`` with ``A = (F''/(2F'))**2 - F'''/(6F')`` and ``e ~ |s|``. The iteration stops when
+    ``_POLISH_SAFETY |A| |s|**3 <= _POLISH_REL |u + s|`` (what remains is below the rounding of F itself), or, as
+    before, when a step is at most 4 ulps of u or the bracket is 2 ulps wide. From the usual start (the root of
+    F's Taylor quadratic, ``state_start``) that is two evaluations where Newton with a confirming step needed
+    three or more. A step that leaves the bracket, or a non-positive slope, bisects instead (and never stops early).
     """
     for _ in range(200):
-        f_u, slope = state_value_slope(x0, x1, c0, c1, theta, u, plain)
+        f_u, d1, d2, d3 = state_derivatives(x0, x1, c0, c1, theta, u, plain)
         if f_u == 0.0:
             return u
         if f_u < 0.0:
             lo = u
         else:
             hi = u
-        nxt = u - f_u / slope if slope > 0.0 else 0.5 * (lo + hi)
+        predicted = math.inf
+        if d1 > 0.0:
+            h = f_u / d1
+            denom = 1.0 - 0.5 * h * d2 / d1
+            if 0.5 <= denom <= 2.0:
+                nxt = u - h / denom
+                q = d2 / (2.0 * d1)
+                step = abs(nxt - u)
+                predicted = _POLISH_SAFETY * abs(q * q - d3 / (6.0 * d1)) * step * step * step
+            else:
+                nxt = u - h
+        else:
+            nxt = 0.5 * (lo + hi)
         if not (lo < nxt < hi):
             nxt = 0.5 * (lo + hi)
-        if abs(nxt - u) <= 8.881784197001252e-16 * abs(u) or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
+            predicted = math.inf
+        if (predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u)
+                or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi))):
             return nxt
         u = nxt
     return u
