@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactsnn.numeric.sorting import argsort_into
+from exactsnn.numeric.sorting import argsort_into, merge_runs
 
 
 def _ours(keys):
@@ -37,3 +37,16 @@ def test_only_the_first_n_keys_are_sorted():
     argsort_into(keys, 3, order, work)
     np.testing.assert_array_equal(order[:3], [1, 2, 0])
     np.testing.assert_array_equal(order[3:], [-1, -1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=40), st.integers(0, 2**32 - 1))
+def test_merge_runs_is_the_stable_sort_of_the_concatenation(lengths, seed):
+    rng = np.random.default_rng(seed)
+    runs = [np.sort(np.round(rng.uniform(0, 3, n), 1)) for n in lengths]  # empty runs and ties included
+    keys = np.concatenate(runs) if runs else np.zeros(0)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    bounds = np.concatenate([bounds, [0]])  # room: merge_runs may write one past the last run
+    order = np.arange(keys.size, dtype=np.int64)
+    merge_runs(keys, order, np.empty(keys.size, np.int64), bounds, len(lengths))
+    np.testing.assert_array_equal(order, np.argsort(keys, kind="mergesort"))

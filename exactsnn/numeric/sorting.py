@@ -70,3 +70,40 @@ def argsort_into(keys, n, order, work):
     if not in_order:
         for k in range(n):
             order[k] = work[k]
+
+
+@njit(cache=True)
+def merge_runs(keys, order, work, bounds, n_runs):
+    """Stable merge of the sorted runs ``order[bounds[r]:bounds[r + 1]]``, r < n_runs, into one sorted
+    ``order[:bounds[n_runs]]`` (keys compared as keys[order[i]]); work: int64 scratch as long, bounds is
+    overwritten.
+
+    Runs are merged pairwise, left run first on equal keys, so the result is the stable sort of the
+    concatenation: ``n log2(n_runs)`` moves instead of ``n log2(n)`` (the engine's spikes come as each
+    neuron's time-ordered train).
+    """
+    n = bounds[n_runs]
+    in_order = True
+    while n_runs > 1:
+        src, dst = (order, work) if in_order else (work, order)
+        m = 0
+        for r in range(0, n_runs, 2):
+            lo = bounds[r]
+            if r + 1 < n_runs:
+                mid, hi = bounds[r + 1], bounds[r + 2]
+                if mid == lo or mid == hi or keys[src[mid - 1]] <= keys[src[mid]]:
+                    for k in range(lo, hi):
+                        dst[k] = src[k]
+                else:
+                    _merge(keys, src, dst, lo, mid, hi)
+            else:
+                for k in range(lo, bounds[r + 1]):
+                    dst[k] = src[k]
+            bounds[m] = lo
+            m += 1
+        bounds[m] = n
+        n_runs = m
+        in_order = not in_order
+    if not in_order:
+        for k in range(n):
+            order[k] = work[k]
