@@ -102,21 +102,41 @@ def state_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
 
 
 @njit(cache=True)
+def state_basis3(u, x0, x1, plain):
+    """(e0, n1, e1) = (exp(-x0 u), N1(u), exp(-x1 u)) from one exponential and one ``G_1`` (``state_basis``;
+    plain: N1 = e1). Everything that moves the state by u (``state_slope_shift_add``, ``state_shift_basis``)
+    starts from these, so a value cached at u gives the same bits as recomputing it."""
+    if plain:
+        e0 = math.exp(-x0 * u)
+        e1 = math.exp(-x1 * u)
+        return e0, e1, e1
+    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
+    y = (big - small) * u
+    e_small = math.exp(-small * u)
+    g = _g1(y)
+    e_big = _other_exp(e_small, g, y, big, u)
+    e0, e1 = (e_small, e_big) if x0 <= x1 else (e_big, e_small)
+    return e0, -u * e_small * g, e1
+
+
+@njit(cache=True)
+def state_shift_basis(c0, c1, e0, n1, e1, k0, k1, weight, plain):
+    """``state_shift_add`` from the basis at du (``state_basis3``): c0' = c0 e0 + c1 n1 + weight k0,
+    c1' = c1 e1 + weight k1 (plain: c0' = c0 e0 + weight k0)."""
+    if plain:
+        return c0 * e0 + weight * k0, c1 * e1 + weight * k1
+    return c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+
+
+@njit(cache=True)
 def state_slope_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
     """(F'(du), c0', c1'): ``state_slope`` at du and ``state_shift_add`` by du from one set of exponentials,
     bit-identical to the two calls (a spike needs dV/dt before its reset and the reset itself)."""
+    e0, n1, e1 = state_basis3(du, x0, x1, plain)
+    c0n, c1n = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, weight, plain)
     if plain:
-        e0 = math.exp(-x0 * du)
-        e1 = math.exp(-x1 * du)
-        return -x0 * c0 * e0 - x1 * c1 * e1, c0 * e0 + weight * k0, c1 * e1 + weight * k1
-    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
-    y = (big - small) * du
-    e_small = math.exp(-small * du)
-    g = _g1(y)
-    e_big = _other_exp(e_small, g, y, big, du)
-    e0, e1 = (e_small, e_big) if x0 <= x1 else (e_big, e_small)
-    n1 = -du * e_small * g
-    return -(x0 * c0 + c1) * e0 - x1 * c1 * n1, c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+        return -x0 * c0 * e0 - x1 * c1 * e1, c0n, c1n
+    return -(x0 * c0 + c1) * e0 - x1 * c1 * n1, c0n, c1n
 
 
 @njit(cache=True)
@@ -190,14 +210,18 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     """
     ucrit = state_critical(x0, x1, c0, c1, plain)
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain) if 0.0 < ucrit < length else math.nan
-    return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit)
+    return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, False)
 
 
 @njit(cache=True)
-def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit):
+def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, end_above):
     """``state_bracket`` with the critical point ``ucrit`` (``state_critical``) and ``f_crit = F(ucrit)``
     (nan unless ``0 < ucrit < length``) already computed: the feed-forward path's window test computes
-    them first and passes them on, so both paths run the same arithmetic."""
+    them first and passes them on, so both paths run the same arithmetic.
+
+    ``end_above``: the caller knows that F(length) evaluates >= 0 (``state_crossing_before``: F(w) clearly
+    positive at some w < length on the increasing piece), so F(length) is not evaluated; only its sign is used.
+    """
     margin = math.inf
     lo = 0.0
     if ucrit > 0.0 and ucrit < length:
@@ -207,7 +231,7 @@ def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_cri
             margin = -f_crit  # sub-threshold maximum at u*
         lo = ucrit
         f_lo = f_crit
-    f_hi = state_value(x0, x1, c0, c1, theta, length, plain)
+    f_hi = 0.0 if end_above else state_value(x0, x1, c0, c1, theta, length, plain)
     if f_lo < 0.0 <= f_hi:
         return lo, length, margin
     return math.nan, math.nan, margin

@@ -24,7 +24,7 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
+from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, state_slope_shift_add, state_value0
 from exactsnn.numeric.sorting import argsort_into, merge_runs
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 
@@ -207,6 +207,7 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
     """
     c0 = c1 = st = 0.0
     cand, cand_closed = math.inf, False
+    have, e0, n1, e1 = False, 0.0, 0.0, 0.0  # the basis at the next arrival, from the window test
     near_m, near_t = math.inf, math.inf
     a, s, n_closed = a_lo, s_lo, 0
     while True:
@@ -220,6 +221,7 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
             pool_t[s], pool_head[s] = cand, a - 1 if a > a_lo else -1
             n_closed += cand_closed
             pool_vdot[s], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
+            have = False
             s += 1
             if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
                 return FF_FALLBACK, s, n_closed, near_m, near_t
@@ -230,13 +232,17 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
                 while m >= s_lo and pool_gap[m] > t_arr - pool_t[m]:  # the first arrival after spike m
                     pool_gap[m] = t_arr - pool_t[m]
                     m -= 1
-                c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                if have:  # the window test's basis at du = t_arr - st: the same bits as computing it here
+                    c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                    have = False
+                else:
+                    c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
                 st = t_arr
                 a += 1
         else:
             return ST_OK, s, n_closed, near_m, near_t
-        cand, margin, cand_closed = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st, t_max,
-                                                          at[a] if a < a_hi else math.inf)
+        cand, margin, cand_closed, have, e0, n1, e1 = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st,
+                                                                            t_max, at[a] if a < a_hi else math.inf)
         if margin < near_m:
             near_m, near_t = margin, st
 
