@@ -50,3 +50,37 @@ def test_merge_runs_is_the_stable_sort_of_the_concatenation(lengths, seed):
     order = np.arange(keys.size, dtype=np.int64)
     merge_runs(keys, order, np.empty(keys.size, np.int64), bounds, len(lengths))
     np.testing.assert_array_equal(order, np.argsort(keys, kind="mergesort"))
+
+
+def _stream_by_numpy(in_times, in_src, out_ptr, out_syn, syn_d):
+    """Every input arrival in push order (input spike by spike, each in its channel's synapse order), then a
+    stable sort by time: the definition of the engine's input stream."""
+    t, s, e = [], [], []
+    for k, (time, c) in enumerate(zip(in_times, in_src)):
+        for q in range(out_ptr[c], out_ptr[c + 1]):
+            t.append(time + syn_d[out_syn[q]])
+            s.append(out_syn[q])
+            e.append(k)
+    order = np.argsort(np.array(t, dtype=np.float64), kind="mergesort")
+    return np.array(t)[order], np.array(s, dtype=np.int64)[order], np.array(e, dtype=np.int64)[order]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["zero", "per_channel", "per_synapse"]))
+def test_input_stream_equals_a_stable_sort_of_all_arrivals(seed, delays):
+    from exactsnn import Network
+    from exactsnn.resolve import resolve
+    from exactsnn.simulate import Topology
+
+    rng = np.random.default_rng(seed)
+    n_in, n_hid = int(rng.integers(1, 5)), int(rng.integers(1, 6))
+    w = rng.normal(1.0, 1.0, (n_in, n_hid)) * (rng.uniform(size=(n_in, n_hid)) < 0.7)
+    d = {"zero": np.zeros((n_in, n_hid)), "per_synapse": rng.choice([0.0, 0.1, 0.25], (n_in, n_hid)),
+         "per_channel": np.repeat(rng.choice([0.0, 0.1, 0.25], (n_in, 1)), n_hid, axis=1)}[delays]
+    topo = Topology.of(Network.feedforward([w, np.ones((n_hid, 1))], [d, np.zeros((n_hid, 1))]))
+    n_sp = int(rng.integers(0, 8))
+    in_times = rng.choice([0.0, 0.1, 0.15, 0.3, 1.0], n_sp).astype(np.float64)  # ties with and without delays
+    in_src = rng.integers(0, n_in, n_sp).astype(np.int64)
+    ours = resolve("lif").module._input_stream(in_times, in_src, topo.out_ptr, topo.out_syn, topo.syn_d)
+    for a, b in zip(ours, _stream_by_numpy(in_times, in_src, topo.out_ptr, topo.out_syn, topo.syn_d)):
+        np.testing.assert_array_equal(a, b)

@@ -178,6 +178,12 @@ def _plain_critical(x0, x1, c0, c1):
     return math.log(ratio) / (x1 - x0)
 
 
+#: Below this |z|, ``state_critical`` sums L(z) = sum_k z**k / (k + 1) (6 terms; the first omitted, z**6 / 7, is
+#: below 1.5e-19 of L) instead of calling log1p: near a singular set (tau_syn ~ tau_mem) z = (x1 - x0) r is tiny
+#: at every event.
+_L_SERIES = 1e-3
+
+
 @njit(cache=True)
 def state_critical(x0, x1, c0, c1, plain):
     """u* > 0 with F'(u*) = 0, or nan when F' has no zero on (0, inf)."""
@@ -195,8 +201,8 @@ def state_critical(x0, x1, c0, c1, plain):
     z = (x1 - x0) * ratio
     if not z < 1.0:
         return math.nan
-    if z == 0.0:
-        return ratio
+    if abs(z) < _L_SERIES:
+        return ratio * (1.0 + z * (1.0 / 2.0 + z * (1.0 / 3.0 + z * (1.0 / 4.0 + z * (1.0 / 5.0 + z * (1.0 / 6.0))))))
     return ratio * (-math.log1p(-z) / z)
 
 

@@ -47,18 +47,52 @@ def _population_tables(ptab, closed_form):
 
 
 @njit(cache=True)
+def _channel_delay(c, out_ptr, out_syn, syn_d):
+    """The one delay of every synapse out of input channel c, or nan when they differ (or there are none)."""
+    lo, hi = out_ptr[c], out_ptr[c + 1]
+    if hi == lo:
+        return math.nan
+    d = syn_d[out_syn[lo]]
+    for q in range(lo + 1, hi):
+        if syn_d[out_syn[q]] != d:
+            return math.nan
+    return d
+
+
+@njit(cache=True)
 def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
-    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order)."""
+    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order, which
+    is input spike by input spike, each in its channel's synapse order).
+
+    When each spiking channel's synapses share one delay, an input spike's arrivals are one block at one
+    time: the input spikes are sorted (stable) and their blocks written in that order, the same result as
+    sorting every arrival.
+    """
+    n_sp = in_times.size
     n_input_arr = 0
-    for e in range(in_times.size):
+    blocks = True
+    key = np.empty(n_sp)
+    for e in range(n_sp):
         n_input_arr += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
+        d = _channel_delay(in_src[e], out_ptr, out_syn, syn_d)
+        blocks = blocks and (not math.isnan(d) or out_ptr[in_src[e] + 1] == out_ptr[in_src[e]])
+        key[e] = in_times[e] + d if not math.isnan(d) else in_times[e]
     arr_t, arr_s, arr_e = np.empty(n_input_arr), np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    order_e, work_e = np.empty(n_sp, np.int64), np.empty(n_sp, np.int64)
+    if blocks:
+        argsort_into(key, n_sp, order_e, work_e)
+    else:
+        for e in range(n_sp):
+            order_e[e] = e
     n_input_arr = 0
-    for e in range(in_times.size):
+    for r in range(n_sp):
+        e = order_e[r]
         channel = in_src[e]
         for q in range(out_ptr[channel], out_ptr[channel + 1]):
             arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
             n_input_arr += 1
+    if blocks:
+        return arr_t, arr_s, arr_e
     order, work = np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
     argsort_into(arr_t, n_input_arr, order, work)
     return arr_t[order], arr_s[order], arr_e[order]
