@@ -102,21 +102,41 @@ def state_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
 
 
 @njit(cache=True)
+def state_basis3(u, x0, x1, plain):
+    """(e0, n1, e1) = (exp(-x0 u), N1(u), exp(-x1 u)) from one exponential and one ``G_1`` (``state_basis``;
+    plain: N1 = e1). Everything that moves the state by u (``state_slope_shift_add``, ``state_shift_basis``)
+    starts from these, so a value cached at u gives the same bits as recomputing it."""
+    if plain:
+        e0 = math.exp(-x0 * u)
+        e1 = math.exp(-x1 * u)
+        return e0, e1, e1
+    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
+    y = (big - small) * u
+    e_small = math.exp(-small * u)
+    g = _g1(y)
+    e_big = _other_exp(e_small, g, y, big, u)
+    e0, e1 = (e_small, e_big) if x0 <= x1 else (e_big, e_small)
+    return e0, -u * e_small * g, e1
+
+
+@njit(cache=True)
+def state_shift_basis(c0, c1, e0, n1, e1, k0, k1, weight, plain):
+    """``state_shift_add`` from the basis at du (``state_basis3``): c0' = c0 e0 + c1 n1 + weight k0,
+    c1' = c1 e1 + weight k1 (plain: c0' = c0 e0 + weight k0)."""
+    if plain:
+        return c0 * e0 + weight * k0, c1 * e1 + weight * k1
+    return c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+
+
+@njit(cache=True)
 def state_slope_shift_add(x0, x1, c0, c1, du, k0, k1, weight, plain):
     """(F'(du), c0', c1'): ``state_slope`` at du and ``state_shift_add`` by du from one set of exponentials,
     bit-identical to the two calls (a spike needs dV/dt before its reset and the reset itself)."""
+    e0, n1, e1 = state_basis3(du, x0, x1, plain)
+    c0n, c1n = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, weight, plain)
     if plain:
-        e0 = math.exp(-x0 * du)
-        e1 = math.exp(-x1 * du)
-        return -x0 * c0 * e0 - x1 * c1 * e1, c0 * e0 + weight * k0, c1 * e1 + weight * k1
-    small, big = (x0, x1) if x0 <= x1 else (x1, x0)
-    y = (big - small) * du
-    e_small = math.exp(-small * du)
-    g = _g1(y)
-    e_big = _other_exp(e_small, g, y, big, du)
-    e0, e1 = (e_small, e_big) if x0 <= x1 else (e_big, e_small)
-    n1 = -du * e_small * g
-    return -(x0 * c0 + c1) * e0 - x1 * c1 * n1, c0 * e0 + c1 * n1 + weight * k0, c1 * e1 + weight * k1
+        return -x0 * c0 * e0 - x1 * c1 * e1, c0n, c1n
+    return -(x0 * c0 + c1) * e0 - x1 * c1 * n1, c0n, c1n
 
 
 @njit(cache=True)
@@ -158,6 +178,12 @@ def _plain_critical(x0, x1, c0, c1):
     return math.log(ratio) / (x1 - x0)
 
 
+#: Below this |z|, ``state_critical`` sums L(z) = sum_k z**k / (k + 1) (6 terms; the first omitted, z**6 / 7, is
+#: below 1.5e-19 of L) instead of calling log1p: near a singular set (tau_syn ~ tau_mem) z = (x1 - x0) r is tiny
+#: at every event.
+_L_SERIES = 1e-3
+
+
 @njit(cache=True)
 def state_critical(x0, x1, c0, c1, plain):
     """u* > 0 with F'(u*) = 0, or nan when F' has no zero on (0, inf)."""
@@ -175,8 +201,8 @@ def state_critical(x0, x1, c0, c1, plain):
     z = (x1 - x0) * ratio
     if not z < 1.0:
         return math.nan
-    if z == 0.0:
-        return ratio
+    if abs(z) < _L_SERIES:
+        return ratio * (1.0 + z * (1.0 / 2.0 + z * (1.0 / 3.0 + z * (1.0 / 4.0 + z * (1.0 / 5.0 + z * (1.0 / 6.0))))))
     return ratio * (-math.log1p(-z) / z)
 
 
@@ -190,14 +216,18 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     """
     ucrit = state_critical(x0, x1, c0, c1, plain)
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain) if 0.0 < ucrit < length else math.nan
-    return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit)
+    return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, False)
 
 
 @njit(cache=True)
-def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit):
+def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, end_above):
     """``state_bracket`` with the critical point ``ucrit`` (``state_critical``) and ``f_crit = F(ucrit)``
     (nan unless ``0 < ucrit < length``) already computed: the feed-forward path's window test computes
-    them first and passes them on, so both paths run the same arithmetic."""
+    them first and passes them on, so both paths run the same arithmetic.
+
+    ``end_above``: the caller knows that F(length) evaluates >= 0 (``state_crossing_before``: F(w) clearly
+    positive at some w < length on the increasing piece), so F(length) is not evaluated; only its sign is used.
+    """
     margin = math.inf
     lo = 0.0
     if ucrit > 0.0 and ucrit < length:
@@ -207,7 +237,7 @@ def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_cri
             margin = -f_crit  # sub-threshold maximum at u*
         lo = ucrit
         f_lo = f_crit
-    f_hi = state_value(x0, x1, c0, c1, theta, length, plain)
+    f_hi = 0.0 if end_above else state_value(x0, x1, c0, c1, theta, length, plain)
     if f_lo < 0.0 <= f_hi:
         return lo, length, margin
     return math.nan, math.nan, margin
@@ -244,24 +274,69 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
 
 
 @njit(cache=True)
-def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
-    """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Newton from u, kept inside the bracket.
+def state_derivatives(x0, x1, c0, c1, theta, u, plain):
+    """(F, F', F'', F''') at u from one set of exponentials.
 
-    Stops when a step is at most 4 ulps of u (quadratic convergence: the error left after such a
-    step is at rounding level), or when the bracket is 2 ulps wide.
+    A sum ``a N0 + b N1`` differentiates to ``-(x0 a + b) N0 - x1 b N1`` (plain: ``-x0 a N0 - x1 b N1``):
+    each derivative is the previous one's coefficients pushed through that map, on the same ``N0, N1``.
+    """
+    if plain:
+        n0, n1 = math.exp(-x0 * u), math.exp(-x1 * u)
+        a1, b1 = -x0 * c0, -x1 * c1
+        a2, b2 = -x0 * a1, -x1 * b1
+        a3, b3 = -x0 * a2, -x1 * b2
+    else:
+        n0, n1 = state_basis(u, x0, x1)
+        a1, b1 = -(x0 * c0 + c1), -x1 * c1
+        a2, b2 = -(x0 * a1 + b1), -x1 * b1
+        a3, b3 = -(x0 * a2 + b2), -x1 * b2
+    return -theta + c0 * n0 + c1 * n1, a1 * n0 + b1 * n1, a2 * n0 + b2 * n1, a3 * n0 + b3 * n1
+
+
+#: ``state_polish`` stops once the predicted error of its last step is below this fraction of the iterate
+#: (a quarter of the unit roundoff 2**-53): what is left is the rounding of F itself.
+_POLISH_REL = 2.0 ** -55
+#: Safety factor on the predicted error (the derivatives are taken at the iterate, not between it and the root).
+_POLISH_SAFETY = 8.0
+
+
+@njit(cache=True)
+def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
+    """Root of an increasing F on [lo, hi] with F(lo) < 0 <= F(hi): Halley's iteration from u, kept in the bracket.
+
+    Halley's step ``s = -h / (1 - h F'' / (2 F'))``, ``h = F / F'``, converges cubically: the error after it is
+    ``e' = A e^3 + O(e^4)`` with ``A = (F''/(2F'))**2 - F'''/(6F')`` and ``e ~ |s|``. The iteration stops when
+    ``_POLISH_SAFETY |A| |s|**3 <= _POLISH_REL |u + s|`` (what remains is below the rounding of F itself), or, as
+    before, when a step is at most 4 ulps of u or the bracket is 2 ulps wide. From the usual start (the root of
+    F's Taylor quadratic, ``state_start``) that is two evaluations where Newton with a confirming step needed
+    three or more. A step that leaves the bracket, or a non-positive slope, bisects instead (and never stops early).
     """
     for _ in range(200):
-        f_u, slope = state_value_slope(x0, x1, c0, c1, theta, u, plain)
+        f_u, d1, d2, d3 = state_derivatives(x0, x1, c0, c1, theta, u, plain)
         if f_u == 0.0:
             return u
         if f_u < 0.0:
             lo = u
         else:
             hi = u
-        nxt = u - f_u / slope if slope > 0.0 else 0.5 * (lo + hi)
+        predicted = math.inf
+        if d1 > 0.0:
+            h = f_u / d1
+            denom = 1.0 - 0.5 * h * d2 / d1
+            if 0.5 <= denom <= 2.0:
+                nxt = u - h / denom
+                q = d2 / (2.0 * d1)
+                step = abs(nxt - u)
+                predicted = _POLISH_SAFETY * abs(q * q - d3 / (6.0 * d1)) * step * step * step
+            else:
+                nxt = u - h
+        else:
+            nxt = 0.5 * (lo + hi)
         if not (lo < nxt < hi):
             nxt = 0.5 * (lo + hi)
-        if abs(nxt - u) <= 8.881784197001252e-16 * abs(u) or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
+            predicted = math.inf
+        if (predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u)
+                or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi))):
             return nxt
         u = nxt
     return u

@@ -13,8 +13,9 @@ from numba import njit
 
 from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
+from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
-    state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
+    state_basis3, state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
@@ -23,6 +24,9 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
 #: The window test polishes a crossing unless F < 0 at the next arrival plus this relative slack: a
 #: polished root would have to be off by 1e-6 (the engine's error is ~1e-15) to fall inside it unseen.
 WINDOW_SLACK = 1e-6
+#: ``state_crossing_before`` skips evaluating F at t_max when F(w) > this times (theta + |c0| + |c1| L), a bound
+#: on |F|'s terms (N0 <= 1, |N1| <= u): two evaluations' rounding (a few ulps each) is far below it.
+END_ABOVE_TOL = 1e-13
 
 
 @njit(cache=True)
@@ -43,27 +47,64 @@ def _population_tables(ptab, closed_form):
 
 
 @njit(cache=True)
+def _channel_delay(c, out_ptr, out_syn, syn_d):
+    """The one delay of every synapse out of input channel c, or nan when they differ (or there are none)."""
+    lo, hi = out_ptr[c], out_ptr[c + 1]
+    if hi == lo:
+        return math.nan
+    d = syn_d[out_syn[lo]]
+    for q in range(lo + 1, hi):
+        if syn_d[out_syn[q]] != d:
+            return math.nan
+    return d
+
+
+@njit(cache=True)
 def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
-    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order)."""
+    """The input arrivals (time, synapse, input-spike id), sorted by time (stable: ties keep push order, which
+    is input spike by input spike, each in its channel's synapse order).
+
+    When each spiking channel's synapses share one delay, an input spike's arrivals are one block at one
+    time: the input spikes are sorted (stable) and their blocks written in that order, the same result as
+    sorting every arrival.
+    """
+    n_sp = in_times.size
     n_input_arr = 0
-    for e in range(in_times.size):
+    blocks = True
+    key = np.empty(n_sp)
+    for e in range(n_sp):
         n_input_arr += out_ptr[in_src[e] + 1] - out_ptr[in_src[e]]
+        d = _channel_delay(in_src[e], out_ptr, out_syn, syn_d)
+        blocks = blocks and (not math.isnan(d) or out_ptr[in_src[e] + 1] == out_ptr[in_src[e]])
+        key[e] = in_times[e] + d if not math.isnan(d) else in_times[e]
     arr_t, arr_s, arr_e = np.empty(n_input_arr), np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    order_e, work_e = np.empty(n_sp, np.int64), np.empty(n_sp, np.int64)
+    if blocks:
+        argsort_into(key, n_sp, order_e, work_e)
+    else:
+        for e in range(n_sp):
+            order_e[e] = e
     n_input_arr = 0
-    for e in range(in_times.size):
+    for r in range(n_sp):
+        e = order_e[r]
         channel = in_src[e]
         for q in range(out_ptr[channel], out_ptr[channel + 1]):
             arr_t[n_input_arr], arr_s[n_input_arr], arr_e[n_input_arr] = in_times[e] + syn_d[out_syn[q]], out_syn[q], e
             n_input_arr += 1
-    order = np.argsort(arr_t, kind="mergesort")
+    if blocks:
+        return arr_t, arr_s, arr_e
+    order, work = np.empty(n_input_arr, np.int64), np.empty(n_input_arr, np.int64)
+    argsort_into(arr_t, n_input_arr, order, work)
     return arr_t[order], arr_s[order], arr_e[order]
 
 
 @njit(cache=True)
-def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit):
+def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above):
     """(t, margin, closed) of the first upward crossing after t0, given F(0) = f0 < 0, the critical point
-    and F there (``state_bracket_given``); see ``state_next_crossing``."""
-    lo, hi, margin = state_bracket_given(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN, ucrit, f_crit)
+    and F there, and whether F(t_max - t0) is known to be >= 0 (``state_bracket_given``); see
+    ``state_next_crossing``."""
+    lo, hi, margin = state_bracket_given(x0, x1, c0, c1, theta, f0, t_max - t0, STATE_PLAIN, ucrit, f_crit,
+                                         end_above)
     if math.isnan(lo):
         return math.inf, margin, False
     u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
@@ -89,34 +130,67 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
         return ST_OK, t0, math.inf, False
     ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if 0.0 < ucrit < t_max - t0 else math.nan
-    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit)
+    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, False)
     return ST_OK, t, margin, closed
+
+
+@njit(cache=True)
+def _slope_bound(x0, x1, c0, c1, u_end):
+    """An upper bound on |F'| over [0, u_end] (nonnegative rates: N0 <= 1, |N1| <= u, plain N1 <= 1), or inf."""
+    if not (x0 >= 0.0 and x1 >= 0.0):
+        return math.inf
+    if STATE_PLAIN:
+        return x0 * abs(c0) + x1 * abs(c1)
+    return abs(x0 * c0 + c1) + x1 * abs(c1) * u_end
 
 
 @njit(cache=True)
 def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
     """``state_next_crossing``'s (t, margin, closed), except that t = inf when the crossing surely comes
     after t_next (the neuron's next arrival, which recomputes the candidate anyway): then no root is polished.
+    Also returns (have, e0, n1, e1): the basis at ``du = t_next - t0`` when it was evaluated
+    (``state_basis3``), which the state update at that arrival then reuses (the same bits).
 
-    With ``w = t_next - t0`` plus ``WINDOW_SLACK``: F has at most one critical point u*, so a crossing in
-    (0, w] needs F(u*) >= 0 with u* <= w, or F(w) >= 0. ``margin`` is ``state_bracket``'s in every case
-    (computed from the same u* and F(u*)).
+    With ``w = (t_next - t0) + s``, ``s = WINDOW_SLACK (1 + |t0| + t_next - t0)``: F has at most one critical
+    point u*, so a crossing in (0, w] needs F(u*) >= 0 with u* <= w, or F(w) >= 0. F(w) is bounded from
+    F(t_next - t0) and a bound B on |F'| (``_slope_bound``): F(w) <= F(t_next - t0) + s B. The test may say
+    "possible" more often than the exact one, never less; a root past t_next is polished and discarded.
+    ``margin`` is ``state_bracket``'s in every case (computed from the same u* and F(u*)).
     """
     f0 = state_value0(c0, c1, theta, STATE_PLAIN)
     if f0 >= 0.0:
-        return t0, math.inf, False
+        return t0, math.inf, False, False, math.nan, math.nan, math.nan
     length = t_max - t0
     ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
     inside = 0.0 < ucrit < length
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if inside else math.nan
-    w = (t_next - t0) + WINDOW_SLACK * (1.0 + abs(t0) + (t_next - t0))
+    w0 = t_next - t0
+    slack = WINDOW_SLACK * (1.0 + abs(t0) + w0)
+    w = w0 + slack
+    end_above = have = False
+    e0 = n1 = e1 = math.nan
     if w < length:
         if inside and f_crit >= 0.0:
-            possible = ucrit <= w or state_value(x0, x1, c0, c1, theta, w, STATE_PLAIN) >= 0.0
             margin = math.inf
+            possible = ucrit <= w
+            if not possible:
+                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
+                have = True
+                f_w0 = -theta + c0 * e0 + c1 * n1
+                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
         else:
             margin = -f_crit if inside and f_crit > f0 else math.inf
-            possible = (not inside or ucrit < w) and state_value(x0, x1, c0, c1, theta, w, STATE_PLAIN) >= 0.0
+            possible = False
+            if not inside or ucrit < w:
+                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
+                have = True
+                f_w0 = -theta + c0 * e0 + c1 * n1
+                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
+                # Past its only critical point (or without one) F increases on [w0, length], so F(length) >=
+                # F(w0); with F(w0) clearly above the evaluation's rounding, F(length) evaluates >= 0 too.
+                end_above = ((not inside or ucrit < w0)
+                             and f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * length))
         if not possible:
-            return math.inf, margin, False
-    return _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit)
+            return math.inf, margin, False, have, e0, n1, e1
+    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
+    return t, margin, closed, have, e0, n1, e1

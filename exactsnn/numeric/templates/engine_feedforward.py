@@ -24,7 +24,8 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
-from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
+from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, state_slope_shift_add, state_value0
+from exactsnn.numeric.sorting import argsort_into, merge_runs
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 
 #: ``simulate_feedforward``: hand the pattern to the general engine.
@@ -55,14 +56,10 @@ def _before(t, kf, ki, a, b):
 
 
 @njit(cache=True)
-def _sort_arrivals(at, kf, ki, n, order):
-    """order[:n] = the arrivals 0..n-1 by (time, kf, ki): a stable sort by time (numpy's mergesort beyond 16),
-    then an insertion pass that also puts runs of equal times in key order (such runs are short)."""
-    if n <= 16:
-        for r in range(n):
-            order[r] = r
-    else:
-        order[:n] = np.argsort(at[:n], kind="mergesort")
+def _sort_arrivals(at, kf, ki, n, order, work):
+    """order[:n] = the arrivals 0..n-1 by (time, kf, ki): a stable sort by time (``argsort_into``; work: its
+    scratch), then an insertion pass that also puts runs of equal times in key order (such runs are short)."""
+    argsort_into(at, n, order, work)
     for r in range(1, n):
         p = order[r]
         m = r - 1
@@ -115,9 +112,9 @@ def _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max):
 
 @njit(cache=True)
 def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time, input_syn, spk_lo,
-            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order):
+            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order, work):
     """Neuron j's arrivals up to t_max, sorted (``_sort_arrivals``), written to at/asyn from lo on; returns the
-    end. t, kf, ki, syn, order: scratch, at least as long as j's arrivals."""
+    end. t, kf, ki, syn, order, work: scratch, at least as long as j's arrivals."""
     n = 0
     for r in inb_idx[inb_ptr[j]:inb_ptr[j + 1]]:
         t[n], kf[n], ki[n], syn[n] = input_time[r], -math.inf, r, input_syn[r]
@@ -130,10 +127,72 @@ def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_id
                 if pool_t[p] + d <= t_max:
                     t[n], kf[n], ki[n], syn[n] = pool_t[p] + d, pool_t[p], q, out_syn[q]
                     n += 1
-    _sort_arrivals(t, kf, ki, n, order)
+    _sort_arrivals(t, kf, ki, n, order, work)
     for r in range(n):
         at[lo + r], asyn[lo + r] = t[order[r]], syn[order[r]]
     return lo + n
+
+
+@njit(cache=True)
+def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t, inb_ptr, inb_idx, input_time,
+                 input_syn, at, asyn, lo):
+    """``_gather``'s result without a sort, when every synapse into j from a neuron has the same delay d and no
+    two come from the same neuron (qmap[i]: the position q of i's synapse to j, or -1).
+
+    Walks the time-sorted spikes of neurons 0..j-1 (``sorted_ids``: pool indices by (time, pool index), the
+    pool being neuron-major) and merges j's input arrivals in (inputs first at equal times). With one delay,
+    arrival order is spike order, and equal spike times come in neuron order, which is q order: the order
+    (time, spike time, q) that ``_sort_arrivals`` gives. Returns the end.
+    """
+    r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
+    out = lo
+    for r in range(n_sorted):
+        p = sorted_ids[r]
+        q = qmap[pool_neuron[p]]
+        if q < 0:
+            continue
+        ta = pool_t[p] + d
+        if ta > t_max:
+            break  # later spikes arrive later
+        while r_in < e_in and input_time[inb_idx[r_in]] <= ta:
+            at[out], asyn[out] = input_time[inb_idx[r_in]], input_syn[inb_idx[r_in]]
+            out += 1
+            r_in += 1
+        at[out], asyn[out] = ta, out_syn[q]
+        out += 1
+    while r_in < e_in:
+        at[out], asyn[out] = input_time[inb_idx[r_in]], input_syn[inb_idx[r_in]]
+        out += 1
+        r_in += 1
+    return out
+
+
+@njit(cache=True)
+def _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap):
+    """Fill qmap for j's synapses from neurons. Returns (arrivals from neurons, largest source neuron or -1,
+    their common delay, usable): usable when all have one delay and no neuron has two synapses to j."""
+    n_nrn, max_src, d0, usable, first = 0, -1, 0.0, True, True
+    for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
+        i = q_src[q] - n_in
+        if i >= 0:
+            n_nrn += spk_hi[i] - spk_lo[i]
+            max_src = max(max_src, i)
+            d = syn_d[out_syn[q]]
+            if first:
+                d0, first = d, False
+            elif d != d0:
+                usable = False
+            if qmap[i] >= 0:
+                usable = False
+            qmap[i] = q
+    return n_nrn, max_src, d0, usable and max_src >= 0
+
+
+@njit(cache=True)
+def _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap):
+    for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
+        if q_src[q] >= n_in:
+            qmap[q_src[q] - n_in] = -1
 
 
 @njit(cache=True)
@@ -148,6 +207,7 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
     """
     c0 = c1 = st = 0.0
     cand, cand_closed = math.inf, False
+    have, e0, n1, e1 = False, 0.0, 0.0, 0.0  # the basis at the next arrival, from the window test
     near_m, near_t = math.inf, math.inf
     a, s, n_closed = a_lo, s_lo, 0
     while True:
@@ -161,6 +221,7 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
             pool_t[s], pool_head[s] = cand, a - 1 if a > a_lo else -1
             n_closed += cand_closed
             pool_vdot[s], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
+            have = False
             s += 1
             if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
                 return FF_FALLBACK, s, n_closed, near_m, near_t
@@ -171,13 +232,17 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
                 while m >= s_lo and pool_gap[m] > t_arr - pool_t[m]:  # the first arrival after spike m
                     pool_gap[m] = t_arr - pool_t[m]
                     m -= 1
-                c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                if have:  # the window test's basis at du = t_arr - st: the same bits as computing it here
+                    c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                    have = False
+                else:
+                    c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
                 st = t_arr
                 a += 1
         else:
             return ST_OK, s, n_closed, near_m, near_t
-        cand, margin, cand_closed = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st, t_max,
-                                                          at[a] if a < a_hi else math.inf)
+        cand, margin, cand_closed, have, e0, n1, e1 = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st,
+                                                                            t_max, at[a] if a < a_hi else math.inf)
         if margin < near_m:
             near_m, near_t = margin, st
 
@@ -203,16 +268,36 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
             if spk_time[k] + syn_d[out_syn[q]] <= t_max:
                 t[n], syn[n], src[n] = spk_time[k] + syn_d[out_syn[q]], out_syn[q], n_in_sp + k
                 n += 1
-    order = np.argsort(t[:n], kind="mergesort")
+    order, work = np.empty(n, np.int64), np.empty(n, np.int64)
+    argsort_into(t, n, order, work)
     return t[order], syn[order], src[order]
 
 
 @njit(cache=True)
-def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap):
+def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, sorted_ids, n_sorted):
     """Pool spikes in time order: (rank (pool index -> k), spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap,
-    tie): ``tie`` when two spikes share a time (the general engine's order then comes from its loop)."""
+    tie): ``tie`` when two spikes share a time (the general engine's order then comes from its loop).
+
+    The pool holds each neuron's train in time order, neuron after neuron, and its first n_sorted spikes are
+    already sorted (``sorted_ids``): a stable merge of those runs (``merge_runs``) sorts them by (time, pool
+    index).
+    """
     n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
-    order = np.argsort(pool_t[:n_spk], kind="mergesort")
+    order, work = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
+    bounds = np.empty(n_neurons + 2, np.int64)
+    order[:n_sorted] = sorted_ids[:n_sorted]
+    bounds[0] = 0
+    n_runs = 0
+    if n_sorted > 0:
+        bounds[1] = n_sorted
+        n_runs = 1
+    for j in range(n_neurons):
+        if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
+            for p in range(spk_lo[j], spk_hi[j]):
+                order[p] = p
+            n_runs += 1
+            bounds[n_runs] = spk_hi[j]
+    merge_runs(pool_t, order, work, bounds, n_runs)
     rank = np.empty(n_spk, np.int64)
     rank[order] = np.arange(n_spk)
     spk_time, spk_vdot, spk_gap = pool_t[order], pool_vdot[order], pool_gap[order]
@@ -270,7 +355,7 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
              max_spikes, closed_form, input_time, input_syn):
     """Every neuron in index order (``_neuron_run``). Returns (status, spike pool (t, vdot, gap, head), spike
     ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo (n_neurons + 1,), near,
-    n_closed)."""
+    n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time, ``_gather_walk``)."""
     theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
     in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
     inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
@@ -278,27 +363,45 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
     pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
     at, asyn = np.empty(cap), np.empty(cap, np.int64)
     t, kf, ki = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    syn, order = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    syn, order, work = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
     spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
     arr_lo = np.zeros(n_neurons + 1, np.int64)
     near = np.full((n_neurons, 2), math.inf)
+    qmap = np.full(n_neurons, -1, np.int64)  # _walk_plan's scratch
+    # the time-sorted spikes of neurons 0 .. sorted_upto - 1 (pool indices), for _gather_walk
+    sorted_ids, pool_neuron, sort_work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    n_sorted = sorted_upto = 0
     n_closed = s = 0
     status = ST_OK
     for j in range(n_neurons):
-        n_j = inb_ptr[j + 1] - inb_ptr[j]
-        for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
-            if q_src[q] >= n_in:
-                n_j += spk_hi[q_src[q] - n_in] - spk_lo[q_src[q] - n_in]
+        n_nrn, max_src, d0, usable = _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap)
+        n_j = inb_ptr[j + 1] - inb_ptr[j] + n_nrn
         if arr_lo[j] + n_j > at.size:
             size = max(2 * at.size, arr_lo[j] + n_j)
             at2, asyn2 = np.empty(size), np.empty(size, np.int64)
             at2[:arr_lo[j]], asyn2[:arr_lo[j]] = at[:arr_lo[j]], asyn[:arr_lo[j]]
             at, asyn = at2, asyn2
-        if n_j > t.size:
-            t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
-            syn, order = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
-        arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time,
-                                input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn, order)
+        # Walk the sorted spikes when they are mostly j's inputs (a layer's target: every neuron of the layer
+        # below); re-sort them when a source is not covered yet and that pays (the first target of a layer).
+        walk = usable and max_src < sorted_upto and n_sorted <= 4 * n_nrn + 16
+        if usable and not walk and max_src >= sorted_upto and s <= 4 * n_nrn + 16:
+            if sorted_ids.size < s:
+                sorted_ids, pool_neuron, sort_work = np.empty(s, np.int64), np.empty(s, np.int64), np.empty(s, np.int64)
+            argsort_into(pool_t, s, sorted_ids, sort_work)
+            for i in range(j):
+                pool_neuron[spk_lo[i]:spk_hi[i]] = i
+            n_sorted, sorted_upto, walk = s, j, True
+        if walk:
+            arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t,
+                                         inb_ptr, inb_idx, input_time, input_syn, at, asyn, arr_lo[j])
+        else:
+            if n_j > t.size:
+                t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
+                syn, order, work = np.empty(n_j, np.int64), np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+            arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx,
+                                    input_time, input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn,
+                                    order, work)
+        _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
         pj = pop[j]
         spk_lo[j] = s
         while True:
@@ -315,7 +418,8 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
         s = spk_hi[j] = s_end
         n_closed += nc
         near[j, 0], near[j, 1] = near_m, near_t
-    return status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed
+    return (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed,
+            sorted_ids, n_sorted)
 
 
 @njit(cache=True)
@@ -325,11 +429,12 @@ def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post,
     FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
     (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near,
-     n_closed) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+     n_closed, sorted_ids, n_sorted) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
                           t_max, max_spikes, closed_form, input_time, input_syn)
     if status == ST_OK:
         rank, spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, tie = _order_spikes(n_neurons, spk_lo, spk_hi,
-                                                                                    pool_t, pool_vdot, pool_gap)
+                                                                                    pool_t, pool_vdot, pool_gap,
+                                                                                    sorted_ids, n_sorted)
         arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
             n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
             out_syn, spk_time, spk_neuron, arr_lo, at, asyn)
