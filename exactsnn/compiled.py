@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
-from numba import parallel_chunksize
 
 from .errors import ModelError
 from .param_check import check_names, param_value
@@ -87,10 +86,7 @@ class CompiledModel:
         parameter set the derivation has no branch for) becomes a ModelError naming those values, not a
         numba traceback."""
         try:
-            # Batches hand out one pattern at a time (numba's default splits the range into one block per
-            # thread up front): patterns differ in cost, and a thread that finishes early takes the next one.
-            with parallel_chunksize(1):
-                return getattr(self.module, name)(*args)
+            return getattr(self.module, name)(*args)
         except ZeroDivisionError:
             rows = "; ".join(", ".join(f"{n}={v!r}" for n, v in zip(self.param_names, row)) for row in
                              np.asarray(args[0]).tolist())
