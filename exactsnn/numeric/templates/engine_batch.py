@@ -36,6 +36,30 @@ def first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max):
 
 
 @njit(cache=True)
+def batch_rows(n_b, n_out, n_neurons):
+    """Per-pattern outputs of the whole-run batch entry points: (status (B,), sizes (B, 2), t_first (B, n_out),
+    first (B, n_out) spike index or -1, counts (B, n_neurons)), filled by ``simulate_pattern``."""
+    return (np.zeros(n_b, np.int64), np.zeros((n_b, 2), np.int64), np.zeros((n_b, n_out)),
+            np.full((n_b, n_out), -1, np.int64), np.zeros((n_b, n_neurons), np.int64))
+
+
+@njit(cache=True)
+def simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                     out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts):
+    """Pattern b of a batch, the whole run (no early exit): fills row b of ``batch_rows``' arrays (sizes =
+    (n_spk, n_arr)) and returns ``simulate_one``'s result."""
+    lo = in_ptr[b]
+    hi = in_ptr[b + 1]
+    res = simulate_one(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                       out_syn, t_max, max_spikes, True, outputs[:0])
+    status[b] = res[0]
+    sizes[b, 0] = res[1]
+    sizes[b, 1] = res[6]
+    t_first[b], first[b], counts[b] = first_spikes(res[1], res[2], res[3], outputs, n_neurons, t_max)
+    return res
+
+
+@njit(cache=True)
 def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                      max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch):
     """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,)).
@@ -111,25 +135,15 @@ def batch_simulate_record(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, 
     exceeds the capacities keeps its sizes but not its record: the caller reruns it with larger ones.
     """
     n_b = in_ptr.size - 1
-    status = np.zeros(n_b, np.int64)
-    sizes = np.zeros((n_b, 2), np.int64)
-    t_first = np.zeros((n_b, outputs.size))
-    first = np.full((n_b, outputs.size), -1, np.int64)
-    counts = np.zeros((n_b, n_neurons), np.int64)
+    status, sizes, t_first, first, counts = batch_rows(n_b, outputs.size, n_neurons)
     spk_f = np.zeros((n_b, cap_spk))
     spk_i = np.full((n_b, 3, cap_spk), -1, np.int64)
     arr_f = np.zeros((n_b, cap_arr))
     arr_i = np.full((n_b, 3, cap_arr), -1, np.int64)
     for b in prange(n_b):
-        lo = in_ptr[b]
-        hi = in_ptr[b + 1]
-        res = simulate_one(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w, syn_d,
-                           out_ptr, out_syn, t_max, max_spikes, True, outputs[:0])
+        res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
+                               out_ptr, out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts)
         n_spk, n_arr = res[1], res[6]
-        status[b] = res[0]
-        sizes[b, 0] = n_spk
-        sizes[b, 1] = n_arr
-        t_first[b], first[b], counts[b] = first_spikes(n_spk, res[2], res[3], outputs, n_neurons, t_max)
         if n_spk <= cap_spk and n_arr <= cap_arr:
             spk_f[b, :n_spk] = res[2][:n_spk]
             spk_i[b, 0, :n_spk] = res[3][:n_spk]

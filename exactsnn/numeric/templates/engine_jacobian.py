@@ -18,9 +18,8 @@ that sweep bit for bit; the contraction equals a single sweep seeded with every 
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.templates.engine_batch import first_spikes  # stamp: drop
+from exactsnn.numeric.templates.engine_batch import batch_rows, simulate_pattern  # stamp: drop
 from exactsnn.numeric.templates.engine_grad import _scratch, collect  # stamp: drop
-from exactsnn.numeric.templates.engine_loop import simulate_one  # stamp: drop
 from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, dpsp_ds, dreset_ds, p_load, psp  # stamp: drop
 
 
@@ -114,22 +113,13 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
     """
     n_b = in_ptr.size - 1
     n_syn = syn_w.size
-    status = np.zeros(n_b, np.int64)
-    sizes = np.zeros((n_b, 2), np.int64)
-    t_first = np.zeros((n_b, outputs.size))
-    first = np.full((n_b, outputs.size), -1, np.int64)
-    counts = np.zeros((n_b, n_neurons), np.int64)
+    status, sizes, t_first, first, counts = batch_rows(n_b, outputs.size, n_neurons)
     jac = np.zeros((n_b, outputs.size, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
     for b in prange(n_b):
-        lo = in_ptr[b]
-        hi = in_ptr[b + 1]
-        res = simulate_one(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w, syn_d,
-                           out_ptr, out_syn, t_max, max_spikes, True, outputs[:0])
+        res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
+                               out_ptr, out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts)
         n_spk, n_arr = res[1], res[6]
-        status[b] = res[0]
-        sizes[b, 0] = n_spk
-        sizes[b, 1] = n_arr
-        t_first[b], first[b], counts[b] = first_spikes(n_spk, res[2], res[3], outputs, n_neurons, t_max)
+        hi, lo = in_ptr[b + 1], in_ptr[b]
         if res[0] == 0:
             jacobian_core(ptab, pop, n_syn, hi - lo, max_in_sp, n_spk, res[2], res[3], res[4], res[5], n_arr, res[7],
                           res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp)
