@@ -50,7 +50,7 @@ class SnnTorchTwin(torch.nn.Module):
         super().__init__()
         self.weight, self.dt, self.t_max = weight, float(dt), float(t_max)
         self.n_in, n = network.n_inputs, network.n_neurons
-        self.pre, self.post = torch.from_numpy(network.pre), torch.from_numpy(network.post)
+        self.pre, self.post = torch.tensor(network.pre), torch.tensor(network.post)  # Network arrays are read-only
         self.n_out = network.outputs.size
         self.n_hidden = n - self.n_out
         self.n_steps = int(math.floor(t_max / dt + 1e-9))

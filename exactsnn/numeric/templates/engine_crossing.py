@@ -24,8 +24,9 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
 #: The window test polishes a crossing unless F < 0 at the next arrival plus this relative slack: a
 #: polished root would have to be off by 1e-6 (the engine's error is ~1e-15) to fall inside it unseen.
 WINDOW_SLACK = 1e-6
-#: ``state_crossing_before`` skips evaluating F at t_max when F(w) > this times (theta + |c0| + |c1| L), a bound
-#: on |F|'s terms (N0 <= 1, |N1| <= u): two evaluations' rounding (a few ulps each) is far below it.
+#: ``state_crossing_before`` skips evaluating F at t_max when F(w) > this times (theta + |c0| + |c1| max(L, 1)), a
+#: bound on |F|'s terms (N0 <= 1; |N1| <= u, or <= 1 when plain): two evaluations' rounding (a few ulps each) is far
+#: below it.
 END_ABOVE_TOL = 1e-13
 
 
@@ -189,7 +190,7 @@ def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
                 # Past its only critical point (or without one) F increases on [w0, length], so F(length) >=
                 # F(w0); with F(w0) clearly above the evaluation's rounding, F(length) evaluates >= 0 too.
                 end_above = ((not inside or ucrit < w0)
-                             and f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * length))
+                             and f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0)))
         if not possible:
             return math.inf, margin, False, have, e0, n1, e1
     t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
