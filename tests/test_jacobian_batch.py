@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import exactsnn as es
-from exactsnn.interop.jacobian_batch import JacobianBatch
+from exactsnn.interop import jacobian_batch
+from exactsnn.interop.jacobian_batch import JacobianBatch, column_blocks
 from exactsnn.interop.layer_spec import LayerSpec
 from exactsnn.interop.spike_batch import GRAD_KEYS, SpikeBatch
 
@@ -72,7 +73,7 @@ def test_rows_equal_unit_seed_sweeps_and_forward_propagation(padded):
             assert _close(got["input_times"][b][np.isfinite(x[b])], fp.inputs[k], 1e-12)
 
 
-def test_contraction_equals_one_sweep_to_rounding_and_ignores_silent_outputs():
+def test_contraction_equals_one_sweep_to_rounding_and_ignores_silent_outputs(monkeypatch):
     spec = _spec()
     x = np.random.default_rng(6).uniform(0, 1, (5, 3))
     jb, sb = _both(spec, x)
@@ -85,6 +86,11 @@ def test_contraction_equals_one_sweep_to_rounding_and_ignores_silent_outputs():
         assert _close(got_sum[k], ref_sum[k]) and _close(got_per[k], ref_per[k]), k
     only = jb.grads(dl, keys=("delay",))
     assert list(only) == ["delay"] and np.array_equal(only["delay"], got_sum["delay"])
+    for gap in (0, 64):  # weights and parameters apart (two products) or in one block with the delays between
+        monkeypatch.setattr(jacobian_batch, "GAP", gap)
+        pair = jb.grads(dl, keys=("params", "weight"))
+        assert list(pair) == ["params", "weight"]
+        assert _close(pair["weight"], ref_sum["weight"]) and _close(pair["params"], ref_sum["params"])
     assert all(np.array_equal(v, 0 * v) for v in jb.grads(None).values())
 
 
@@ -119,3 +125,13 @@ def test_without_parameter_columns_the_other_rows_are_unchanged():
     assert all(np.array_equal(lean.grads(dl, keys=keys)[k], full.grads(dl, keys=keys)[k]) for k in keys)
     with pytest.raises(ValueError, match="without model-parameter columns"):
         lean.grads(dl)
+
+
+def test_column_blocks_merge_only_close_neighbours():
+    """The contraction reads the requested column blocks; neighbours closer than ``gap`` share one product."""
+    w, d, p = slice(0, 30), slice(30, 60), slice(63, 66)
+    assert column_blocks([p, w], gap=64) == [(0, 66)]
+    assert column_blocks([p, w], gap=3) == [(0, 30), (63, 66)]
+    assert column_blocks([d, w, p], gap=3) == [(0, 60), (63, 66)]
+    assert column_blocks([d, w, p], gap=4) == [(0, 66)]
+    assert column_blocks([]) == []

@@ -12,6 +12,7 @@ import jax.numpy as jnp  # noqa: E402
 import exactsnn as es  # noqa: E402
 import exactsnn.interop.jax as bridge  # noqa: E402
 from exactsnn.errors import InputSpikeError, NetworkError  # noqa: E402
+from exactsnn.interop.jacobian_batch import JacobianBatch  # noqa: E402
 
 T_MAX = 4.0
 PARAMS = {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}
@@ -184,3 +185,19 @@ def test_parameter_columns_only_when_parameters_are_differentiated(setup, monkey
     assert _close(np.ravel(gw_p[1]), sum(r.model for r in ref))
     counts_only = jax.grad(lambda w: jnp.sum(bridge.spike_times(spec, w, *args[1:4])[2] * 1.0))(init["weight"])
     assert len(flags) == 3 and not np.asarray(counts_only).any()
+
+
+def test_backward_contracts_only_the_differentiated_inputs(setup, monkeypatch):
+    """The forward learns from JAX which inputs are differentiated and the backward contracts only their
+    columns (zeros for the others, which JAX discards); the gradients asked for are unchanged."""
+    spec0, init, x, c = setup
+    spec = bridge.LayerSpec.build(spec0.network, "lif", T_MAX)
+    asked = []
+    real = JacobianBatch.grads
+    monkeypatch.setattr(JacobianBatch, "grads", lambda self, g, *a, keys=(), **k: asked.append(tuple(keys)) or real(
+        self, g, *a, keys=keys, **k))
+    args = (init["weight"], init["delay"], init["params"], jnp.asarray(x), c)
+    every = jax.jit(jax.grad(_loss(spec), argnums=(0, 1, 2, 3)))(*args)
+    some = jax.jit(jax.grad(_loss(spec), argnums=(0, 2)))(*args)
+    assert asked == [("weight", "delay", "params", "input_times"), ("weight", "params")], asked
+    assert _close(some[0], every[0]) and _close(some[1], every[2])

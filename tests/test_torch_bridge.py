@@ -129,6 +129,15 @@ def test_bad_parameters_are_named():
         f(layer.spec, layer.weight, layer.delay, -layer.param_table, torch.tensor(x))
     with pytest.raises(ModelError, match="learn"):
         ExactSNN(net, "lif", T_MAX, learn=("bogus",))
+    layer.params["threshold"].data = torch.tensor([1.0], dtype=torch.float32)
+    with pytest.raises(ModelError, match="params.threshold has dtype torch.float32"):
+        layer(torch.tensor(x))
+    layer.params["threshold"].data = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    with pytest.raises(ModelError, match=r"params.threshold has shape \(2,\); expected \(1\)"):
+        layer(torch.tensor(x))
+    layer.params["threshold"].data = torch.tensor([-1.0], dtype=torch.float64)
+    with pytest.raises(ModelError, match="threshold"):
+        layer(torch.tensor(x))
     with pytest.raises(RuntimeError, match="floating point"):  # torch refuses: only floating tensors can require grad
         torch.tensor([1, 2]).requires_grad_()
 
@@ -159,6 +168,30 @@ def test_cached_views_and_parameter_table_follow_every_kind_of_update():
     assert torch.equal(layer(xt).t_first, fresh(net.weight * 0.9, threshold=1.5, tau_mem=1.2))
     layer.load_state_dict(state0)
     assert torch.equal(layer(xt).t_first, out0) and not torch.equal(out0, fresh(net.weight * 0.9))
+    layer.params["threshold"].data.fill_(1.3)  # through .data: no version bump, the storage is the same
+    layer.weight.data.mul_(1.05)
+    assert torch.equal(layer(xt).t_first, fresh(net.weight * 1.05, threshold=1.3))
+
+
+@pytest.mark.parametrize("jacobian_bytes", [0, 64 << 20])
+def test_parameter_columns_get_the_table_gradient(jacobian_bytes):
+    """``ExactSNN`` hands its parameters to the autograd function as separate columns (no stacking
+    node): each column's gradient equals the matching column of the stacked table's gradient through
+    ``spike_times``, with two populations; a column that is not learned gets none."""
+    net, x = _net()
+    layer = ExactSNN(net, "lif", T_MAX, {"tau_syn": [0.5, 0.6], "tau_mem": 1.0, "threshold": [1.0, 0.9]},
+                     populations=[0] * 5 + [1] * 2, learn=("weight", "tau_syn", "threshold"),
+                     jacobian_bytes=jacobian_bytes)
+    c = torch.tensor(np.random.default_rng(5).normal(size=(2, 2)))
+    (layer(torch.tensor(x)).t_first * c).sum().backward()
+    table = layer.param_table.detach().clone().requires_grad_()
+    weight = layer.weight.detach().clone().requires_grad_()
+    (es.torch.spike_times(layer.spec, weight, layer.delay, table, torch.tensor(x)).t_first * c).sum().backward()
+    assert table.grad.shape == (2, 3) and table.grad[:, [0, 2]].abs().min() > 0
+    assert torch.equal(layer.weight.grad, weight.grad)
+    for i, name in enumerate(("tau_syn", "tau_mem", "threshold")):
+        got = layer.params[name].grad
+        assert got is None if name == "tau_mem" else torch.equal(got, table.grad[:, i])
 
 
 def test_allow_cast_float32_and_state_dict_round_trip():

@@ -30,10 +30,28 @@ from ..simulate import Topology
 from .layer_cache import LayerCache, PackedInputs
 from .spike_batch import GRAD_KEYS, BatchSpikes, input_grads
 
+GAP = 64  # columns: closer blocks are contracted in one product
+
 
 def jacobian_bytes(n_patterns: int, n_out: int, n_syn: int, max_in_sp: int, n_pop: int, n_params: int) -> int:
     """Bytes of the (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) float64 Jacobian of a batch."""
     return 8 * n_patterns * n_out * (2 * n_syn + max_in_sp + n_pop * n_params)
+
+
+def column_blocks(slices, gap: int | None = None) -> list:
+    """Merge column ``slices`` into (lo, hi) blocks: neighbours closer than ``gap`` columns share one block.
+
+    The contraction reads only these columns of the Jacobian (a weights-and-parameters gradient skips the
+    delay half, the largest part of its memory traffic); a small gap is read rather than split into two
+    products. ``gap`` defaults to ``GAP``."""
+    gap = GAP if gap is None else gap
+    blocks = []
+    for s in sorted(slices, key=lambda s: s.start):
+        if blocks and s.start - blocks[-1][1] < gap:
+            blocks[-1][1] = max(blocks[-1][1], s.stop)
+        else:
+            blocks.append([s.start, s.stop])
+    return [tuple(b) for b in blocks]
 
 
 @dataclass(eq=False)
@@ -82,10 +100,11 @@ class JacobianBatch(BatchSpikes):
         cols = {"weight": slice(0, n_syn), "delay": slice(n_syn, 2 * n_syn), "params": slice(2 * n_syn + m, n_q)}
         out = {}
         summed = [k for k in keys if k != "input_times" and not per_pattern]
-        if summed:  # one matrix-vector product over (pattern, output) pairs
-            lo, hi = min(cols[k].start for k in summed), max(cols[k].stop for k in summed)
-            total = g.reshape(-1) @ self.jac.reshape(n_b * n_out, n_q)[:, lo:hi]
-            out.update({k: total[cols[k].start - lo:cols[k].stop - lo] for k in summed})
+        flat = self.jac.reshape(n_b * n_out, n_q)
+        for lo, hi in column_blocks([cols[k] for k in summed]):  # matrix-vector products over (pattern, output)
+            total = g.reshape(-1) @ flat[:, lo:hi]
+            out.update({k: total[cols[k].start - lo:cols[k].stop - lo] for k in summed
+                        if lo <= cols[k].start and cols[k].stop <= hi})
         for k in keys:
             if k == "input_times":
                 block = np.einsum("bo,boi->bi", g, self.jac[:, :, 2 * n_syn:2 * n_syn + m])
@@ -97,4 +116,4 @@ class JacobianBatch(BatchSpikes):
         return {k: out[k] for k in keys}
 
 
-__all__ = ["JacobianBatch", "jacobian_bytes"]
+__all__ = ["JacobianBatch", "jacobian_bytes", "column_blocks"]

@@ -49,6 +49,7 @@ def public_host_call(fn, result_shapes, *args) -> tuple:
 if host_call is None:  # pragma: no cover
     host_call = public_host_call
 from .layer_spec import LayerSpec
+from .spike_batch import GRAD_KEYS
 
 _ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
 
@@ -100,25 +101,30 @@ def _run(spec, w, d, p, xs, jacobian=False, param_grads=True):
     return spec.simulate(w, d, p, xs, jacobian, param_grads)
 
 
-def _grads(sb, g, per_pattern=False) -> dict:
-    """``sb.grads`` of every input; zero parameter gradients when ``sb`` has no parameter columns (its
-    forward knew that the parameters are not differentiated, so the zeros are discarded)."""
-    if getattr(sb, "with_params", True):
-        return sb.grads(g, per_pattern=per_pattern)
-    r = sb.grads(g, keys=("weight", "delay", "input_times"), per_pattern=per_pattern)
-    r["params"] = np.zeros(((sb.t_first.shape[0],) if per_pattern else ()) + sb.ptab.shape)
-    return r
+def _grads(sb, g, keys=GRAD_KEYS, per_pattern=False) -> dict:
+    """``sb.grads`` of ``keys``, the inputs the forward was told are differentiated (``custom_vjp``'s
+    ``perturbed``), and zeros for the others, which JAX discards (so their contractions are skipped)."""
+    if not getattr(sb, "with_params", True):  # no parameter columns: the forward knew they are not needed
+        keys = tuple(k for k in keys if k != "params")
+    r = sb.grads(g, keys=keys, per_pattern=per_pattern)
+    lead = (sb.t_first.shape[0],) if per_pattern else ()
+    shapes = {"weight": lead + sb.topology.syn_w.shape, "delay": lead + sb.topology.syn_d.shape,
+              "params": lead + sb.ptab.shape, "input_times": sb.input_shape}
+    return {k: r[k] if k in r else np.zeros(shapes[k]) for k in GRAD_KEYS}
 
 
-def _host_forward(spec, w, d, p, x, keep=False, param_grads=True):
+def _host_forward(spec, w, d, p, x, keep=False, keys=GRAD_KEYS):
     """Outputs of every parameter set; with ``keep``, the batches are memoised for the backward callback
-    and a token naming them is returned last (shape ``lv``); ``param_grads``: see ``_run``."""
+    with ``keys``, the differentiated inputs (the backward computes only their gradients; without
+    'params' the Jacobian's parameter columns are skipped, see ``_run``), and a token naming them is
+    returned last (shape ``lv``)."""
     w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
+    param_grads = "params" in keys
     if w.ndim == 1:  # not under vmap: one batch call, no scatter into vmap slots
         sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]), keep, param_grads)
         lead = x.shape[:x.ndim - spec.input_rank]
         outs = tuple(a.reshape(lead + a.shape[1:]) for a in (sb.t_first, sb.silent, sb.counts))
-        return outs + (np.asarray(spec.remember({None: sb}), np.int64),) if keep else outs
+        return outs + (np.asarray(spec.remember({None: sb, "keys": keys}), np.int64),) if keep else outs
     outs, kept = None, {}
     for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
         sb = _run(spec, wi, di, pi, xs, keep, param_grads)
@@ -131,18 +137,20 @@ def _host_forward(spec, w, d, p, x, keep=False, param_grads=True):
             o[sel] = a.reshape(o[sel].shape)
     if not keep:
         return outs
+    kept["keys"] = keys
     return outs + (np.full(lv, spec.remember(kept), np.int64),)
 
 
 def _host_vjp(spec, w, d, p, x, token, g):
     kept = spec.recall(int(np.asarray(token).flat[0]))
+    keys = kept.pop("keys", GRAD_KEYS)  # a forgotten memo: simulate again and compute every gradient
     w, d, p, x, g = (np.asarray(a) for a in (w, d, p, x, g))
     if w.ndim == 1 and g.ndim == x.ndim - spec.input_rank + 1:  # not under vmap: one parameter set
         sb = kept.get(None)
         xs = x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:])
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:
             sb = _run(spec, w, d, p, xs, True)
-        r = _grads(sb, g.reshape((-1, g.shape[-1])))
+        r = _grads(sb, g.reshape((-1, g.shape[-1])), keys)
         return r["weight"], r["delay"], r["params"], np.ascontiguousarray(r["input_times"]).reshape(x.shape)
     nv = w.ndim - 1
     lv = np.broadcast_shapes(w.shape[:nv], d.shape[:nv], p.shape[:nv], x.shape[:nv], g.shape[:nv])
@@ -155,7 +163,7 @@ def _host_vjp(spec, w, d, p, x, token, g):
         if sb is None or sb.t_first.shape[0] != xs.shape[0]:  # not memoised (or another vmap layout): simulate
             sb = _run(spec, wi, di, pi, xs, True)
         gi = g.reshape((-1, g.shape[-1])) if idx is None else g[idx].reshape((-1, g.shape[-1]))
-        r = _grads(sb, gi, per_pattern=True)
+        r = _grads(sb, gi, keys, per_pattern=True)
         n_b = int(np.prod(batch, dtype=np.int64))
         sel, lead = ((), lv) if idx is None else (idx, ())
         gw[sel] = _sum_batch(r["weight"], lead, n_b)
@@ -180,20 +188,23 @@ def _result_shapes(spec, x_shape):
 def _layer(spec):
     """The custom_vjp function of ``spec`` (built once per spec)."""
 
-    run = {(keep, pg): functools.partial(_host_forward, spec, keep=keep, param_grads=pg)
-           for keep in (False, True) for pg in (False, True)}
+    run = {}  # (keep, keys) -> host function (one object per variant: jit caches by it)
     vjp = functools.partial(_host_vjp, spec)
 
-    def forward(w, d, p, x, keep=False, param_grads=True):
+    def forward(w, d, p, x, keep=False, keys=GRAD_KEYS):
         shapes = _result_shapes(spec, jnp.shape(x)) + ((jax.ShapeDtypeStruct((), jnp.int64),) if keep else ())
-        return host_call(run[keep, param_grads], shapes, w, d, p, x)
+        fn = run.get((keep, keys))
+        if fn is None:
+            fn = run[keep, keys] = functools.partial(_host_forward, spec, keep=keep, keys=keys)
+        return host_call(fn, shapes, w, d, p, x)
 
     @jax.custom_vjp
     def layer(w, d, p, x):
         return forward(w, d, p, x)
 
     def fwd(w, d, p, x):  # symbolic zeros: each argument says whether it is differentiated (``perturbed``)
-        *out, token = forward(w.value, d.value, p.value, x.value, keep=True, param_grads=p.perturbed)
+        keys = tuple(k for k, a in zip(GRAD_KEYS, (w, d, p, x)) if a.perturbed)
+        *out, token = forward(w.value, d.value, p.value, x.value, keep=True, keys=keys)
         return tuple(out), (w.value, d.value, p.value, x.value, token)
 
     def bwd(res, cot):

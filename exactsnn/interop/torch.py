@@ -56,8 +56,9 @@ class SpikeOutput(NamedTuple):
 
 
 def check_tensor(x, name: str, shape: tuple, allow_cast: bool) -> torch.Tensor:
-    """``x`` as a float64 CPU tensor of ``shape`` (None entries: any size), or a clear error naming it."""
-    err = _ERRORS[name]
+    """``x`` as a float64 CPU tensor of ``shape`` (None entries: any size), or a clear error naming it
+    (``name`` is an argument, or ``params.<parameter>`` for one of ``ExactSNN``'s parameter columns)."""
+    err = _ERRORS[name.split(".")[0]]
     if not isinstance(x, torch.Tensor):
         raise err(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.dtype.is_floating_point:
@@ -80,16 +81,18 @@ def _plain(x, shape) -> bool:
     return isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.is_cpu and (shape is None or x.shape == shape)
 
 
-_VIEWS: dict = {}  # id(tensor) -> (weak reference, storage address, shape, numpy view): parameters' views
+_VIEWS: dict = {}  # id(parameter) -> (weak reference, storage address, shape, numpy view)
 MAX_VIEWS = 16
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
     """A float64 CPU view of ``x`` (no copy when it is one already).
 
-    A parameter is the same tensor at every step, updated in place, so its view is kept and reused
-    while the tensor, its storage address and its shape are unchanged (``detach().numpy()`` costs a few
-    tens of microseconds right after a simulation has evicted the caches).
+    A parameter (``nn.Parameter``) is the same tensor at every step, updated in place, so its view is
+    kept and reused while the tensor, its storage address and its shape are unchanged (``detach().numpy()``
+    costs a few tens of microseconds right after a simulation has evicted the caches). A view shares the
+    tensor's memory, so it always holds the current values, however they were written (``.data.add_``
+    included). Other tensors (a batch, an incoming gradient) are new at every step and are not kept.
     """
     hit = _VIEWS.get(id(x))
     if hit is not None and hit[0]() is x and hit[1] == x.data_ptr() and hit[2] == x.shape:
@@ -98,21 +101,32 @@ def _numpy(x: torch.Tensor) -> np.ndarray:
     if y.dtype != torch.float64 or y.device.type != "cpu":
         return y.to("cpu", torch.float64).numpy()
     view = y.numpy()
-    if len(_VIEWS) >= MAX_VIEWS:
-        _VIEWS.clear()
-    _VIEWS[id(x)] = (weakref.ref(x), x.data_ptr(), x.shape, view)
+    if isinstance(x, torch.nn.Parameter):
+        if len(_VIEWS) >= MAX_VIEWS:
+            _VIEWS.clear()
+        _VIEWS[id(x)] = (weakref.ref(x), x.data_ptr(), x.shape, view)
     return view
 
 
 class ExactSpikeFunction(torch.autograd.Function):
-    """Exact forward simulation and adjoint backward. Call through ``spike_times``."""
+    """Exact forward simulation and adjoint backward. Call through ``spike_times`` or ``ExactSNN``.
+
+    ``params`` is the (n_populations, n_params) table, or None when ``columns`` hold it as one
+    (n_populations,) tensor per model parameter (``ExactSNN``'s parameters: the table is built in numpy
+    from their views, so the graph has no stacking node and each column receives its own gradient).
+    """
 
     @staticmethod
-    def forward(ctx, spec, weight, delay, params, input_times):
-        batch = spec.simulate(_numpy(weight), _numpy(delay), _numpy(params), _numpy(input_times),
-                              jacobian=any(ctx.needs_input_grad[1:]), param_grads=ctx.needs_input_grad[3])
-        ctx.batch, ctx.spec = batch, spec
-        ctx.like = [(t.dtype, t.device) for t in (weight, delay, params, input_times)] if spec.allow_cast else None
+    def forward(ctx, spec, weight, delay, params, input_times, *columns):
+        need = ctx.needs_input_grad
+        table = _numpy(params) if params is not None else np.stack([_numpy(c) for c in columns], axis=1) \
+            if columns else np.zeros((spec.n_pop, 0))
+        ctx.param_grads = need[3] or any(need[5:])
+        batch = spec.simulate(_numpy(weight), _numpy(delay), table, _numpy(input_times),
+                              jacobian=any(need[1:]), param_grads=ctx.param_grads)
+        ctx.batch = batch
+        ctx.like = [(t.dtype, t.device) for t in (weight, delay, weight if params is None else params,
+                                                   input_times, *columns)] if spec.allow_cast else None
         out = [torch.from_numpy(batch.t_first), torch.from_numpy(batch.silent), torch.from_numpy(batch.counts)]
         ctx.index = None
         if spec.record is not None:
@@ -129,13 +143,18 @@ class ExactSpikeFunction(torch.autograd.Function):
     def backward(ctx, g_first, _g_silent, _g_counts, g_spikes=None, _g_mask=None):
         need = ctx.needs_input_grad
         pairs = [] if g_spikes is None or ctx.index is None else [(ctx.index, _numpy(g_spikes))]
-        keys = [k for i, k in enumerate(GRAD_KEYS) if need[i + 1]]
+        wanted = (need[1], need[2], ctx.param_grads, need[4])
+        keys = [k for k, w in zip(GRAD_KEYS, wanted) if w]
         g = ctx.batch.grads(None if g_first is None else _numpy(g_first), pairs, keys)
-        grads = [None] * 4
+        grads = [None] * (len(need) - 1)
         for i, key in enumerate(GRAD_KEYS):
             if need[i + 1]:
-                s = torch.from_numpy(np.ascontiguousarray(g[key]))
-                grads[i] = s if ctx.like is None else s.to(dtype=ctx.like[i][0], device=ctx.like[i][1])
+                grads[i] = torch.from_numpy(np.ascontiguousarray(g[key]))
+        for i in range(len(need) - 5):  # the parameter columns of ExactSNN
+            if need[i + 5]:
+                grads[i + 4] = torch.from_numpy(g["params"][:, i].copy())
+        if ctx.like is not None:
+            grads = [s if s is None else s.to(dtype=like[0], device=like[1]) for s, like in zip(grads, ctx.like)]
         return (None, *grads)
 
 
@@ -149,17 +168,23 @@ def spike_times(spec: LayerSpec, weight, delay, params, input_times) -> SpikeOut
     params : (n_populations, n_params) tensor, columns in ``spec.compiled.param_names`` order.
     input_times : (B, n_inputs) or (B, n_inputs, K) tensor; ``+inf`` means no spike (padding).
     """
-    n_syn, n_in = spec.network.n_synapses, spec.network.n_inputs
     table = (spec.n_pop, len(spec.compiled.param_names))
-    if not (_plain(weight, (n_syn,)) and _plain(delay, (n_syn,)) and _plain(params, table)
-            and _plain(input_times, None) and input_times.dim() in (2, 3) and input_times.shape[1] == n_in):
+    if not _plain(params, table):
+        params = check_tensor(params, "params", table, spec.allow_cast)
+    return _apply(spec, weight, delay, params, input_times)
+
+
+def _apply(spec: LayerSpec, weight, delay, params, input_times, columns=()) -> SpikeOutput:
+    """``ExactSpikeFunction`` on checked tensors (``params`` is checked by the caller; None with ``columns``)."""
+    n_syn, n_in = spec.network.n_synapses, spec.network.n_inputs
+    if not (_plain(weight, (n_syn,)) and _plain(delay, (n_syn,)) and _plain(input_times, None)
+            and input_times.dim() in (2, 3) and input_times.shape[1] == n_in):
         weight = check_tensor(weight, "weight", (n_syn,), spec.allow_cast)
         delay = check_tensor(delay, "delay", (n_syn,), spec.allow_cast)
-        params = check_tensor(params, "params", table, spec.allow_cast)
         shape = (None, n_in) + ((None,) if input_times.dim() == 3 else ()) \
             if isinstance(input_times, torch.Tensor) else (None, n_in)
         input_times = check_tensor(input_times, "input_times", shape, spec.allow_cast)
-    return SpikeOutput(*ExactSpikeFunction.apply(spec, weight, delay, params, input_times))
+    return SpikeOutput(*ExactSpikeFunction.apply(spec, weight, delay, params, input_times, *columns))
 
 
 class ExactSNN(torch.nn.Module):
@@ -211,33 +236,27 @@ class ExactSNN(torch.nn.Module):
         self.params = torch.nn.ParameterDict({n: torch.nn.Parameter(torch.tensor(table[:, i].copy()),
                                                                     requires_grad=n in learn)
                                               for i, n in enumerate(names)})
-        self._table = None  # (parameters, their (version, storage) keys, stacked table): see param_table
 
     @property
     def param_table(self) -> torch.Tensor:
-        """(n_populations, n_params) in the model's parameter order (differentiable).
+        """(n_populations, n_params) in the model's parameter order (differentiable: a stack of the parameters)."""
+        return torch.stack(self._columns(), dim=1)
 
-        When no parameter requires grad the stacked table is reused until one changes: in place (its
-        version counter), replaced, or given new storage (``.data = ...``).
-        """
+    def _columns(self) -> list:
         table = self.params._parameters  # the ParameterDict's own storage: no Module.__getattr__ per name
-        ps = [table[n] for n in self.spec.compiled.param_names]
-        if any(p.requires_grad for p in ps):
-            return torch.stack(ps, dim=1)
-        key = [(p._version, p.data_ptr()) for p in ps]
-        hit = self._table
-        if hit is not None and hit[1] == key and all(a is b for a, b in zip(hit[0], ps)):
-            return hit[2]
-        stacked = torch.stack(ps, dim=1)
-        self._table = (ps, key, stacked)
-        return stacked
+        return [table[n] for n in self.spec.compiled.param_names]
 
     def network(self) -> Network:
         """The current weights and delays as an ``exactsnn.Network`` (for ``simulate``, ``verify``, ...)."""
         return self.spec.network.with_weights(_numpy(self.weight), _numpy(self.delay))
 
     def forward(self, input_times: torch.Tensor) -> SpikeOutput:
-        return spike_times(self.spec, self.weight, self.delay, self.param_table, input_times)
+        columns = self._columns()  # passed as they are: the table is built in numpy from their views
+        shape = (self.spec.n_pop,)
+        for name, c in zip(self.spec.compiled.param_names, columns):
+            if not _plain(c, shape):
+                check_tensor(c, f"params.{name}", shape, self.spec.allow_cast)
+        return _apply(self.spec, self.weight, self.delay, None, input_times, columns)
 
 
 __all__ = ["ExactSNN", "ExactSpikeFunction", "LayerSpec", "SpikeOutput", "spike_times", "check_tensor"]
