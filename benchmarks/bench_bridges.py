@@ -20,15 +20,16 @@ initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; li
 
 Rounds are interleaved (every method once per round) and the median per method is reported, with
 its ratio to the baseline's median in the same run, in wall time and in CPU time of the process
-(``time.process_time``: all threads; on a shared machine it is less disturbed by other processes).
+(``time.process_time``: all threads; on a shared machine it is less disturbed by other processes), and the
+median over rounds of each round's CPU ratio to the baseline (paired: slow drifts of the machine's load cancel).
 ``--batches N`` cycles through N different batches (a training run's pattern: record sizes change from
 step to step); the default repeats one batch. ``--only torch`` / ``--only jax`` leaves the other
 framework out of the process.
 
 ``--records`` adds the torch layer with ``jacobian_bytes=0`` (records kept, adjoint sweeps in the backward: the
-path before first-spike Jacobians) and one that also learns every model parameter (``+params``: the Jacobian
-keeps the parameter columns, whose kernel derivatives the weights-only layers skip; ``batch_loss_grad``
-always computes them).
+path before first-spike Jacobians) and, in torch and JAX, steps that also learn every model parameter
+(``+params``: the Jacobian keeps the parameter columns, whose kernel derivatives the weights-only layers
+skip; ``batch_loss_grad`` always computes them: the like-for-like comparison).
 
 Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch] [--records]
 """
@@ -124,7 +125,9 @@ def torch_step(c, net, x, labels, layer=None):
     return run
 
 
-def jax_steps(c, net, xs, labels):
+def jax_steps(c, net, xs, labels, argnums=(0,)):
+    """``jit(grad)`` and ``jit(value_and_grad)`` steps of the loss with respect to ``argnums`` of (weights,
+    model parameter table): (0,) learns the weights, (0, 1) also every model parameter (``+params``)."""
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
@@ -135,16 +138,17 @@ def jax_steps(c, net, xs, labels):
     xjs = [jnp.asarray(x) for x in xs]
     onehots = [jax.nn.one_hot(jnp.asarray(lab), 3, dtype=jnp.float64) for lab in labels]
 
-    def loss(w, xj, onehot):
-        t = spike_times(spec, w, init["delay"], init["params"], xj)[0]
+    def loss(w, p, xj, onehot):
+        t = spike_times(spec, w, init["delay"], p, xj)[0]
         t_lab = jnp.sum(t * onehot, axis=1)
         ce = -jnp.sum(jax.nn.log_softmax(-t / c.tau0, axis=1) * onehot, axis=1) + c.gamma * (
             jnp.exp(t_lab / c.tau1) - 1)
         return jnp.mean(ce)
 
-    g, vg = jax.jit(jax.grad(loss)), jax.jit(jax.value_and_grad(loss))
-    grads = [lambda xj=xj, oh=oh: g(init["weight"], xj, oh).block_until_ready() for xj, oh in zip(xjs, onehots)]
-    vgs = [lambda xj=xj, oh=oh: vg(init["weight"], xj, oh)[1].block_until_ready() for xj, oh in zip(xjs, onehots)]
+    g, vg = jax.jit(jax.grad(loss, argnums)), jax.jit(jax.value_and_grad(loss, argnums))
+    w, p = init["weight"], init["params"]
+    grads = [lambda xj=xj, oh=oh: jax.block_until_ready(g(w, p, xj, oh)) for xj, oh in zip(xjs, onehots)]
+    vgs = [lambda xj=xj, oh=oh: jax.block_until_ready(vg(w, p, xj, oh)[1]) for xj, oh in zip(xjs, onehots)]
     return cycle(grads), cycle(vgs)
 
 
@@ -173,6 +177,8 @@ def main():
             methods["torch, +params"] = cycle([torch_step(c, net, x, lab, every) for x, lab in zip(xs, labels)])
     if args.only != "torch":
         methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
+        if args.records:
+            methods["jax grad, +params"], methods["jax v_and_g, +params"] = jax_steps(c, net, xs, labels, (0, 1))
     for f in methods.values():  # compile and warm up
         for _ in range(max(2, args.batches)):
             f()
@@ -189,8 +195,10 @@ def main():
     base_min = np.min(cpu["batch_loss_grad"])
     for k in methods:
         w, u, m = np.median(wall[k]), np.median(cpu[k]), np.min(cpu[k])
-        print(f"{k:>20}: wall {1e3 * w:7.2f} ms (ratio {w / base_wall:5.2f})   cpu {1e3 * u:7.2f} ms "
-              f"(ratio {u / base_cpu:5.2f})   min cpu {1e3 * m:7.2f} ms (ratio {m / base_min:5.2f})")
+        paired = np.median(np.array(cpu[k]) / np.array(cpu["batch_loss_grad"]))  # same round: drift cancels
+        print(f"{k:>24}: wall {1e3 * w:7.2f} ms (ratio {w / base_wall:5.2f})   cpu {1e3 * u:7.2f} ms "
+              f"(ratio {u / base_cpu:5.2f})   min cpu {1e3 * m:7.2f} ms (ratio {m / base_min:5.2f})   "
+              f"paired cpu ratio {paired:5.3f}")
 
 
 if __name__ == "__main__":
