@@ -69,9 +69,9 @@ def report(framework):
             ("bridge step", med["step"]), ("  engine batch_simulate_jacobian", med["engine batch_simulate_jacobian"]),
             ("  engine - baseline engine", med["engine batch_simulate_jacobian"] - engine)]
     if framework == "torch":
-        sim = med["spec.simulate"]
-        rows += [("  zero_grad", med["zero_grad"]), ("  forward minus engine", med["forward"] - med["engine batch_simulate_jacobian"]),
-                 ("    of which LayerSpec.simulate's Python", sim - med["engine batch_simulate_jacobian"]),
+        sim, jac = med["spec.simulate"], med["engine batch_simulate_jacobian"]
+        rows += [("  zero_grad", med["zero_grad"]), ("  forward minus engine", med["forward"] - jac),
+                 ("    of which LayerSpec.simulate's Python", sim - jac),
                  ("  loss forward (torch)", med["loss forward"]), ("  backward", med["backward"]),
                  ("    of which contraction (JacobianBatch.grads)", med["contract"])]
     else:
