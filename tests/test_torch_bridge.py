@@ -143,9 +143,10 @@ def test_bad_parameters_are_named():
 
 
 def test_cached_views_and_parameter_table_follow_every_kind_of_update():
-    """The layer reuses numpy views of its parameters and the stacked parameter table between steps;
-    in-place updates, new storage (``.data =``), replaced parameters and ``load_state_dict`` must all
-    reach the simulation (oracle: a freshly built layer with the new values)."""
+    """The layer reuses numpy views of its parameters between steps and builds the parameter table from
+    them; in-place updates (also through ``.data``, which bumps no version counter), new storage
+    (``.data =``), replaced parameters and ``load_state_dict`` must all reach the simulation (oracle: a
+    freshly built layer with the new values)."""
     net, x = _net()
     xt = torch.tensor(x)
     layer = ExactSNN(net, "lif", T_MAX, PARAMS)
