@@ -268,13 +268,8 @@ def _one_delay(n_in, out_ptr, out_syn, syn_d):
 
 @njit(cache=True)
 def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max):
-    """Arrivals caused by neuron spikes, in the general engine's heap order: (time, spike k, position q).
-
-    They are written spike by spike (k ascending), each spike's synapses in q order. With one delay D for
-    every synapse from a neuron that is already the order: spike times ascend with k, so fl(t_k + D) does
-    too (rounding is monotone), and equal arrival times come in (k, q) order. Otherwise a stable sort by
-    time (``argsort_into``) puts them in that order.
-    """
+    """Arrivals caused by neuron spikes, in the general engine's heap order: (time, spike k, position q), by a
+    stable sort by time of the arrivals written spike by spike, each spike's synapses in q order."""
     n = 0
     for k in range(spk_time.size):
         n += out_ptr[n_in + spk_neuron[k] + 1] - out_ptr[n_in + spk_neuron[k]]
@@ -285,11 +280,24 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
             if spk_time[k] + syn_d[out_syn[q]] <= t_max:
                 t[n], syn[n], src[n] = spk_time[k] + syn_d[out_syn[q]], out_syn[q], n_in_sp + k
                 n += 1
-    if _one_delay(n_in, out_ptr, out_syn, syn_d):
-        return t[:n], syn[:n], src[:n]
     order, work = np.empty(n, np.int64), np.empty(n, np.int64)
     argsort_into(t, n, order, work)
     return t[order], syn[order], src[order]
+
+
+@njit(cache=True)
+def _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe):
+    """The spike-caused arrival after synapse q of spike k, with one delay d for all: (k, q, qe, time); time
+    inf when there is none up to t_max. Walking spikes in k order, each one's synapses in q order, gives the
+    heap order (time, k, q): fl(t_k + d) ascends with t_k (rounding is monotone)."""
+    q += 1
+    while q == qe:
+        k += 1
+        if k == spk_time.size:
+            return k, q, qe, math.inf
+        q, qe = out_ptr[n_in + spk_neuron[k]], out_ptr[n_in + spk_neuron[k] + 1]
+    t = spk_time[k] + d
+    return k, q, qe, t if t <= t_max else math.inf
 
 
 @njit(cache=True)
@@ -340,26 +348,38 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
             spk_time, spk_neuron, arr_lo, at, asyn):
     """The causal record's arrivals in the general engine's order: the input stream merged with the spike
     arrivals (inputs first at equal times). Returns (arr_time, arr_syn, arr_src, arr_prev, local: pool
-    position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order."""
-    nt, ns, nsrc = _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
-    n_input = 0
-    while n_input < input_time.size and input_time[n_input] <= t_max:
-        n_input += 1
-    n_arr = n_input + nt.size
+    position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order.
+
+    With one delay for every synapse from a neuron (``_one_delay``) the spike arrivals are generated in order
+    by walking the spikes (``_walk_next``); otherwise they are sorted first (``_neuron_arrival_stream``).
+    """
+    walk = _one_delay(n_in, out_ptr, out_syn, syn_d)
+    d = syn_d[out_syn[out_ptr[n_in]]] if out_ptr[n_in] < out_syn.size else 0.0
+    nt, ns, nsrc = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)) if walk else _neuron_arrival_stream(
+        n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
+    k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, -1, -1, 0)
+    if not walk:
+        tn = nt[0] if nt.size else math.inf
+    n_arr = arr_lo[n_neurons]  # every neuron's arrivals (ok checks that the record has as many)
     arr_time, arr_syn = np.empty(n_arr), np.empty(n_arr, np.int64)
-    arr_src, arr_prev = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
-    local = np.empty(n_arr, np.int64)
+    arr_src, arr_prev, local = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
     last = np.full(n_neurons, -1, np.int64)
     seen = arr_lo[:-1].copy()
-    r = h = 0
+    r = h = g = 0
     ok = True
-    for g in range(n_arr):
-        if r < n_input and (h == nt.size or input_time[r] <= nt[h]):
+    while r < input_time.size and input_time[r] <= t_max or tn < math.inf:
+        if g == n_arr:
+            return arr_time, arr_syn, arr_src, arr_prev, local, False
+        if r < input_time.size and input_time[r] <= tn and input_time[r] <= t_max:
             arr_time[g], arr_syn[g], arr_src[g] = input_time[r], input_syn[r], input_src[r]
             r += 1
+        elif walk:
+            arr_time[g], arr_syn[g], arr_src[g] = tn, out_syn[q], n_in_sp + k
+            k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe)
         else:
-            arr_time[g], arr_syn[g], arr_src[g] = nt[h], ns[h], nsrc[h]
+            arr_time[g], arr_syn[g], arr_src[g] = tn, ns[h], nsrc[h]
             h += 1
+            tn = nt[h] if h < nt.size else math.inf
         j = syn_post[arr_syn[g]]
         p = seen[j]
         ok = ok and p < arr_lo[j + 1] and at[p] == arr_time[g] and asyn[p] == arr_syn[g]
@@ -367,9 +387,10 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
         seen[j] += 1
         arr_prev[g] = last[j]
         last[j] = g
+        g += 1
     for j in range(n_neurons):
         ok = ok and seen[j] == arr_lo[j + 1]
-    return arr_time, arr_syn, arr_src, arr_prev, local, ok
+    return arr_time, arr_syn, arr_src, arr_prev, local, ok and g == n_arr
 
 
 @njit(cache=True)
