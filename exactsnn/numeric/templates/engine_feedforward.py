@@ -142,7 +142,8 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     Walks the time-sorted spikes of neurons 0..j-1 (``sorted_ids``: pool indices by (time, pool index), the
     pool being neuron-major) and merges j's input arrivals in (inputs first at equal times). With one delay,
     arrival order is spike order, and equal spike times come in neuron order, which is q order: the order
-    (time, spike time, q) that ``_sort_arrivals`` gives. Returns the end.
+    (time, spike time, q) that ``_sort_arrivals`` gives. With n_sorted = 0 it copies j's input arrivals, in
+    stream order: the sorted list of a neuron that no neuron reaches (the first layer). Returns the end.
     """
     r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
     out = lo
@@ -434,9 +435,10 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
             for i in range(j):
                 pool_neuron[spk_lo[i]:spk_hi[i]] = i
             n_sorted, sorted_upto, walk = s, j, True
-        if walk:
-            arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t,
-                                         inb_ptr, inb_idx, input_time, input_syn, at, asyn, arr_lo[j])
+        if walk or max_src < 0:  # no synapse from a neuron: the input arrivals, already in stream order
+            arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted if walk else 0,
+                                         pool_neuron, pool_t, inb_ptr, inb_idx, input_time, input_syn, at, asyn,
+                                         arr_lo[j])
         else:
             if n_j > t.size:
                 t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
