@@ -14,24 +14,13 @@ import pytest
 from exactsnn import Network, simulate
 from exactsnn.resolve import resolve
 from exactsnn.simulate import Topology
+from test_feedforward_path import assert_same_run
 
 PARAMS = {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}
 
 
 def _module():
     return resolve("lif").module
-
-
-def _assert_same_run(a, b):
-    assert a.n_spikes == b.n_spikes
-    np.testing.assert_array_equal(a.spike_time, b.spike_time)
-    np.testing.assert_array_equal(a.spike_neuron, b.spike_neuron)
-    for x, y in zip(a.record, b.record):
-        np.testing.assert_array_equal(x, y)
-    np.testing.assert_array_equal(a.near_margin, b.near_margin)
-    np.testing.assert_array_equal(a.spike_vdot, b.spike_vdot)
-    np.testing.assert_array_equal(a.spike_event_gap, b.spike_event_gap)
-    assert a.n_closed_form == b.n_closed_form
 
 
 def _fast_path_status(net, topo, x):
@@ -67,7 +56,7 @@ def test_feedforward_record_equals_general_engine(kind):
         for _ in range(4):
             x = [sorted(rng.uniform(0.0, 1.5, rng.integers(1, 4)).tolist()) for _ in range(net.n_inputs)]
             fast = simulate("lif", net, x, 4.0, params=PARAMS)
-            _assert_same_run(fast, simulate("lif", net, x, 4.0, params=PARAMS, engine="general"))
+            assert_same_run(fast, simulate("lif", net, x, 4.0, params=PARAMS, engine="general"))
             if _fast_path_status(net, topo, x) == 0:  # not handed to the general engine
                 checked += fast.n_spikes
     assert checked > 200, "too few spikes by the fast path to exercise the record"
@@ -153,7 +142,7 @@ def test_neuron_firing_more_than_its_arrivals_grows_the_pool():
     params = {"tau_syn": 1.0, "tau_mem": 1.0, "threshold": 1.0}
     fast = simulate("lif", net, [[0.1]], 4.0, params=params)
     assert fast.spikes[0].size > 2 * 1 + 16
-    _assert_same_run(fast, simulate("lif", net, [[0.1]], 4.0, params=params, engine="general"))
+    assert_same_run(fast, simulate("lif", net, [[0.1]], 4.0, params=params, engine="general"))
 
 
 def test_one_delay_against_a_direct_loop():
