@@ -35,15 +35,37 @@ def _insertion_runs(keys, n, order):
 
 @njit(cache=True)
 def _merge(keys, src, dst, lo, mid, hi):
-    """dst[lo:hi] = the sorted runs src[lo:mid] and src[mid:hi] merged (ties from the left run first)."""
-    i, j = lo, mid
-    for k in range(lo, hi):
-        if j >= hi or (i < mid and keys[src[i]] <= keys[src[j]]):
-            dst[k] = src[i]
-            i += 1
-        else:
-            dst[k] = src[j]
-            j += 1
+    """dst[lo:hi] = the sorted runs src[lo:mid] and src[mid:hi] merged (ties from the left run first).
+
+    The two heads and their keys travel in registers: one key load and one compare per element moved.
+    """
+    i, j, k = lo, mid, lo
+    if i < mid and j < hi:
+        a, b = src[i], src[j]
+        ka, kb = keys[a], keys[b]
+        while True:
+            if ka <= kb:
+                dst[k] = a
+                k += 1
+                i += 1
+                if i == mid:
+                    break
+                a = src[i]
+                ka = keys[a]
+            else:
+                dst[k] = b
+                k += 1
+                j += 1
+                if j == hi:
+                    break
+                b = src[j]
+                kb = keys[b]
+    for m in range(i, mid):
+        dst[k] = src[m]
+        k += 1
+    for m in range(j, hi):
+        dst[k] = src[m]
+        k += 1
 
 
 @njit(cache=True)

@@ -142,7 +142,8 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     Walks the time-sorted spikes of neurons 0..j-1 (``sorted_ids``: pool indices by (time, pool index), the
     pool being neuron-major) and merges j's input arrivals in (inputs first at equal times). With one delay,
     arrival order is spike order, and equal spike times come in neuron order, which is q order: the order
-    (time, spike time, q) that ``_sort_arrivals`` gives. Returns the end.
+    (time, spike time, q) that ``_sort_arrivals`` gives. With n_sorted = 0 it copies j's input arrivals, in
+    stream order: the sorted list of a neuron that no neuron reaches (the first layer). Returns the end.
     """
     r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
     out = lo
@@ -256,8 +257,20 @@ def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
 
 
 @njit(cache=True)
+def _one_delay(n_in, out_ptr, out_syn, syn_d):
+    """True when every synapse from a neuron has the same delay (every ``Network.feedforward`` with one delay
+    per layer and two layers; deeper nets with equal layer delays)."""
+    q0 = out_ptr[n_in]
+    for q in range(q0 + 1, out_ptr[out_ptr.size - 1]):
+        if syn_d[out_syn[q]] != syn_d[out_syn[q0]]:
+            return False
+    return True
+
+
+@njit(cache=True)
 def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max):
-    """Arrivals caused by neuron spikes, in the general engine's heap order: (time, spike k, position q)."""
+    """Arrivals caused by neuron spikes, in the general engine's heap order: (time, spike k, position q), by a
+    stable sort by time of the arrivals written spike by spike, each spike's synapses in q order."""
     n = 0
     for k in range(spk_time.size):
         n += out_ptr[n_in + spk_neuron[k] + 1] - out_ptr[n_in + spk_neuron[k]]
@@ -274,17 +287,34 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
 
 
 @njit(cache=True)
-def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, sorted_ids, n_sorted):
-    """Pool spikes in time order: (rank (pool index -> k), spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap,
-    tie): ``tie`` when two spikes share a time (the general engine's order then comes from its loop).
+def _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe):
+    """The spike-caused arrival after synapse q of spike k, with one delay d for all: (k, q, qe, time); time
+    inf when there is none up to t_max. Walking spikes in k order, each one's synapses in q order, gives the
+    heap order (time, k, q): fl(t_k + d) ascends with t_k (rounding is monotone)."""
+    q += 1
+    while q == qe:
+        k += 1
+        if k == spk_time.size:
+            return k, q, qe, math.inf
+        q, qe = out_ptr[n_in + spk_neuron[k]], out_ptr[n_in + spk_neuron[k] + 1]
+    t = spk_time[k] + d
+    return k, q, qe, t if t <= t_max else math.inf
+
+
+@njit(cache=True)
+def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted):
+    """Pool spikes in time order: (spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie); spk_head:
+    the pool's head (index into the arrival pool, or -1); ``tie`` when two spikes share a time (the general
+    engine's order then comes from its loop).
 
     The pool holds each neuron's train in time order, neuron after neuron, and its first n_sorted spikes are
     already sorted (``sorted_ids``): a stable merge of those runs (``merge_runs``) sorts them by (time, pool
-    index).
+    index); one pass then writes every output in that order.
     """
     n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
     order, work = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
     bounds = np.empty(n_neurons + 2, np.int64)
+    pool_neuron = np.empty(n_spk, np.int64)
     order[:n_sorted] = sorted_ids[:n_sorted]
     bounds[0] = 0
     n_runs = 0
@@ -292,25 +322,26 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, sorted
         bounds[1] = n_sorted
         n_runs = 1
     for j in range(n_neurons):
+        for p in range(spk_lo[j], spk_hi[j]):
+            pool_neuron[p] = j
         if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
             for p in range(spk_lo[j], spk_hi[j]):
                 order[p] = p
             n_runs += 1
             bounds[n_runs] = spk_hi[j]
     merge_runs(pool_t, order, work, bounds, n_runs)
-    rank = np.empty(n_spk, np.int64)
-    rank[order] = np.arange(n_spk)
-    spk_time, spk_vdot, spk_gap = pool_t[order], pool_vdot[order], pool_gap[order]
-    spk_neuron, spk_prev = np.empty(n_spk, np.int64), np.full(n_spk, -1, np.int64)
-    for j in range(n_neurons):
-        for p in range(spk_lo[j], spk_hi[j]):
-            spk_neuron[rank[p]] = j
-            if p > spk_lo[j]:
-                spk_prev[rank[p]] = rank[p - 1]
+    spk_time, spk_vdot, spk_gap = np.empty(n_spk), np.empty(n_spk), np.empty(n_spk)
+    spk_neuron, spk_prev, spk_head = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
+    last = np.full(n_neurons, -1, np.int64)
     tie = False
-    for k in range(1, n_spk):
-        tie = tie or spk_time[k] == spk_time[k - 1]
-    return rank, spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, tie
+    for k in range(n_spk):
+        p = order[k]
+        i = pool_neuron[p]
+        spk_time[k], spk_vdot[k], spk_gap[k], spk_head[k] = pool_t[p], pool_vdot[p], pool_gap[p], pool_head[p]
+        spk_neuron[k], spk_prev[k] = i, last[i]
+        last[i] = k
+        tie = tie or (k > 0 and spk_time[k] == spk_time[k - 1])
+    return spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie
 
 
 @njit(cache=True)
@@ -318,26 +349,38 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
             spk_time, spk_neuron, arr_lo, at, asyn):
     """The causal record's arrivals in the general engine's order: the input stream merged with the spike
     arrivals (inputs first at equal times). Returns (arr_time, arr_syn, arr_src, arr_prev, local: pool
-    position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order."""
-    nt, ns, nsrc = _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
-    n_input = 0
-    while n_input < input_time.size and input_time[n_input] <= t_max:
-        n_input += 1
-    n_arr = n_input + nt.size
+    position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order.
+
+    With one delay for every synapse from a neuron (``_one_delay``) the spike arrivals are generated in order
+    by walking the spikes (``_walk_next``); otherwise they are sorted first (``_neuron_arrival_stream``).
+    """
+    walk = _one_delay(n_in, out_ptr, out_syn, syn_d)
+    d = syn_d[out_syn[out_ptr[n_in]]] if out_ptr[n_in] < out_syn.size else 0.0
+    nt, ns, nsrc = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)) if walk else _neuron_arrival_stream(
+        n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
+    k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, -1, -1, 0)
+    if not walk:
+        tn = nt[0] if nt.size else math.inf
+    n_arr = arr_lo[n_neurons]  # every neuron's arrivals (ok checks that the record has as many)
     arr_time, arr_syn = np.empty(n_arr), np.empty(n_arr, np.int64)
-    arr_src, arr_prev = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
-    local = np.empty(n_arr, np.int64)
+    arr_src, arr_prev, local = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
     last = np.full(n_neurons, -1, np.int64)
     seen = arr_lo[:-1].copy()
-    r = h = 0
+    r = h = g = 0
     ok = True
-    for g in range(n_arr):
-        if r < n_input and (h == nt.size or input_time[r] <= nt[h]):
+    while r < input_time.size and input_time[r] <= t_max or tn < math.inf:
+        if g == n_arr:
+            return arr_time, arr_syn, arr_src, arr_prev, local, False
+        if r < input_time.size and input_time[r] <= tn and input_time[r] <= t_max:
             arr_time[g], arr_syn[g], arr_src[g] = input_time[r], input_syn[r], input_src[r]
             r += 1
+        elif walk:
+            arr_time[g], arr_syn[g], arr_src[g] = tn, out_syn[q], n_in_sp + k
+            k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe)
         else:
-            arr_time[g], arr_syn[g], arr_src[g] = nt[h], ns[h], nsrc[h]
+            arr_time[g], arr_syn[g], arr_src[g] = tn, ns[h], nsrc[h]
             h += 1
+            tn = nt[h] if h < nt.size else math.inf
         j = syn_post[arr_syn[g]]
         p = seen[j]
         ok = ok and p < arr_lo[j + 1] and at[p] == arr_time[g] and asyn[p] == arr_syn[g]
@@ -345,9 +388,10 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
         seen[j] += 1
         arr_prev[g] = last[j]
         last[j] = g
+        g += 1
     for j in range(n_neurons):
         ok = ok and seen[j] == arr_lo[j + 1]
-    return arr_time, arr_syn, arr_src, arr_prev, local, ok
+    return arr_time, arr_syn, arr_src, arr_prev, local, ok and g == n_arr
 
 
 @njit(cache=True)
@@ -362,8 +406,8 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
     cap = max(16, 2 * input_time.size)
     pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
     at, asyn = np.empty(cap), np.empty(cap, np.int64)
-    t, kf, ki = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    syn, order, work = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    t, kf, ki = np.empty(0), np.empty(0), np.empty(0, np.int64)  # _gather's scratch, allocated when needed
+    syn, order, work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
     spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
     arr_lo = np.zeros(n_neurons + 1, np.int64)
     near = np.full((n_neurons, 2), math.inf)
@@ -391,9 +435,10 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
             for i in range(j):
                 pool_neuron[spk_lo[i]:spk_hi[i]] = i
             n_sorted, sorted_upto, walk = s, j, True
-        if walk:
-            arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t,
-                                         inb_ptr, inb_idx, input_time, input_syn, at, asyn, arr_lo[j])
+        if walk or max_src < 0:  # no synapse from a neuron: the input arrivals, already in stream order
+            arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted if walk else 0,
+                                         pool_neuron, pool_t, inb_ptr, inb_idx, input_time, input_syn, at, asyn,
+                                         arr_lo[j])
         else:
             if n_j > t.size:
                 t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
@@ -402,6 +447,9 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
                                     input_time, input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn,
                                     order, work)
         _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
+        if s + 2 * n_j + 16 > pool_t.size:  # room for twice j's arrivals: a full pool would run j again
+            pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head,
+                                                                s + 2 * n_j + 16)
         pj = pop[j]
         spk_lo[j] = s
         while True:
@@ -432,18 +480,16 @@ def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post,
      n_closed, sorted_ids, n_sorted) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
                           t_max, max_spikes, closed_form, input_time, input_syn)
     if status == ST_OK:
-        rank, spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, tie = _order_spikes(n_neurons, spk_lo, spk_hi,
-                                                                                    pool_t, pool_vdot, pool_gap,
-                                                                                    sorted_ids, n_sorted)
+        spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie = _order_spikes(
+            n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)
         arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
             n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
             out_syn, spk_time, spk_neuron, arr_lo, at, asyn)
         if ok and not tie:
-            n_spk = spk_time.size
-            spk_arr_head = np.empty(n_spk, np.int64)
-            for p in range(n_spk):
-                spk_arr_head[rank[p]] = local[pool_head[p]] if pool_head[p] >= 0 else -1
-            return (ST_OK, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time.size, arr_time, arr_syn,
-                    arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+            for k in range(spk_time.size):  # the head as an index into the record
+                if spk_arr_head[k] >= 0:
+                    spk_arr_head[k] = local[spk_arr_head[k]]
+            return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time.size, arr_time,
+                    arr_syn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
     e_f, e_i = np.empty(0), np.empty(0, np.int64)
     return FF_FALLBACK, 0, e_f, e_i, e_i, e_i, 0, e_f, e_i, e_i, e_i, near, 0, -1, math.nan, e_f, e_i.astype(np.float64)

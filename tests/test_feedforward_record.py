@@ -1,0 +1,156 @@
+"""The feed-forward path's causal record (issue 14): its helpers against direct constructions, and the whole
+path against the general engine bit for bit where the record is built differently.
+
+Oracles: numpy (a stable sort of every spike-caused arrival by time, ``np.sort`` of the spike pool), a
+direct loop for ``_one_delay``, and the general event loop (``engine="general"``, the event heap) for whole
+runs: networks with one delay for every neuron synapse (the record walks the spikes, no sort), several
+delays per layer or within one source neuron (the record sorts), and a neuron that fires many more times
+than it has arrivals (the spike pool grows during the run).
+"""
+
+import numpy as np
+import pytest
+
+from exactsnn import Network, simulate
+from exactsnn.resolve import resolve
+from exactsnn.simulate import Topology
+from test_feedforward_path import assert_same_run
+
+PARAMS = {"tau_syn": 0.5, "tau_mem": 1.0, "threshold": 1.0}
+
+
+def _module():
+    return resolve("lif").module
+
+
+def _fast_path_status(net, topo, x):
+    from exactsnn.simulate import pack_inputs
+    times, src = pack_inputs(x)
+    ptab = resolve("lif").param_table(PARAMS)
+    return int(_module().simulate_feedforward(ptab, np.zeros(net.n_neurons, np.int64), times, src, net.n_inputs,
+                                              net.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr,
+                                              topo.out_syn, 4.0, 100000, True)[0])
+
+
+def _delays(rng, kind, shapes):
+    if kind == "one":  # every neuron synapse has the same delay: the record walks the spikes
+        d = float(rng.uniform(0.05, 0.3))
+        return [np.full(shapes[0], rng.uniform(0.0, 0.3))] + [np.full(s, d) for s in shapes[1:]]
+    if kind == "per_layer":  # a delay per layer, different layers different
+        return [np.full(s, rng.uniform(0.0, 0.3)) for s in shapes]
+    return [rng.choice([0.0, 0.125, 0.25], s) for s in shapes]  # mixed within one source neuron
+
+
+@pytest.mark.parametrize("kind", ["one", "per_layer", "mixed"])
+def test_feedforward_record_equals_general_engine(kind):
+    rng = np.random.default_rng(21)
+    sizes = (4, 10, 8, 3)
+    shapes = list(zip(sizes[:-1], sizes[1:]))
+    checked = 0
+    for _ in range(3):
+        ws = [rng.normal(1.6, 0.9, s) for s in shapes]
+        net = Network.feedforward(ws, _delays(rng, kind, shapes))
+        topo = Topology.of(net)
+        one = _module()._one_delay(net.n_inputs, topo.out_ptr, topo.out_syn, topo.syn_d)
+        assert one == (kind == "one")
+        for _ in range(4):
+            x = [sorted(rng.uniform(0.0, 1.5, rng.integers(1, 4)).tolist()) for _ in range(net.n_inputs)]
+            fast = simulate("lif", net, x, 4.0, params=PARAMS)
+            assert_same_run(fast, simulate("lif", net, x, 4.0, params=PARAMS, engine="general"))
+            if _fast_path_status(net, topo, x) == 0:  # not handed to the general engine
+                checked += fast.n_spikes
+    assert checked > 200, "too few spikes by the fast path to exercise the record"
+
+
+def _stream_by_numpy(n_in, n_in_sp, spk_time, spk_neuron, topo, t_max):
+    """Every spike-caused arrival in push order (spike by spike, synapses in q order), then a stable sort."""
+    t, s, e = [], [], []
+    for k, (time, i) in enumerate(zip(spk_time, spk_neuron)):
+        for q in range(topo.out_ptr[n_in + i], topo.out_ptr[n_in + i + 1]):
+            if time + topo.syn_d[topo.out_syn[q]] <= t_max:
+                t.append(time + topo.syn_d[topo.out_syn[q]])
+                s.append(topo.out_syn[q])
+                e.append(n_in_sp + k)
+    order = np.argsort(np.array(t, dtype=np.float64), kind="mergesort")
+    return np.array(t)[order], np.array(s, dtype=np.int64)[order], np.array(e, dtype=np.int64)[order]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_walk_gives_the_sorted_spike_arrivals(seed):
+    """With one delay, ``_walk_next`` from the start visits exactly numpy's stable sort of the arrivals."""
+    rng = np.random.default_rng(seed)
+    n_in, n_hid, n_out = 3, 6, 4
+    w = [rng.normal(1.0, 1.0, (n_in, n_hid)) * (rng.uniform(size=(n_in, n_hid)) < 0.7),
+         rng.normal(1.0, 1.0, (n_hid, n_out)) * (rng.uniform(size=(n_hid, n_out)) < 0.6)]
+    topo = Topology.of(Network.feedforward(w, [np.zeros((n_in, n_hid)), np.full((n_hid, n_out), 0.375)]))
+    n_spk = 30
+    spk_time = np.sort(np.round(rng.uniform(0.0, 2.0, n_spk), 1))  # ties of spike times too
+    spk_neuron = rng.integers(0, n_hid + n_out, n_spk).astype(np.int64)
+    t_max = 2.0
+    m = _module()
+    k, q, qe, tn = m._walk_next(n_in, t_max, 0.375, spk_time, spk_neuron, topo.out_ptr, -1, -1, 0)
+    got_t, got_s, got_e = [], [], []
+    while tn < np.inf:
+        got_t.append(tn)
+        got_s.append(topo.out_syn[q])
+        got_e.append(7 + k)
+        k, q, qe, tn = m._walk_next(n_in, t_max, 0.375, spk_time, spk_neuron, topo.out_ptr, k, q, qe)
+    want = _stream_by_numpy(n_in, 7, spk_time, spk_neuron, topo, t_max)
+    assert len(want[0]) > 5
+    np.testing.assert_array_equal(np.array(got_t), want[0])
+    np.testing.assert_array_equal(np.array(got_s, dtype=np.int64), want[1])
+    np.testing.assert_array_equal(np.array(got_e, dtype=np.int64), want[2])
+    for a, b in zip(m._neuron_arrival_stream(n_in, 7, spk_time, spk_neuron, topo.out_ptr, topo.out_syn,
+                                             topo.syn_d, t_max), want):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_order_spikes_against_a_direct_sort(seed):
+    """Per-neuron trains in a neuron-major pool, the first ones already sorted: time order, neurons, each
+    spike's previous spike of its neuron, and the pool's per-spike numbers carried along."""
+    rng = np.random.default_rng(seed)
+    n_neurons = int(rng.integers(1, 12))
+    counts = rng.integers(0, 9, n_neurons)
+    spk_hi = np.cumsum(counts).astype(np.int64)
+    spk_lo = (spk_hi - counts).astype(np.int64)
+    pool_t = np.concatenate([np.sort(rng.uniform(0.0, 2.0, c)) for c in counts])
+    pool_vdot, pool_gap = rng.uniform(size=pool_t.size), rng.uniform(size=pool_t.size)
+    pool_head = rng.integers(-1, 50, pool_t.size).astype(np.int64)
+    upto = int(rng.integers(0, n_neurons + 1))  # neurons 0 .. upto-1 already sorted, as _run_all leaves them
+    n_sorted = int(spk_hi[upto - 1]) if upto else 0
+    sorted_ids = np.argsort(pool_t[:n_sorted], kind="mergesort").astype(np.int64)
+    out = _module()._order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids,
+                                  n_sorted)
+    spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie = out
+    order = np.argsort(pool_t, kind="mergesort")
+    neuron = np.repeat(np.arange(n_neurons), counts)
+    np.testing.assert_array_equal(spk_time, pool_t[order])
+    np.testing.assert_array_equal(spk_neuron, neuron[order])
+    np.testing.assert_array_equal(spk_vdot, pool_vdot[order])
+    np.testing.assert_array_equal(spk_gap, pool_gap[order])
+    np.testing.assert_array_equal(spk_head, pool_head[order])
+    prev = [max([k2 for k2 in range(k) if spk_neuron[k2] == spk_neuron[k]], default=-1) for k in range(order.size)]
+    np.testing.assert_array_equal(spk_prev, prev)
+    assert tie == (np.unique(pool_t).size < pool_t.size)
+
+
+def test_neuron_firing_more_than_its_arrivals_grows_the_pool():
+    """One arrival, dozens of spikes: more than the room kept per neuron (twice its arrivals + 16), so the
+    pool grows and the neuron runs again; the result is still the general engine's."""
+    net = Network.feedforward([[[40.0, 1.5]], [[1.0], [2.0]]])
+    params = {"tau_syn": 1.0, "tau_mem": 1.0, "threshold": 1.0}
+    fast = simulate("lif", net, [[0.1]], 4.0, params=params)
+    assert fast.spikes[0].size > 2 * 1 + 16
+    assert_same_run(fast, simulate("lif", net, [[0.1]], 4.0, params=params, engine="general"))
+
+
+def test_one_delay_against_a_direct_loop():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        d = rng.choice([0.0, 0.5], (5, 3)) if rng.uniform() < 0.5 else np.full((5, 3), 0.5)
+        net = Network.feedforward([rng.normal(1, 1, (2, 5)), rng.normal(1, 1, (5, 3))], [np.zeros((2, 5)), d])
+        topo = Topology.of(net)
+        neuron_q = range(topo.out_ptr[net.n_inputs], topo.out_ptr[-1])
+        want = len({topo.syn_d[topo.out_syn[q]] for q in neuron_q}) <= 1
+        assert _module()._one_delay(net.n_inputs, topo.out_ptr, topo.out_syn, topo.syn_d) == want
