@@ -207,6 +207,31 @@ def state_critical(x0, x1, c0, c1, plain):
 
 
 @njit(cache=True)
+def state_window_max(x0, x1, c0, c1, theta, f0, e0, n1, plain):
+    """(margin, u*, F(u*)) of a sub-threshold maximum of F inside the window (0, du), given F(0) = f0 and the
+    basis at du (``state_basis3``'s e0 and n1), or (inf, nan, nan) when F has no maximum there.
+
+    F' = a N0 + b N1 with ``a = -(x0 c0 + c1)`` (plain: ``-x0 c0``), ``b = -x1 c1``; F' has at most one zero, so a
+    maximum lies in (0, du) exactly when F'(0) > 0 > F'(du) (``F'(0) = a``; plain: ``a + b``). Only then are u*
+    (``state_critical``) and F(u*) computed; margin = -F(u*) when F(u*) < 0 and F(u*) > f0, else inf.
+
+    This is the near-miss that the potential actually reaches before the neuron's next event: a maximum of the
+    current segment's extrapolation past that event (which changes the state) is never reached. Both simulators
+    call it at every arrival with the same state and the same basis, so they record the same margins.
+    """
+    a = -x0 * c0 if plain else -(x0 * c0 + c1)
+    b = -x1 * c1
+    slope0 = a + b if plain else a
+    if not (slope0 > 0.0 and a * e0 + b * n1 < 0.0):
+        return math.inf, math.nan, math.nan
+    ucrit = state_critical(x0, x1, c0, c1, plain)
+    if not ucrit > 0.0:
+        return math.inf, math.nan, math.nan
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain)
+    return (-f_crit if f_crit < 0.0 and f_crit > f0 else math.inf), ucrit, f_crit
+
+
+@njit(cache=True)
 def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     """The piece of (0, length] that holds the first upward zero of F, given f_lo = F(0) < 0.
 

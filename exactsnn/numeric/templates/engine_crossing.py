@@ -16,6 +16,7 @@ from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
     state_basis3, state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
+    state_window_max,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
@@ -153,45 +154,48 @@ def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
     (``state_basis3``), which the state update at that arrival then reuses (the same bits).
 
     With ``w = (t_next - t0) + s``, ``s = WINDOW_SLACK (1 + |t0| + t_next - t0)``: F has at most one critical
-    point u*, so a crossing in (0, w] needs F(u*) >= 0 with u* <= w, or F(w) >= 0. F(w) is bounded from
-    F(t_next - t0) and a bound B on |F'| (``_slope_bound``): F(w) <= F(t_next - t0) + s B. The test may say
-    "possible" more often than the exact one, never less; a root past t_next is polished and discarded.
-    ``margin`` is ``state_bracket``'s in every case (computed from the same u* and F(u*)).
+    point u*, so a crossing in (0, w] needs a maximum inside (0, t_next - t0) with F(u*) >= 0, or F(w) >= 0.
+    F(w) is bounded from F(t_next - t0) and a bound B on |F'| (``_slope_bound``): F(w) <= F(t_next - t0) + s B.
+    The test may say "possible" more often than the exact one, never less; a root past t_next is polished and
+    discarded. u* and F(u*) are computed only when the window holds the maximum or a root is polished, and
+    then with the general loop's arithmetic, so the polished root is the same float.
+
+    ``margin``: with a finite t_next, the window's (``state_window_max``: the maximum reached before the next
+    arrival; inf when the neuron spikes first), which the general loop records at that arrival; after the last
+    arrival, ``state_bracket``'s over (0, t_max - t0], which it records at the end of the run.
     """
     f0 = state_value0(c0, c1, theta, STATE_PLAIN)
     if f0 >= 0.0:
         return t0, math.inf, False, False, math.nan, math.nan, math.nan
     length = t_max - t0
-    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
-    inside = 0.0 < ucrit < length
-    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if inside else math.nan
+    if not t_next < math.inf:
+        st, t, margin, closed = state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max)
+        return t, margin, closed, False, math.nan, math.nan, math.nan
     w0 = t_next - t0
+    e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
+    margin, ucrit, f_crit = state_window_max(x0, x1, c0, c1, theta, f0, e0, n1, STATE_PLAIN)
+    f_w0 = -theta + c0 * e0 + c1 * n1
     slack = WINDOW_SLACK * (1.0 + abs(t0) + w0)
     w = w0 + slack
-    end_above = have = False
-    e0 = n1 = e1 = math.nan
-    if w < length:
-        if inside and f_crit >= 0.0:
-            margin = math.inf
-            possible = ucrit <= w
-            if not possible:
-                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
-                have = True
-                f_w0 = -theta + c0 * e0 + c1 * n1
-                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
-        else:
-            margin = -f_crit if inside and f_crit > f0 else math.inf
-            possible = False
-            if not inside or ucrit < w:
-                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
-                have = True
-                f_w0 = -theta + c0 * e0 + c1 * n1
-                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
-                # Past its only critical point (or without one) F increases on [w0, length], so F(length) >=
-                # F(w0); with F(w0) clearly above the evaluation's rounding, F(length) evaluates >= 0 too.
-                end_above = ((not inside or ucrit < w0)
-                             and f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0)))
-        if not possible:
-            return math.inf, margin, False, have, e0, n1, e1
-    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
-    return t, margin, closed, have, e0, n1, e1
+    if w < length and not (f_crit >= 0.0 or f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0):
+        return math.inf, margin, False, True, e0, n1, e1
+    # A root is polished: the general loop's bracket, from its u* and F(u*) (or their sign, when it is certain).
+    if math.isnan(ucrit):
+        ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    inside = 0.0 < ucrit < length
+    # F(w0) clearly above the rounding of two evaluations (END_ABOVE_TOL): F(u*) >= F(w0) at a maximum, and
+    # F(length) >= F(w0) when F increases on [w0, length], both then evaluate >= 0.
+    clear = f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0))
+    end_above = False
+    if inside:
+        if math.isnan(f_crit):
+            rising = (-x0 * c0 - x1 * c1 if STATE_PLAIN else -(x0 * c0 + c1)) > 0.0
+            # F'(0) > 0 and u* >= w0: u* is F's maximum, past the window, so F(u*) >= F(w0) > 0.
+            f_crit = 0.0 if rising and ucrit >= w0 and clear else state_value(x0, x1, c0, c1, theta, ucrit,
+                                                                               STATE_PLAIN)
+        end_above = ucrit < w0 and f_crit < 0.0 and clear  # a minimum in the window: F increases after it
+    else:
+        f_crit = math.nan
+        end_above = clear  # no critical point: F increases on (0, length]
+    t, _, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
+    return t, (math.inf if t <= t_next else margin), closed, True, e0, n1, e1
