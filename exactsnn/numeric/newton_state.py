@@ -245,6 +245,15 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
 
 
 @njit(cache=True)
+def state_bracket_hi(x0, x1, c0, c1, length, plain):
+    """The bracket's upper end when it starts at 0 on a rising F: u* if ``0 < u* < length`` (F's maximum),
+    else ``length`` (``state_bracket_given``'s (0, u*) and (0, length)). The polish asks for it only when a
+    known lower bound of it does not settle a comparison (``state_polish``'s ``hi_floor``)."""
+    ucrit = state_critical(x0, x1, c0, c1, plain)
+    return ucrit if 0.0 < ucrit < length else length
+
+
+@njit(cache=True)
 def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, end_above):
     """``state_bracket`` with the critical point ``ucrit`` (``state_critical``) and ``f_crit = F(ucrit)``
     (nan unless ``0 < ucrit < length``) already computed: the feed-forward path's window test computes
@@ -282,9 +291,15 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
     ``(lo, hi)``. The start costs iterations, never correctness: ``state_polish`` keeps its iterates in
     the bracket.
     """
-    mid = 0.5 * (lo + hi)
     if lo != 0.0:
-        return mid
+        return 0.5 * (lo + hi)
+    u = state_taylor_root(x0, x1, c0, c1, f0, plain)
+    return u if lo < u < hi else 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def state_taylor_root(x0, x1, c0, c1, f0, plain):
+    """``state_start``'s root of F's Taylor quadratic at 0 (or Newton's step from 0), or nan when F'(0) <= 0."""
     if plain:
         a = -x0 * c0 - x1 * c1
         b = x0 * x0 * c0 + x1 * x1 * c1
@@ -292,10 +307,9 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
         a = -(x0 * c0 + c1)
         b = x0 * x0 * c0 + (x0 + x1) * c1
     if not a > 0.0:
-        return mid
+        return math.nan
     disc = a * a - 2.0 * b * f0
-    u = -2.0 * f0 / (a + math.sqrt(disc)) if disc >= 0.0 else -f0 / a
-    return u if lo < u < hi else mid
+    return -2.0 * f0 / (a + math.sqrt(disc)) if disc >= 0.0 else -f0 / a
 
 
 @njit(cache=True)
@@ -336,6 +350,22 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
     F's Taylor quadratic, ``state_start``) that is two evaluations where Newton with a confirming step needed
     three or more. A step that leaves the bracket, or a non-positive slope, bisects instead (and never stops early).
     """
+    return state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi, hi)
+
+
+@njit(cache=True)
+def _need_hi(x0, x1, c0, c1, hi, length, plain):
+    """hi, or ``state_bracket_hi`` when it stands for that (nan)."""
+    return state_bracket_hi(x0, x1, c0, c1, length, plain) if math.isnan(hi) else hi
+
+
+@njit(cache=True)
+def state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi_floor, length):
+    """``state_polish`` where ``hi = nan`` stands for ``state_bracket_hi(.., length, ..)``, known to be at least
+    ``hi_floor``: it is computed only when a comparison needs more than that bound (a step at or past hi_floor, a
+    bisection, a bracket that may be down to 2 ulps). Each comparison has the outcome it has with hi given, so
+    the iterates and the root are the same floats (the feed-forward path saves u*'s logarithm per spike).
+    """
     for _ in range(200):
         f_u, d1, d2, d3 = state_derivatives(x0, x1, c0, c1, theta, u, plain)
         if f_u == 0.0:
@@ -343,7 +373,7 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
         if f_u < 0.0:
             lo = u
         else:
-            hi = u
+            hi = hi_floor = u
         predicted = math.inf
         if d1 > 0.0:
             h = f_u / d1
@@ -356,12 +386,18 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
             else:
                 nxt = u - h
         else:
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
             nxt = 0.5 * (lo + hi)
-        if not (lo < nxt < hi):
-            nxt = 0.5 * (lo + hi)
-            predicted = math.inf
-        if (predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u)
-                or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi))):
+        if not (lo < nxt and nxt < hi_floor):  # else lo < nxt < hi_floor <= hi
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
+            if not (lo < nxt < hi):
+                nxt = 0.5 * (lo + hi)
+                predicted = math.inf
+        if predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u):
             return nxt
+        if not (math.isnan(hi) and lo < 0.5 * hi_floor):  # else hi - lo > hi_floor / 2 > 2 ulps of hi
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
+            if hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
+                return nxt
         u = nxt
     return u

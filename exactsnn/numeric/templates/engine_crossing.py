@@ -15,8 +15,8 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
-    state_basis3, state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
-    state_window_max,
+    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_polish, state_polish_lazy, state_start,
+    state_taylor_root, state_value, state_value0, state_window_max,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
@@ -29,6 +29,9 @@ WINDOW_SLACK = 1e-6
 #: bound on |F|'s terms (N0 <= 1; |N1| <= u, or <= 1 when plain): two evaluations' rounding (a few ulps each) is far
 #: below it.
 END_ABOVE_TOL = 1e-13
+#: F rises through the window when F'(w0) > this times the sum of its terms' sizes (above their rounding); then
+#: u* (if any) is past w0 (1 - RISING_TOL): u*'s relative error is a few ulps (``state_critical``, Newton form).
+RISING_TOL = 1e-12
 
 
 @njit(cache=True)
@@ -117,6 +120,30 @@ def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit,
 
 
 @njit(cache=True)
+def _crossing_lazy(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, hi_floor):
+    """``_crossing_from``'s (t, closed) when the bracket is (0, hi), hi = ``state_bracket_hi`` (u* or length),
+    known to be at least hi_floor: hi is computed only when a comparison needs it (``state_polish_lazy``), with
+    every comparison's outcome, and so the root, unchanged."""
+    length = t_max - t0
+    hi = math.nan
+    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    closed = False
+    if u > 0.0:  # lo < u <= hi
+        if u < hi_floor:
+            closed = True
+        else:
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN)
+            closed = u <= hi
+    if not closed:  # state_start with lo = 0
+        u = state_taylor_root(x0, x1, c0, c1, f0, STATE_PLAIN)
+        if not (0.0 < u < hi_floor):
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN) if math.isnan(hi) else hi
+            u = u if 0.0 < u < hi else 0.5 * (0.0 + hi)
+    t = t0 + state_polish_lazy(x0, x1, c0, c1, theta, 0.0, hi, u, STATE_PLAIN, hi_floor, length)
+    return (t if t <= t_max else math.inf), closed
+
+
+@njit(cache=True)
 def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
     """(status, t, margin, closed) of the Newton state's first upward crossing after t0 (expsum strategy).
 
@@ -180,12 +207,18 @@ def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
     if w < length and not (f_crit >= 0.0 or f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0):
         return math.inf, margin, False, True, e0, n1, e1
     # A root is polished: the general loop's bracket, from its u* and F(u*) (or their sign, when it is certain).
+    clear = f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0))
+    if not STATE_PLAIN and clear and math.isnan(ucrit):
+        a, b = -(x0 * c0 + c1), -x1 * c1
+        if a > 0.0 and a * e0 + b * n1 > RISING_TOL * (a * e0 + abs(b * n1)):
+            # F rises through the window: its bracket is (0, u*) or (0, length), whose end is past the window
+            t, closed = _crossing_lazy(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, w0 * (1.0 - RISING_TOL))
+            return t, (math.inf if t <= t_next else margin), closed, True, e0, n1, e1
     if math.isnan(ucrit):
         ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
     inside = 0.0 < ucrit < length
-    # F(w0) clearly above the rounding of two evaluations (END_ABOVE_TOL): F(u*) >= F(w0) at a maximum, and
+    # clear: F(w0) above the rounding of two evaluations (END_ABOVE_TOL): F(u*) >= F(w0) at a maximum, and
     # F(length) >= F(w0) when F increases on [w0, length], both then evaluate >= 0.
-    clear = f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0))
     end_above = False
     if inside:
         if math.isnan(f_crit):
