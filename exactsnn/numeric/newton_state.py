@@ -253,6 +253,35 @@ def state_bracket_hi(x0, x1, c0, c1, length, plain):
     return ucrit if 0.0 < ucrit < length else length
 
 
+#: ``state_root_floor`` keeps this relative distance below the linear bound, far more than the polished root's
+#: rounding (a few ulps of the state's terms over F', checked below), so the floor never passes that root.
+_FLOOR_SHRINK = 1e-9
+
+
+@njit(cache=True)
+def state_root_floor(x0, x1, c0, c1, theta, f0, lo, hi, plain):
+    """A lower bound u_lb > 0 of the first crossing in the bracket (0, hi] (F(0) = f0 < 0), or 0 when none is
+    offered (a bracket not starting at 0, a growing exponential, F(0) within rounding of the threshold).
+
+    F(u) <= f0 + B u with B >= max F' on [0, hi], so the crossing is past -f0 / B. Nonnegative rates:
+    ``F' = exp(-x0 u) (a - b phi(u))`` with ``phi(u) = u G_1((x1 - x0) u)`` increasing, so
+    ``B = max(|a|, |a - b phi(hi)|)`` (plain: ``|x0 c0| + |x1 c1|``); the bound is shrunk by ``_FLOOR_SHRINK``
+    (and B raised by 1e-12) so that rounding of the polished root cannot put it below.
+    """
+    if lo != 0.0 or not (x0 >= 0.0 and x1 >= 0.0):
+        return 0.0
+    if plain:
+        bound = abs(x0 * c0) + abs(x1 * c1)
+    else:
+        a = -(x0 * c0 + c1)
+        b = -x1 * c1
+        bound = max(abs(a), abs(a - b * hi * _g1((x1 - x0) * hi)))
+    if not (bound > 0.0 and -f0 > 1e-6 * (theta + abs(c0) + abs(c1) * max(hi, 1.0))):
+        return 0.0
+    u = -f0 / (bound * (1.0 + 1e-12)) * (1.0 - _FLOOR_SHRINK)
+    return u if u < hi else 0.0
+
+
 @njit(cache=True)
 def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, end_above):
     """``state_bracket`` with the critical point ``ucrit`` (``state_critical``) and ``f_crit = F(ucrit)``

@@ -15,7 +15,7 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
-    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_polish, state_polish_lazy, state_start,
+    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_root_floor, state_polish, state_polish_lazy, state_start,
     state_taylor_root, state_value, state_value0, state_window_max,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
@@ -104,6 +104,17 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
 
 
 @njit(cache=True)
+def state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi):
+    """(t, closed): the crossing in the bracket (lo, hi) of F (F(lo) < 0 <= F(hi), F(0) = f0), polished from the
+    model's closed form when it lies in the bracket (``closed``), else from ``state_start``; inf past t_max."""
+    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    closed = lo < u <= hi
+    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
+    return (t if t <= t_max else math.inf), closed
+
+
+@njit(cache=True)
 def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above):
     """(t, margin, closed) of the first upward crossing after t0, given F(0) = f0 < 0, the critical point
     and F there, and whether F(t_max - t0) is known to be >= 0 (``state_bracket_given``); see
@@ -112,11 +123,8 @@ def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit,
                                          end_above)
     if math.isnan(lo):
         return math.inf, margin, False
-    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
-    closed = lo < u <= hi
-    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
-    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
-    return (t if t <= t_max else math.inf), margin, closed
+    t, closed = state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi)
+    return t, margin, closed
 
 
 @njit(cache=True)
@@ -161,6 +169,32 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if 0.0 < ucrit < t_max - t0 else math.nan
     t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, False)
     return ST_OK, t, margin, closed
+
+
+@njit(cache=True)
+def state_candidate(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
+    """The general loop's candidate, with the polish deferred: (t, exact, lo, hi, margin, closed).
+
+    ``exact``: t is ``state_next_crossing``'s time (a spike at t0, or inf: no crossing). Otherwise t is a lower
+    bound of it (``state_root_floor``) and (lo, hi) its bracket: ``state_polish_in`` with these gives
+    ``state_next_crossing``'s time bit for bit, from the same state, whenever the loop asks for it (the bound
+    reaches the front of the queue). Most candidates are replaced by the neuron's next arrival before that:
+    their roots are never polished. ``margin`` is ``state_next_crossing``'s.
+    """
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
+    if f0 >= 0.0:
+        return t0, True, math.nan, math.nan, math.inf, False
+    length = t_max - t0
+    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if 0.0 < ucrit < length else math.nan
+    lo, hi, margin = state_bracket_given(x0, x1, c0, c1, theta, f0, length, STATE_PLAIN, ucrit, f_crit, False)
+    if math.isnan(lo):
+        return math.inf, True, lo, hi, margin, False
+    floor = state_root_floor(x0, x1, c0, c1, theta, f0, lo, hi, STATE_PLAIN)
+    if floor > 0.0:
+        return t0 + floor, False, lo, hi, margin, False
+    t, closed = state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi)
+    return t, True, lo, hi, margin, closed
 
 
 @njit(cache=True)

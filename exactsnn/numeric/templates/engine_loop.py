@@ -20,7 +20,7 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
-    _input_stream, _population_tables, state_next_crossing,  # stamp: drop
+    _input_stream, _population_tables, state_candidate, state_polish_in,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
     FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
@@ -78,7 +78,7 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                 input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time, spk_neuron, spk_arr_head, spk_prev,
                 spk_vdot, spk_gap, arr_time, arr_syn, arr_src, arr_prev, arr_head, last_spk, cand_time, cand_neuron,
                 touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed,
-                cand_closed, pend):
+                cand_closed, pend, bracket):
     """The event loop of ``simulate_one``, from the counters it is given, until the run is done or a buffer is full.
 
     Returns (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t): ``need``
@@ -96,6 +96,16 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
         n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
             j = cand_neuron[1]
+            if STRATEGY_EXPSUM and not math.isnan(bracket[j, 0]):  # a lower bound at the front: polish it now
+                pj = pop[j]
+                c0, c1, theta = state_c0[j], state_c1[j], theta_pop[pj]
+                t_cand, cand_closed[j] = state_polish_in(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], c0, c1, theta,
+                                                         state_time[j], t_max,
+                                                         state_value0(c0, c1, theta, STATE_PLAIN), bracket[j, 0],
+                                                         bracket[j, 1])
+                bracket[j, 0] = math.nan
+                tree_set(cand_time, cand_neuron, j, t_cand)
+                continue
             pj = pop[j]
             theta = theta_pop[pj]
             if n_spk >= max_spikes:
@@ -191,9 +201,12 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
             is_touched[j] = False
             theta = theta_pop[pj]
             if STRATEGY_EXPSUM:
-                st, t_cand, margin, closed = state_next_crossing(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j],
-                                                                 state_c1[j], theta, state_time[j], t_max)
+                t_cand, exact, lo, hi, margin, closed = state_candidate(cf_kind[pj], nodes[pj, 0], nodes[pj, 1],
+                                                                        state_c0[j], state_c1[j], theta,
+                                                                        state_time[j], t_max)
                 cand_closed[j] = closed
+                bracket[j, 0], bracket[j, 1] = (math.nan, math.nan) if exact else (lo, hi)
+                st = ST_OK
                 pend[j] = margin  # recorded if the segment runs to the end (the next arrival records its own)
             else:
                 st, t_cand = _interval_candidate(j, p_load(ptab, pj), theta, t_max, state_time[j], arr_head, arr_time,
@@ -270,6 +283,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             n_watch += 1
     cand_closed = np.zeros(n_neurons, np.bool_)  # the current candidate's polish started from a closed form
     pend = np.full(n_neurons, math.inf)  # the current candidate's margin over its segment to t_max
+    bracket = np.full((n_neurons, 2), math.nan)  # a deferred candidate's bracket (nan: its time is exact)
     n_spk = n_arr = n_closed = next_input = heap_size = seq = 0
     status, fail_j, fail_t = ST_OK, -1, math.nan  # where the run stopped, when status != ST_OK
     while True:  # the event loop runs until it is done or a buffer is full; then the buffer grows
@@ -279,7 +293,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                input_time, input_syn, input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time,
                                spk_neuron, spk_arr_head, spk_prev, spk_vdot, spk_gap, arr_time, arr_syn, arr_src,
                                arr_prev, arr_head, last_spk, cand_time, cand_neuron, touched, is_touched, watching,
-                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend)
+                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend, bracket)
         if need == GROW_SPIKES:
             spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
             spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
