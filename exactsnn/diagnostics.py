@@ -9,8 +9,9 @@ Per spike, the engine's record gives:
 - ``tmax_gap``: distance to ``t_max``. At 0 the spike is about to leave the window.
 - ``simultaneous``: another neuron spiked at the same time (within ``time_tol``).
 
-Per neuron, ``near_margin`` is ``threshold - V`` at the closest sub-threshold maximum: how
-far the neuron is from gaining a spike (the loss jumps there).
+Per neuron, ``near_margin`` is ``threshold - V`` at the closest sub-threshold maximum that the
+potential reaches (before the next event changes it): how far the neuron is from gaining a spike
+(the loss jumps there).
 
 Policy, for ``forward_propagation``/``adjoint`` (and the CLI): ``"raise"`` raises
 ``DegenerateSpikeError``; ``"warn"`` (default) issues a ``DegenerateSpikeWarning`` and goes on;

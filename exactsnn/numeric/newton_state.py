@@ -207,6 +207,31 @@ def state_critical(x0, x1, c0, c1, plain):
 
 
 @njit(cache=True)
+def state_window_max(x0, x1, c0, c1, theta, f0, e0, n1, plain):
+    """(margin, u*, F(u*)) of a sub-threshold maximum of F inside the window (0, du), given F(0) = f0 and the
+    basis at du (``state_basis3``'s e0 and n1), or (inf, nan, nan) when F has no maximum there.
+
+    F' = a N0 + b N1 with ``a = -(x0 c0 + c1)`` (plain: ``-x0 c0``), ``b = -x1 c1``; F' has at most one zero, so a
+    maximum lies in (0, du) exactly when F'(0) > 0 > F'(du) (``F'(0) = a``; plain: ``a + b``). Only then are u*
+    (``state_critical``) and F(u*) computed; margin = -F(u*) when F(u*) < 0 and F(u*) > f0, else inf.
+
+    This is the near-miss that the potential actually reaches before the neuron's next event: a maximum of the
+    current segment's extrapolation past that event (which changes the state) is never reached. Both simulators
+    call it at every arrival with the same state and the same basis, so they record the same margins.
+    """
+    a = -x0 * c0 if plain else -(x0 * c0 + c1)
+    b = -x1 * c1
+    slope0 = a + b if plain else a
+    if not (slope0 > 0.0 and a * e0 + b * n1 < 0.0):
+        return math.inf, math.nan, math.nan
+    ucrit = state_critical(x0, x1, c0, c1, plain)
+    if not ucrit > 0.0:
+        return math.inf, math.nan, math.nan
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain)
+    return (-f_crit if f_crit < 0.0 and f_crit > f0 else math.inf), ucrit, f_crit
+
+
+@njit(cache=True)
 def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     """The piece of (0, length] that holds the first upward zero of F, given f_lo = F(0) < 0.
 
@@ -217,6 +242,44 @@ def state_bracket(x0, x1, c0, c1, theta, f_lo, length, plain):
     ucrit = state_critical(x0, x1, c0, c1, plain)
     f_crit = state_value(x0, x1, c0, c1, theta, ucrit, plain) if 0.0 < ucrit < length else math.nan
     return state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_crit, False)
+
+
+@njit(cache=True)
+def state_bracket_hi(x0, x1, c0, c1, length, plain):
+    """The bracket's upper end when it starts at 0 on a rising F: u* if ``0 < u* < length`` (F's maximum),
+    else ``length`` (``state_bracket_given``'s (0, u*) and (0, length)). The polish asks for it only when a
+    known lower bound of it does not settle a comparison (``state_polish``'s ``hi_floor``)."""
+    ucrit = state_critical(x0, x1, c0, c1, plain)
+    return ucrit if 0.0 < ucrit < length else length
+
+
+#: ``state_root_floor`` keeps this relative distance below the linear bound, far more than the polished root's
+#: rounding (a few ulps of the state's terms over F', checked below), so the floor never passes that root.
+_FLOOR_SHRINK = 1e-9
+
+
+@njit(cache=True)
+def state_root_floor(x0, x1, c0, c1, theta, f0, lo, hi, plain):
+    """A lower bound u_lb > 0 of the first crossing in the bracket (0, hi] (F(0) = f0 < 0), or 0 when none is
+    offered (a bracket not starting at 0, a growing exponential, F(0) within rounding of the threshold).
+
+    F(u) <= f0 + B u with B >= max F' on [0, hi], so the crossing is past -f0 / B. Nonnegative rates:
+    ``F' = exp(-x0 u) (a - b phi(u))`` with ``phi(u) = u G_1((x1 - x0) u)`` increasing, so
+    ``B = max(|a|, |a - b phi(hi)|)`` (plain: ``|x0 c0| + |x1 c1|``); the bound is shrunk by ``_FLOOR_SHRINK``
+    (and B raised by 1e-12) so that rounding of the polished root cannot put it below.
+    """
+    if lo != 0.0 or not (x0 >= 0.0 and x1 >= 0.0):
+        return 0.0
+    if plain:
+        bound = abs(x0 * c0) + abs(x1 * c1)
+    else:
+        a = -(x0 * c0 + c1)
+        b = -x1 * c1
+        bound = max(abs(a), abs(a - b * hi * _g1((x1 - x0) * hi)))
+    if not (bound > 0.0 and -f0 > 1e-6 * (theta + abs(c0) + abs(c1) * max(hi, 1.0))):
+        return 0.0
+    u = -f0 / (bound * (1.0 + 1e-12)) * (1.0 - _FLOOR_SHRINK)
+    return u if u < hi else 0.0
 
 
 @njit(cache=True)
@@ -257,9 +320,15 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
     ``(lo, hi)``. The start costs iterations, never correctness: ``state_polish`` keeps its iterates in
     the bracket.
     """
-    mid = 0.5 * (lo + hi)
     if lo != 0.0:
-        return mid
+        return 0.5 * (lo + hi)
+    u = state_taylor_root(x0, x1, c0, c1, f0, plain)
+    return u if lo < u < hi else 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def state_taylor_root(x0, x1, c0, c1, f0, plain):
+    """``state_start``'s root of F's Taylor quadratic at 0 (or Newton's step from 0), or nan when F'(0) <= 0."""
     if plain:
         a = -x0 * c0 - x1 * c1
         b = x0 * x0 * c0 + x1 * x1 * c1
@@ -267,10 +336,9 @@ def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
         a = -(x0 * c0 + c1)
         b = x0 * x0 * c0 + (x0 + x1) * c1
     if not a > 0.0:
-        return mid
+        return math.nan
     disc = a * a - 2.0 * b * f0
-    u = -2.0 * f0 / (a + math.sqrt(disc)) if disc >= 0.0 else -f0 / a
-    return u if lo < u < hi else mid
+    return -2.0 * f0 / (a + math.sqrt(disc)) if disc >= 0.0 else -f0 / a
 
 
 @njit(cache=True)
@@ -311,6 +379,22 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
     F's Taylor quadratic, ``state_start``) that is two evaluations where Newton with a confirming step needed
     three or more. A step that leaves the bracket, or a non-positive slope, bisects instead (and never stops early).
     """
+    return state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi, hi)
+
+
+@njit(cache=True)
+def _need_hi(x0, x1, c0, c1, hi, length, plain):
+    """hi, or ``state_bracket_hi`` when it stands for that (nan)."""
+    return state_bracket_hi(x0, x1, c0, c1, length, plain) if math.isnan(hi) else hi
+
+
+@njit(cache=True)
+def state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi_floor, length):
+    """``state_polish`` where ``hi = nan`` stands for ``state_bracket_hi(.., length, ..)``, known to be at least
+    ``hi_floor``: it is computed only when a comparison needs more than that bound (a step at or past hi_floor, a
+    bisection, a bracket that may be down to 2 ulps). Each comparison has the outcome it has with hi given, so
+    the iterates and the root are the same floats (the feed-forward path saves u*'s logarithm per spike).
+    """
     for _ in range(200):
         f_u, d1, d2, d3 = state_derivatives(x0, x1, c0, c1, theta, u, plain)
         if f_u == 0.0:
@@ -318,7 +402,7 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
         if f_u < 0.0:
             lo = u
         else:
-            hi = u
+            hi = hi_floor = u
         predicted = math.inf
         if d1 > 0.0:
             h = f_u / d1
@@ -331,12 +415,18 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
             else:
                 nxt = u - h
         else:
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
             nxt = 0.5 * (lo + hi)
-        if not (lo < nxt < hi):
-            nxt = 0.5 * (lo + hi)
-            predicted = math.inf
-        if (predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u)
-                or hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi))):
+        if not (lo < nxt and nxt < hi_floor):  # else lo < nxt < hi_floor <= hi
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
+            if not (lo < nxt < hi):
+                nxt = 0.5 * (lo + hi)
+                predicted = math.inf
+        if predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u):
             return nxt
+        if not (math.isnan(hi) and lo < 0.5 * hi_floor):  # else hi - lo > hi_floor / 2 > 2 ulps of hi
+            hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
+            if hi - lo <= 4.440892098500626e-16 * max(abs(lo), abs(hi)):
+                return nxt
         u = nxt
     return u

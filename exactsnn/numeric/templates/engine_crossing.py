@@ -15,7 +15,8 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
-    state_basis3, state_bracket_given, state_critical, state_polish, state_start, state_value, state_value0,
+    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_root_floor, state_polish, state_polish_lazy, state_start,
+    state_taylor_root, state_value, state_value0, state_window_max,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, closed_form_kind, firing_threshold, newton_state, p_load,  # stamp: drop
@@ -28,6 +29,9 @@ WINDOW_SLACK = 1e-6
 #: bound on |F|'s terms (N0 <= 1; |N1| <= u, or <= 1 when plain): two evaluations' rounding (a few ulps each) is far
 #: below it.
 END_ABOVE_TOL = 1e-13
+#: F rises through the window when F'(w0) > this times the sum of its terms' sizes (above their rounding); then
+#: u* (if any) is past w0 (1 - RISING_TOL): u*'s relative error is a few ulps (``state_critical``, Newton form).
+RISING_TOL = 1e-12
 
 
 @njit(cache=True)
@@ -100,6 +104,17 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
 
 
 @njit(cache=True)
+def state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi):
+    """(t, closed): the crossing in the bracket (lo, hi) of F (F(lo) < 0 <= F(hi), F(0) = f0), polished from the
+    model's closed form when it lies in the bracket (``closed``), else from ``state_start``; inf past t_max."""
+    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    closed = lo < u <= hi
+    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
+    return (t if t <= t_max else math.inf), closed
+
+
+@njit(cache=True)
 def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above):
     """(t, margin, closed) of the first upward crossing after t0, given F(0) = f0 < 0, the critical point
     and F there, and whether F(t_max - t0) is known to be >= 0 (``state_bracket_given``); see
@@ -108,11 +123,32 @@ def _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit,
                                          end_above)
     if math.isnan(lo):
         return math.inf, margin, False
+    t, closed = state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi)
+    return t, margin, closed
+
+
+@njit(cache=True)
+def _crossing_lazy(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, hi_floor):
+    """``_crossing_from``'s (t, closed) when the bracket is (0, hi), hi = ``state_bracket_hi`` (u* or length),
+    known to be at least hi_floor: hi is computed only when a comparison needs it (``state_polish_lazy``), with
+    every comparison's outcome, and so the root, unchanged."""
+    length = t_max - t0
+    hi = math.nan
     u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
-    closed = lo < u <= hi
-    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
-    t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
-    return (t if t <= t_max else math.inf), margin, closed
+    closed = False
+    if u > 0.0:  # lo < u <= hi
+        if u < hi_floor:
+            closed = True
+        else:
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN)
+            closed = u <= hi
+    if not closed:  # state_start with lo = 0
+        u = state_taylor_root(x0, x1, c0, c1, f0, STATE_PLAIN)
+        if not (0.0 < u < hi_floor):
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN) if math.isnan(hi) else hi
+            u = u if 0.0 < u < hi else 0.5 * (0.0 + hi)
+    t = t0 + state_polish_lazy(x0, x1, c0, c1, theta, 0.0, hi, u, STATE_PLAIN, hi_floor, length)
+    return (t if t <= t_max else math.inf), closed
 
 
 @njit(cache=True)
@@ -136,6 +172,32 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
 
 
 @njit(cache=True)
+def state_candidate(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
+    """The general loop's candidate, with the polish deferred: (t, exact, lo, hi, margin, closed).
+
+    ``exact``: t is ``state_next_crossing``'s time (a spike at t0, or inf: no crossing). Otherwise t is a lower
+    bound of it (``state_root_floor``) and (lo, hi) its bracket: ``state_polish_in`` with these gives
+    ``state_next_crossing``'s time bit for bit, from the same state, whenever the loop asks for it (the bound
+    reaches the front of the queue). Most candidates are replaced by the neuron's next arrival before that:
+    their roots are never polished. ``margin`` is ``state_next_crossing``'s.
+    """
+    f0 = state_value0(c0, c1, theta, STATE_PLAIN)
+    if f0 >= 0.0:
+        return t0, True, math.nan, math.nan, math.inf, False
+    length = t_max - t0
+    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if 0.0 < ucrit < length else math.nan
+    lo, hi, margin = state_bracket_given(x0, x1, c0, c1, theta, f0, length, STATE_PLAIN, ucrit, f_crit, False)
+    if math.isnan(lo):
+        return math.inf, True, lo, hi, margin, False
+    floor = state_root_floor(x0, x1, c0, c1, theta, f0, lo, hi, STATE_PLAIN)
+    if floor > 0.0:
+        return t0 + floor, False, lo, hi, margin, False
+    t, closed = state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi)
+    return t, True, lo, hi, margin, closed
+
+
+@njit(cache=True)
 def _slope_bound(x0, x1, c0, c1, u_end):
     """An upper bound on |F'| over [0, u_end] (nonnegative rates: N0 <= 1, |N1| <= u, plain N1 <= 1), or inf."""
     if not (x0 >= 0.0 and x1 >= 0.0):
@@ -153,45 +215,54 @@ def state_crossing_before(cf_kind, x0, x1, c0, c1, theta, t0, t_max, t_next):
     (``state_basis3``), which the state update at that arrival then reuses (the same bits).
 
     With ``w = (t_next - t0) + s``, ``s = WINDOW_SLACK (1 + |t0| + t_next - t0)``: F has at most one critical
-    point u*, so a crossing in (0, w] needs F(u*) >= 0 with u* <= w, or F(w) >= 0. F(w) is bounded from
-    F(t_next - t0) and a bound B on |F'| (``_slope_bound``): F(w) <= F(t_next - t0) + s B. The test may say
-    "possible" more often than the exact one, never less; a root past t_next is polished and discarded.
-    ``margin`` is ``state_bracket``'s in every case (computed from the same u* and F(u*)).
+    point u*, so a crossing in (0, w] needs a maximum inside (0, t_next - t0) with F(u*) >= 0, or F(w) >= 0.
+    F(w) is bounded from F(t_next - t0) and a bound B on |F'| (``_slope_bound``): F(w) <= F(t_next - t0) + s B.
+    The test may say "possible" more often than the exact one, never less; a root past t_next is polished and
+    discarded. u* and F(u*) are computed only when the window holds the maximum or a root is polished, and
+    then with the general loop's arithmetic, so the polished root is the same float.
+
+    ``margin``: with a finite t_next, the window's (``state_window_max``: the maximum reached before the next
+    arrival; inf when the neuron spikes first), which the general loop records at that arrival; after the last
+    arrival, ``state_bracket``'s over (0, t_max - t0], which it records at the end of the run.
     """
     f0 = state_value0(c0, c1, theta, STATE_PLAIN)
     if f0 >= 0.0:
         return t0, math.inf, False, False, math.nan, math.nan, math.nan
     length = t_max - t0
-    ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
-    inside = 0.0 < ucrit < length
-    f_crit = state_value(x0, x1, c0, c1, theta, ucrit, STATE_PLAIN) if inside else math.nan
+    if not t_next < math.inf:
+        st, t, margin, closed = state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max)
+        return t, margin, closed, False, math.nan, math.nan, math.nan
     w0 = t_next - t0
+    e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
+    margin, ucrit, f_crit = state_window_max(x0, x1, c0, c1, theta, f0, e0, n1, STATE_PLAIN)
+    f_w0 = -theta + c0 * e0 + c1 * n1
     slack = WINDOW_SLACK * (1.0 + abs(t0) + w0)
     w = w0 + slack
-    end_above = have = False
-    e0 = n1 = e1 = math.nan
-    if w < length:
-        if inside and f_crit >= 0.0:
-            margin = math.inf
-            possible = ucrit <= w
-            if not possible:
-                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
-                have = True
-                f_w0 = -theta + c0 * e0 + c1 * n1
-                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
-        else:
-            margin = -f_crit if inside and f_crit > f0 else math.inf
-            possible = False
-            if not inside or ucrit < w:
-                e0, n1, e1 = state_basis3(w0, x0, x1, STATE_PLAIN)
-                have = True
-                f_w0 = -theta + c0 * e0 + c1 * n1
-                possible = f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0
-                # Past its only critical point (or without one) F increases on [w0, length], so F(length) >=
-                # F(w0); with F(w0) clearly above the evaluation's rounding, F(length) evaluates >= 0 too.
-                end_above = ((not inside or ucrit < w0)
-                             and f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0)))
-        if not possible:
-            return math.inf, margin, False, have, e0, n1, e1
-    t, margin, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
-    return t, margin, closed, have, e0, n1, e1
+    if w < length and not (f_crit >= 0.0 or f_w0 + slack * _slope_bound(x0, x1, c0, c1, w) >= 0.0):
+        return math.inf, margin, False, True, e0, n1, e1
+    # A root is polished: the general loop's bracket, from its u* and F(u*) (or their sign, when it is certain).
+    clear = f_w0 > END_ABOVE_TOL * (theta + abs(c0) + abs(c1) * max(length, 1.0))
+    if not STATE_PLAIN and clear and math.isnan(ucrit):
+        a, b = -(x0 * c0 + c1), -x1 * c1
+        if a > 0.0 and a * e0 + b * n1 > RISING_TOL * (a * e0 + abs(b * n1)):
+            # F rises through the window: its bracket is (0, u*) or (0, length), whose end is past the window
+            t, closed = _crossing_lazy(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, w0 * (1.0 - RISING_TOL))
+            return t, (math.inf if t <= t_next else margin), closed, True, e0, n1, e1
+    if math.isnan(ucrit):
+        ucrit = state_critical(x0, x1, c0, c1, STATE_PLAIN)
+    inside = 0.0 < ucrit < length
+    # clear: F(w0) above the rounding of two evaluations (END_ABOVE_TOL): F(u*) >= F(w0) at a maximum, and
+    # F(length) >= F(w0) when F increases on [w0, length], both then evaluate >= 0.
+    end_above = False
+    if inside:
+        if math.isnan(f_crit):
+            rising = (-x0 * c0 - x1 * c1 if STATE_PLAIN else -(x0 * c0 + c1)) > 0.0
+            # F'(0) > 0 and u* >= w0: u* is F's maximum, past the window, so F(u*) >= F(w0) > 0.
+            f_crit = 0.0 if rising and ucrit >= w0 and clear else state_value(x0, x1, c0, c1, theta, ucrit,
+                                                                               STATE_PLAIN)
+        end_above = ucrit < w0 and f_crit < 0.0 and clear  # a minimum in the window: F increases after it
+    else:
+        f_crit = math.nan
+        end_above = clear  # no critical point: F increases on (0, length]
+    t, _, closed = _crossing_from(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, ucrit, f_crit, end_above)
+    return t, (math.inf if t <= t_next else margin), closed, True, e0, n1, e1

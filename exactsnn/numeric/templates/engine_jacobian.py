@@ -114,8 +114,11 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
     n_b = in_ptr.size - 1
     n_syn = syn_w.size
     status, sizes, t_first, first, counts = batch_rows(n_b, outputs.size, n_neurons)
-    jac = np.zeros((n_b, outputs.size, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    # zeroed pattern by pattern inside the parallel loop: np.zeros of the whole batch ran serially before it
+    # (2.3 MB for 50 Yin-Yang patterns: ~180 us against ~30 us for np.empty, measured by the bridges3 helper)
+    jac = np.empty((n_b, outputs.size, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
     for b in prange(n_b):
+        jac[b] = 0.0
         res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
                                out_ptr, out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts)
         n_spk, n_arr = res[1], res[6]

@@ -20,13 +20,15 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
-    _input_stream, _population_tables, state_next_crossing,  # stamp: drop
+    _input_stream, _population_tables, state_candidate, state_polish_in,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
     FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
-from exactsnn.numeric.newton_state import state_shift_add, state_slope_shift_add, state_value0
+from exactsnn.numeric.newton_state import (
+    state_basis3, state_shift_basis, state_slope_shift_add, state_value0, state_window_max,
+)
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, STRATEGY_EXPSUM, dreset_ds, p_load,  # stamp: drop
 )  # stamp: drop
@@ -76,7 +78,7 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                 input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time, spk_neuron, spk_arr_head, spk_prev,
                 spk_vdot, spk_gap, arr_time, arr_syn, arr_src, arr_prev, arr_head, last_spk, cand_time, cand_neuron,
                 touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed,
-                cand_closed):
+                cand_closed, pend, bracket):
     """The event loop of ``simulate_one``, from the counters it is given, until the run is done or a buffer is full.
 
     Returns (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t): ``need``
@@ -94,6 +96,16 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
         n_touched = 0
         if t_spk <= t_arr and t_spk <= t_max:
             j = cand_neuron[1]
+            if STRATEGY_EXPSUM and not math.isnan(bracket[j, 0]):  # a lower bound at the front: polish it now
+                pj = pop[j]
+                c0, c1, theta = state_c0[j], state_c1[j], theta_pop[pj]
+                t_cand, cand_closed[j] = state_polish_in(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], c0, c1, theta,
+                                                         state_time[j], t_max,
+                                                         state_value0(c0, c1, theta, STATE_PLAIN), bracket[j, 0],
+                                                         bracket[j, 1])
+                bracket[j, 0] = math.nan
+                tree_set(cand_time, cand_neuron, j, t_cand)
+                continue
             pj = pop[j]
             theta = theta_pop[pj]
             if n_spk >= max_spikes:
@@ -165,9 +177,17 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                     k = spk_prev[k]
                 if STRATEGY_EXPSUM:
                     pj = pop[j]
-                    state_c0[j], state_c1[j] = state_shift_add(nodes[pj, 0], nodes[pj, 1], state_c0[j], state_c1[j],
-                                                               t_arr - state_time[j], psp_c[pj, 0], psp_c[pj, 1],
-                                                               syn_w[syn], STATE_PLAIN)
+                    x0, x1, c0, c1 = nodes[pj, 0], nodes[pj, 1], state_c0[j], state_c1[j]
+                    e0, n1, e1 = state_basis3(t_arr - state_time[j], x0, x1, STATE_PLAIN)
+                    # the segment that ends here: a sub-threshold maximum it reached (the feed-forward path's test)
+                    margin, _, _ = state_window_max(x0, x1, c0, c1, theta_pop[pj],
+                                                    state_value0(c0, c1, theta_pop[pj], STATE_PLAIN), e0, n1,
+                                                    STATE_PLAIN)
+                    if margin < near[j, 0]:
+                        near[j, 0] = margin
+                        near[j, 1] = state_time[j]
+                    state_c0[j], state_c1[j] = state_shift_basis(c0, c1, e0, n1, e1, psp_c[pj, 0], psp_c[pj, 1],
+                                                                 syn_w[syn], STATE_PLAIN)
                 state_time[j] = t_arr
                 if not is_touched[j]:
                     is_touched[j] = True
@@ -181,12 +201,13 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
             is_touched[j] = False
             theta = theta_pop[pj]
             if STRATEGY_EXPSUM:
-                st, t_cand, margin, closed = state_next_crossing(cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j],
-                                                                 state_c1[j], theta, state_time[j], t_max)
+                t_cand, exact, lo, hi, margin, closed = state_candidate(cf_kind[pj], nodes[pj, 0], nodes[pj, 1],
+                                                                        state_c0[j], state_c1[j], theta,
+                                                                        state_time[j], t_max)
                 cand_closed[j] = closed
-                if margin < near[j, 0]:
-                    near[j, 0] = margin
-                    near[j, 1] = state_time[j]
+                bracket[j, 0], bracket[j, 1] = (math.nan, math.nan) if exact else (lo, hi)
+                st = ST_OK
+                pend[j] = margin  # recorded if the segment runs to the end (the next arrival records its own)
             else:
                 st, t_cand = _interval_candidate(j, p_load(ptab, pj), theta, t_max, state_time[j], arr_head, arr_time,
                                                  arr_syn, arr_prev, syn_w, last_spk, spk_time, spk_prev, stack, near)
@@ -217,7 +238,8 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     Returns (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn,
     arr_src, arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap): arrays are over-allocated, valid
     up to n_spk / n_arr; near[j] = (smallest sub-threshold margin theta - V at a local maximum, its segment
-    start); n_closed = number of spikes whose polish started from a closed form;
+    start): with a Newton state, maxima the potential reaches before the neuron's next arrival
+    (``state_window_max``) or in its last segment up to t_max (extrapolated to t_max after an early exit); n_closed = number of spikes whose polish started from a closed form;
     (fail_j, fail_t) = the neuron and time at which a run with status != ST_OK stopped (-1, nan otherwise);
     spk_vdot[k] = dV/dt just before spike k (from the state, or the history for the interval strategy);
     spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
@@ -260,6 +282,8 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             watching[watch[q]] = True
             n_watch += 1
     cand_closed = np.zeros(n_neurons, np.bool_)  # the current candidate's polish started from a closed form
+    pend = np.full(n_neurons, math.inf)  # the current candidate's margin over its segment to t_max
+    bracket = np.full((n_neurons, 2), math.nan)  # a deferred candidate's bracket (nan: its time is exact)
     n_spk = n_arr = n_closed = next_input = heap_size = seq = 0
     status, fail_j, fail_t = ST_OK, -1, math.nan  # where the run stopped, when status != ST_OK
     while True:  # the event loop runs until it is done or a buffer is full; then the buffer grows
@@ -269,7 +293,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                input_time, input_syn, input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time,
                                spk_neuron, spk_arr_head, spk_prev, spk_vdot, spk_gap, arr_time, arr_syn, arr_src,
                                arr_prev, arr_head, last_spk, cand_time, cand_neuron, touched, is_touched, watching,
-                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed)
+                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend, bracket)
         if need == GROW_SPIKES:
             spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
             spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
@@ -282,5 +306,10 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
             heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
         else:
             break
+    if STRATEGY_EXPSUM:
+        for j in range(n_neurons):  # the last segments' margins (up to t_max; after an early exit, extrapolated)
+            if pend[j] < near[j, 0]:
+                near[j, 0] = pend[j]
+                near[j, 1] = state_time[j]
     return (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src,
             arr_prev, near, n_closed, fail_j, fail_t, spk_vdot, spk_gap)
