@@ -8,43 +8,63 @@ assembly, argument checks, Adam, moving average, bumping), and the validation + 
 ``eval_every`` = 2 epochs in the recipe). It wraps the trainer's methods, so it runs unchanged on an
 older tree: ``PYTHONPATH=/tmp/base-train python benchmarks/train_profile.py``.
 
+Each phase is timed on both clocks: process CPU (all threads) and wall (``time.perf_counter``). With
+NUMBA_NUM_THREADS=2 the wall row says how much of an epoch each phase takes on two threads; a phase's
+thread use is its one-thread CPU (a second run with NUMBA_NUM_THREADS=1; the history does not depend on
+the thread count) over twice its two-thread wall. The per-epoch checkpoint the CLI writes
+(``save_checkpoint``, into a temporary folder) is timed too; the engine calls per epoch are counted.
+
 Run:  NUMBA_NUM_THREADS=1 python benchmarks/train_profile.py [--epochs 4] [--hidden 120]
 """
 
 import argparse
 import collections
+import os
+import tempfile
 import time
 
 import numpy as np
 
 from exactsnn.training import trainer as T
+from exactsnn.training.checkpoint import save_checkpoint
 from exactsnn.training.progress import Progress
 
-SPENT = collections.Counter()
+SPENT = collections.Counter()  # CPU seconds per phase
+WALL = collections.Counter()  # wall seconds per phase
+CALLS = collections.Counter()
 WHERE = ["other"]
 SILENT = []  # per step: hidden neurons that had not fired for any pattern before the early stop
 
 
 def _engine(f):
     def call(*a, **k):
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         try:
             return f(*a, **k)
         finally:
             SPENT["engine in " + WHERE[0]] += time.process_time() - t0
+            WALL["engine in " + WHERE[0]] += time.perf_counter() - w0
+            CALLS[WHERE[0]] += 1
     return call
 
 
 def _phase(name, f):
     def call(*a, **k):
         outer, WHERE[0] = WHERE[0], name
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         try:
             return f(*a, **k)
         finally:
             SPENT[name] += time.process_time() - t0
+            WALL[name] += time.perf_counter() - w0
             WHERE[0] = outer
     return call
+
+
+def _row(label, spent, total):
+    python = spent["step"] - spent["engine in step"] - spent["_hidden_counts"]
+    return (f"| {label} | {total:.3f} | {spent['engine in step']:.3f} | {spent['_hidden_counts']:.3f} | {python:.3f} | "
+            f"{spent['evaluate']:.3f} | {spent['checkpoint']:.4f} |")
 
 
 def main():
@@ -64,17 +84,24 @@ def main():
     c = T.config_for("yinyang", seed=0, epochs=args.epochs, hidden=args.hidden)
     tr = T.Trainer(c, progress=False)
     tr.batch(tr.patterns["train"].take(np.arange(10)), tr.data["train"].labels[:10])  # load the compiled engine
-    SPENT.clear()
+    for d in (SPENT, WALL, CALLS):
+        d.clear()
     SILENT.clear()
     bar = Progress(args.epochs, 1, "", enabled=False)
-    t0 = time.process_time()
-    for epoch in range(args.epochs):
-        tr.history.append(tr.train_epoch(epoch, 0.0, bar))
+    save = _phase("checkpoint", save_checkpoint)
+    t0, w0 = time.process_time(), time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        for epoch in range(args.epochs):
+            tr.history.append(tr.train_epoch(epoch, 0.0, bar))
+            save(tr, out)
     total = (time.process_time() - t0) / args.epochs
-    s = {k: v / args.epochs for k, v in SPENT.items()}
-    python = s["step"] - s["engine in step"] - s["_hidden_counts"]
-    print(f"| {T.__file__.rsplit('/exactsnn/', 1)[0]} | {total:.3f} | {s['engine in step']:.3f} | "
-          f"{s['_hidden_counts']:.3f} | {python:.3f} | {s['evaluate']:.3f} |")
+    wall = (time.perf_counter() - w0) / args.epochs
+    tree = T.__file__.rsplit('/exactsnn/', 1)[0]
+    print(f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}, per epoch; columns: total, engine in the "
+          "training steps, weight-bumping re-run, rest of the step (Python), validation + test evaluation, checkpoint")
+    print(_row(f"{tree} CPU s", {k: v / args.epochs for k, v in SPENT.items()}, total))
+    print(_row(f"{tree} wall s", {k: v / args.epochs for k, v in WALL.items()}, wall))
+    print("engine calls per epoch:", {k: v / args.epochs for k, v in CALLS.items()})
     silent = np.array(SILENT)
     print(f"steps with a hidden neuron silent up to the early stop: {(silent > 0).mean():.0%}, silent neurons per "
           f"step: mean {silent.mean():.1f} of {args.hidden}")
