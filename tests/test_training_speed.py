@@ -1,7 +1,9 @@
 """Issue 14's training speed-ups change no number: the network is built from a cached layout, and weight
 bumping re-simulates only the hidden neurons still silent at the early stop. The oracles are the
 algorithm before the change (the network assembled from its blocks with the public ``Network`` API for
-every batch, the whole hidden layer re-run to ``t_max``) and the full simulation without early exit."""
+every batch, the whole hidden layer re-run to ``t_max``) and the full simulation without early exit.
+The final result reuses the evaluations of the returned weights made during training; the oracle is a
+fresh evaluation of those weights."""
 
 import numpy as np
 import pytest
@@ -105,3 +107,33 @@ def test_training_history_and_state_equal_the_reference_algorithm(extra):
         assert np.array_equal(a, b)
     for split in ("train", "test"):
         assert np.array_equal(res_new.final[split].t_first, res_ref.final[split].t_first)
+
+
+def test_hidden_subnetwork_equals_the_feedforward_network_of_those_neurons():
+    t = _perturbed(config_for("yinyang", hidden=9, train_size=20, learn_delays=True))
+    w1 = t.state.weights[0]
+    for cand in (np.array([0, 3, 4, 8]), np.array([7]), np.array([1, 2, 5])):
+        got = t.state.hidden_subnetwork(cand)
+        d = t.state.delays[:w1.size].reshape(w1.shape)
+        want = Network.feedforward([w1[:, cand]], [d[:, cand]])
+        for name in ("kind", "n_inputs", "n_neurons", "blocks", "layer_sizes"):
+            assert getattr(got, name) == getattr(want, name), name
+        for name in ("pre", "post", "weight", "delay", "outputs"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@pytest.mark.parametrize("task, extra", [("yinyang", dict(select_best=True)), ("yinyang", dict(select_best=False)),
+                                         ("iris", dict(hidden=30, epochs=3))])
+def test_final_evaluations_equal_a_fresh_evaluation_of_the_returned_weights(task, extra):
+    kw = dict(hidden=60, epochs=5, train_size=100, eval_every=1, ema=0.0) if task == "yinyang" else {}
+    t = Trainer(config_for(task, seed=1, **{**kw, **extra}), progress=False)
+    res = t.run()
+    if extra.get("select_best"):  # the returned weights are an earlier epoch's, not the last one's
+        assert max(res.history, key=lambda r: r["validation_accuracy"])["epoch"] < len(res.history)
+    assert res.state is t.eval_state
+    for split in ("train", "test"):
+        fresh = t.evaluate(split)
+        got = res.final[split]
+        assert got.loss == fresh.loss and got.accuracy == fresh.accuracy
+        for name in ("predictions", "t_first", "silent"):
+            assert np.array_equal(getattr(got, name), getattr(fresh, name)), (split, name)

@@ -38,11 +38,22 @@ class State:
         The topology is built once per set of block shapes (``_layout``); each call fills in the current
         weights (the blocks' values, flattened in block order) and delays.
         """
-        layout = _layout(tuple(w.shape for w in self.weights))
-        return layout.with_weights(weight=np.concatenate([w.ravel() for w in self.weights]), delay=self.delays)
+        return self.layout().with_weights(weight=np.concatenate([w.ravel() for w in self.weights]), delay=self.delays)
+
+    def layout(self) -> Network:
+        """The topology of ``network()`` (zero weights and delays): synapse count, blocks and outputs, no copy."""
+        return _layout(tuple(w.shape for w in self.weights))
+
+    def hidden_subnetwork(self, cand) -> Network:
+        """Input channels -> the hidden neurons ``cand`` alone (their weights and delays), as
+        ``Network.feedforward([w1[:, cand]])`` with those delays builds it; the topology is cached per
+        number of neurons."""
+        w1 = self.weights[0]
+        delays = self.delays[:w1.size].reshape(w1.shape)[:, cand].ravel()
+        return _layout(((w1.shape[0], len(cand)),)).with_weights(weight=w1[:, cand].ravel(), delay=delays)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)
 def _layout(shapes: tuple) -> Network:
     """The network of ``State.network`` for weight blocks of ``shapes``, with zero weights and delays."""
     net = Network.feedforward([np.zeros(s) for s in shapes[:2]])

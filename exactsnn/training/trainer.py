@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from ..losses import Loss, Patterns, batch_loss_grad
-from ..network import Network
 from . import datasets
 from .optim import SCHEDULES, Adam, learning_rate
 from .memory_task import memory_splits
@@ -203,6 +202,8 @@ class Trainer:
         self.history = []
         self.bumps = 0
         self.best_val, self.best_state = -1.0, None
+        # evaluations of best_state and of the last epoch's eval_state, reused for run()'s final result
+        self.best_evals, self.epoch_evals = {}, {}
         self.elapsed = 0.0  # seconds trained before (non-zero after resuming from a checkpoint)
 
     # --------------------------------------------------------------- one batch
@@ -234,13 +235,11 @@ class Trainer:
         cand = np.flatnonzero((counts[:, :c.hidden] == 0).all(axis=0)) if c.bump > 0 else ()
         if len(cand) == 0:
             return counts
-        w1 = self.state.weights[0]
         if c.recurrent:  # hidden neurons drive each other: the whole hidden layer, until every one has fired
             cand = np.arange(c.hidden)
             hidden_net = hidden_network(self.state.weights, self.state.delays)
         else:
-            delays = self.state.delays[:w1.size].reshape(w1.shape)[:, cand].ravel()
-            hidden_net = Network.feedforward([w1[:, cand]]).with_weights(delay=delays)
+            hidden_net = self.state.hidden_subnetwork(cand)
         theta = self.state.thresholds[cand]
         res = batch_loss_grad(c.model, hidden_net, patterns, c.t_max, Loss("first_spike_sum"),
                               params=params_of(c, theta), want_grad=False, populations=populations_of(c, theta),
@@ -270,13 +269,13 @@ class Trainer:
         patterns = self.patterns["train"].take(idx)
         res = self.batch(patterns, labels)
         counts = self._hidden_counts(patterns, res.counts)  # before the step changes the weights
-        net = self.state.network()
+        net = self.state.layout()  # synapse count, blocks and outputs only
         blocks = [res.grad.weights]
         if self.config.learn_delays:
             blocks.append(res.grad.delays)
         if self.config.learn_thresholds:
             blocks.append(res.grad.model.reshape(len(idx), -1, 3)[:, :, 2])
-        per_sample = np.concatenate(blocks, axis=1)
+        per_sample = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]  # res is not read again
         # A sample whose label neuron is silent could only push the other outputs later, towards
         # silence too; it passes no gradient and bumps the label neuron instead (see _bump).
         label_silent = res.counts[np.arange(labels.size), self.config.hidden + labels] == 0
@@ -357,10 +356,11 @@ class Trainer:
             bar.batch()
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(np.mean(losses)), "train_accuracy": correct / n,
                "bumps": self.bumps, "wall_time_s": time.perf_counter() - t0}
+        self.epoch_evals = {}
         if (epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs:
             for split in ("validation", "test"):
                 if split in self.data:
-                    ev = self.evaluate(split)
+                    ev = self.epoch_evals[split] = self.evaluate(split)
                     row[f"{split}_loss"], row[f"{split}_accuracy"] = ev.loss, ev.accuracy
         return row
 
@@ -379,6 +379,7 @@ class Trainer:
                 self.history.append(row)
                 if c.select_best and row.get("validation_accuracy", -1.0) > self.best_val:
                     self.best_val, self.best_state = row["validation_accuracy"], self.eval_state.copy()
+                    self.best_evals = self.epoch_evals
                 self.elapsed = time.perf_counter() - t0
                 bar.epoch(epoch + 1, loss=row["train_loss"], train=row["train_accuracy"],
                           val=row.get("validation_accuracy"), test=row.get("test_accuracy"))
@@ -386,9 +387,10 @@ class Trainer:
                     on_epoch(self, row)
         finally:
             bar.close()
+        known = self.best_evals if self.best_state is not None else self.epoch_evals  # of the returned state
         self.state = self.eval_state = self.best_state if self.best_state is not None else self.eval_state
-        return TrainResult(c, self.history, self.state, {s: self.evaluate(s) for s in ("train", "test")},
-                           time.perf_counter() - t0)
+        final = {s: known[s] if s in known else self.evaluate(s) for s in ("train", "test")}
+        return TrainResult(c, self.history, self.state, final, time.perf_counter() - t0)
 
 
 @dataclass
