@@ -20,7 +20,7 @@ from exactsnn.numeric.templates.engine_sim import (  # stamp: drop
     ST_ABOVE_AFTER_RESET, ST_OK, ST_SPIKE_BUDGET, interval_search, newton_polish, potential,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
-    _input_stream, _population_tables, state_candidate, state_polish_in,  # stamp: drop
+    _input_stream, _population_tables, state_candidate, state_crossing_before, state_polish_in,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
     FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
@@ -68,6 +68,26 @@ def _interval_candidate(j, p, theta, t_max, t0, arr_head, arr_time, arr_syn, arr
     return ST_OK, (t if t <= t_max else math.inf)
 
 
+#: ``next_in[j]`` of a neuron that another neuron's spikes reach (its next arrival is not known in advance)
+NOT_INPUT_ONLY = -2
+
+
+@njit(cache=True)
+def _input_links(n_in, n_neurons, syn_post, out_ptr, out_syn, input_syn):
+    """(in_next, next_in): in_next[r] = the input-stream position of the next input arrival at the neuron of
+    arrival r (-1: none); next_in[j] = j's first one (-1: none), or NOT_INPUT_ONLY when a neuron's spikes
+    reach j."""
+    in_next = np.empty(input_syn.size, np.int64)
+    next_in = np.full(n_neurons, -1, np.int64)
+    for r in range(input_syn.size - 1, -1, -1):
+        j = syn_post[input_syn[r]]
+        in_next[r] = next_in[j]
+        next_in[j] = r
+    for q in range(out_ptr[n_in], out_ptr[out_ptr.size - 1]):
+        next_in[syn_post[out_syn[q]]] = NOT_INPUT_ONLY
+    return in_next, next_in
+
+
 #: Why ``_event_loop`` returned: done (status set), or which buffer must grow before it resumes.
 DONE, GROW_SPIKES, GROW_ARRIVALS, GROW_HEAP = 0, 1, 2, 3
 
@@ -78,7 +98,7 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                 input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time, spk_neuron, spk_arr_head, spk_prev,
                 spk_vdot, spk_gap, arr_time, arr_syn, arr_src, arr_prev, arr_head, last_spk, cand_time, cand_neuron,
                 touched, is_touched, watching, n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed,
-                cand_closed, pend, bracket):
+                cand_closed, pend, bracket, in_next, next_in):
     """The event loop of ``simulate_one``, from the counters it is given, until the run is done or a buffer is full.
 
     Returns (need, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, fail_j, fail_t): ``need``
@@ -157,8 +177,10 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                 return GROW_ARRIVALS, n_spk, n_arr, next_input, heap_size, seq, n_closed, n_watch, status, -1, math.nan
             while ((next_input < input_time.size and input_time[next_input] == t_arr)
                    or (heap_size > 0 and heap_time[0] == t_arr)):
+                r_in = -1
                 if next_input < input_time.size and input_time[next_input] == t_arr:
                     syn, src_id = input_syn[next_input], input_src[next_input]
+                    r_in = next_input
                     next_input += 1
                 else:
                     syn, src_id = heap_syn[0], heap_src[0]
@@ -168,6 +190,8 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
                                                                            heap_syn[last], heap_src[last])
                     heap_sift_down(heap_time, heap_seq, heap_syn, heap_src, heap_size)
                 j = syn_post[syn]
+                if r_in >= 0 and next_in[j] != NOT_INPUT_ONLY:
+                    next_in[j] = in_next[r_in]
                 arr_time[n_arr], arr_syn[n_arr], arr_src[n_arr], arr_prev[n_arr] = t_arr, syn, src_id, arr_head[j]
                 arr_head[j] = n_arr
                 n_arr += 1
@@ -200,7 +224,19 @@ def _event_loop(ptab, pop, n_in, n_in_sp, syn_post, syn_w, syn_d, out_ptr, out_s
             pj = pop[j]
             is_touched[j] = False
             theta = theta_pop[pj]
-            if STRATEGY_EXPSUM:
+            if STRATEGY_EXPSUM and next_in[j] != NOT_INPUT_ONLY:
+                # only input spikes reach j: its next arrival is known, so the feed-forward path's window test
+                # decides whether a crossing can come first (the same root when it can; none polished otherwise)
+                r = next_in[j]
+                t_next = input_time[r] if r >= 0 and input_time[r] <= t_max else math.inf
+                t_cand, margin, closed, _, _, _, _ = state_crossing_before(
+                    cf_kind[pj], nodes[pj, 0], nodes[pj, 1], state_c0[j], state_c1[j], theta, state_time[j], t_max,
+                    t_next)
+                cand_closed[j] = closed
+                bracket[j, 0] = math.nan
+                st = ST_OK
+                pend[j] = margin if t_next == math.inf else math.inf  # a finite window's margin: at that arrival
+            elif STRATEGY_EXPSUM:
                 t_cand, exact, lo, hi, margin, closed = state_candidate(cf_kind[pj], nodes[pj, 0], nodes[pj, 1],
                                                                         state_c0[j], state_c1[j], theta,
                                                                         state_time[j], t_max)
@@ -284,6 +320,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     cand_closed = np.zeros(n_neurons, np.bool_)  # the current candidate's polish started from a closed form
     pend = np.full(n_neurons, math.inf)  # the current candidate's margin over its segment to t_max
     bracket = np.full((n_neurons, 2), math.nan)  # a deferred candidate's bracket (nan: its time is exact)
+    in_next, next_in = _input_links(n_in, n_neurons, syn_post, out_ptr, out_syn, input_syn)
     n_spk = n_arr = n_closed = next_input = heap_size = seq = 0
     status, fail_j, fail_t = ST_OK, -1, math.nan  # where the run stopped, when status != ST_OK
     while True:  # the event loop runs until it is done or a buffer is full; then the buffer grows
@@ -293,7 +330,8 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                input_time, input_syn, input_src, heap_time, heap_seq, heap_syn, heap_src, spk_time,
                                spk_neuron, spk_arr_head, spk_prev, spk_vdot, spk_gap, arr_time, arr_syn, arr_src,
                                arr_prev, arr_head, last_spk, cand_time, cand_neuron, touched, is_touched, watching,
-                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend, bracket)
+                               n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend,
+                               bracket, in_next, next_in)
         if need == GROW_SPIKES:
             spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
             spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
