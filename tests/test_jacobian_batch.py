@@ -135,3 +135,29 @@ def test_column_blocks_merge_only_close_neighbours():
     assert column_blocks([d, w, p], gap=3) == [(0, 60), (63, 66)]
     assert column_blocks([d, w, p], gap=4) == [(0, 66)]
     assert column_blocks([]) == []
+
+
+def test_without_delay_columns_the_other_columns_are_unchanged():
+    """A forward that needs no delay gradient leaves the delay block out of the Jacobian altogether; the
+    remaining columns must be the same bits (with and without parameter columns), and delay gradients
+    cannot be asked for."""
+    spec = _spec()
+    init = spec.initial(PARAMS)
+    x = np.random.default_rng(11).uniform(0, 1, (4, 3))
+    args = (init["weight"], init["delay"], init["params"], x)
+    full = spec.simulate(*args, jacobian=True)
+    n = spec.network.n_synapses
+    for param_grads in (True, False):
+        lean = spec.simulate(*args, jacobian=True, param_grads=param_grads, delay_grads=False)
+        ref = full if param_grads else spec.simulate(*args, jacobian=True, param_grads=False)
+        assert not lean.with_delays and lean.jac.shape[2] == ref.jac.shape[2] - n
+        assert np.array_equal(lean.jac[:, :, :n], ref.jac[:, :, :n])
+        assert np.array_equal(lean.jac[:, :, n:], ref.jac[:, :, 2 * n:])
+        dl = np.random.default_rng(12).normal(size=full.t_first.shape)
+        keys = ("weight", "input_times") + (("params",) if param_grads else ())
+        got, want = lean.grads(dl, keys=keys, per_pattern=True), ref.grads(dl, keys=keys, per_pattern=True)
+        assert all(np.array_equal(got[k], want[k]) for k in keys)
+        got, want = lean.grads(dl, keys=keys), ref.grads(dl, keys=keys)  # other column blocks: BLAS may reorder
+        assert all(_close(got[k], want[k]) for k in keys)
+        with pytest.raises(ValueError, match="without delay columns"):
+            lean.grads(dl, keys=("weight", "delay"))

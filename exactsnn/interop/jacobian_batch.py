@@ -59,29 +59,33 @@ class JacobianBatch(BatchSpikes):
     """First spikes and their Jacobians of a batch; ``grads`` contracts them with dL/dt_first.
 
     Attributes: ``BatchSpikes``' (``t_first``, ``first``, ``counts``, ``sizes``, ...), no records, and
-    ``jac`` (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) and ``with_params``: whether its
-    model-parameter columns were computed (a forward that needs no parameter gradient skips the kernels'
-    parameter derivatives).
+    ``jac`` (B, n_out, n_q): weights | delays | ``max_in_sp`` input-time slots | n_pop n_params model
+    parameters; ``with_params``: whether its model-parameter columns were computed (a forward that needs
+    no parameter gradient skips the kernels' parameter derivatives); ``with_delays``: whether it has the
+    delay columns at all (a forward that needs no delay gradient leaves them out: a smaller Jacobian to
+    zero, write and read).
     """
 
     jac: np.ndarray
     with_params: bool = True
+    with_delays: bool = True
 
     @classmethod
     def from_packed(cls, compiled: CompiledModel, layer: LayerCache, topo: Topology, ptab, pop, packed: PackedInputs,
-                    input_shape: tuple, t_max: float, max_spikes: int, with_params: bool = True) -> "JacobianBatch":
+                    input_shape: tuple, t_max: float, max_spikes: int, with_params: bool = True,
+                    with_delays: bool = True) -> "JacobianBatch":
         """Simulate packed, already checked inputs on ``topo`` in parallel, with first-spike Jacobians
-        (the model-parameter columns only ``with_params``)."""
+        (the model-parameter columns only ``with_params``, the delay columns only ``with_delays``)."""
         out = compiled.call("batch_simulate_jacobian", ptab, pop, packed.in_times, packed.in_src, packed.in_ptr,
                             layer.n_inputs, layer.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr,
                             topo.out_syn, float(t_max), int(max_spikes), layer.outputs, int(packed.max_in_sp),
-                            bool(with_params))
+                            bool(with_params), bool(with_delays))
         status = out[0]
         if status.any():
             bad = int(np.flatnonzero(status)[0])
             raise SimulationError(status_message(int(status[bad]), max_spikes=max_spikes, pattern=bad))
         return cls(topo, ptab, float(t_max), input_shape, packed.in_ptr, packed.where, packed.dense, packed.max_in_sp,
-                   *out[1:], bool(with_params))
+                   *out[1:], bool(with_params), bool(with_delays))
 
     def grads(self, dl_dfirst=None, spike_grads=(), keys=GRAD_KEYS, per_pattern=False) -> dict:
         """``SpikeBatch.grads`` by contraction: gradients ``keys`` from dL/dt_first (B, n_out).
@@ -93,11 +97,13 @@ class JacobianBatch(BatchSpikes):
             raise ValueError("a JacobianBatch holds first-spike Jacobians only; spike_grads need a SpikeBatch")
         if "params" in keys and not self.with_params:
             raise ValueError("this JacobianBatch was computed without model-parameter columns (with_params=False)")
+        if "delay" in keys and not self.with_delays:
+            raise ValueError("this JacobianBatch was computed without delay columns (with_delays=False)")
         n_b, n_out, n_q = self.jac.shape
         n_syn = self.topology.syn_w.size
-        m = self.max_in_sp
+        m, i0 = self.max_in_sp, (2 if self.with_delays else 1) * n_syn  # i0: the first input-time column
         g = np.zeros((n_b, n_out)) if dl_dfirst is None else np.where(self.silent, 0.0, dl_dfirst)
-        cols = {"weight": slice(0, n_syn), "delay": slice(n_syn, 2 * n_syn), "params": slice(2 * n_syn + m, n_q)}
+        cols = {"weight": slice(0, n_syn), "delay": slice(n_syn, 2 * n_syn), "params": slice(i0 + m, n_q)}
         out = {}
         summed = [k for k in keys if k != "input_times" and not per_pattern]
         flat = self.jac.reshape(n_b * n_out, n_q)
@@ -107,7 +113,7 @@ class JacobianBatch(BatchSpikes):
                         if lo <= cols[k].start and cols[k].stop <= hi})
         for k in keys:
             if k == "input_times":
-                block = np.einsum("bo,boi->bi", g, self.jac[:, :, 2 * n_syn:2 * n_syn + m])
+                block = np.einsum("bo,boi->bi", g, self.jac[:, :, i0:i0 + m])
                 out[k] = input_grads(block, self.dense, self.input_shape, self.in_ptr, self.where)
             elif per_pattern:
                 out[k] = np.einsum("bo,boq->bq", g, self.jac[:, :, cols[k]])

@@ -93,19 +93,20 @@ def _parameter_sets(spec, w, d, p, x):
         yield idx, w[pick[0]], d[pick[1]], p[pick[2]], x[pick[3]].reshape((-1,) + tail), lv, batch
 
 
-def _run(spec, w, d, p, xs, jacobian=False, param_grads=True):
+def _run(spec, w, d, p, xs, jacobian=False, keys=GRAD_KEYS):
     """One batch forward of one parameter set: ``LayerSpec.simulate`` (with ``jacobian``, first-spike
     Jacobians instead of causal records when they are small; the forward kept for a backward and the
     backward's own simulation make the same choice, so gradients do not depend on the memo; without
-    ``param_grads`` the Jacobian's parameter columns are left out, the others are the same bits)."""
-    return spec.simulate(w, d, p, xs, jacobian, param_grads)
+    'params' or 'delay' in ``keys`` the Jacobian's parameter or delay columns are left out, the others
+    are the same bits)."""
+    return spec.simulate(w, d, p, xs, jacobian, "params" in keys, "delay" in keys)
 
 
 def _grads(sb, g, keys=GRAD_KEYS, per_pattern=False) -> dict:
     """``sb.grads`` of ``keys``, the inputs the forward was told are differentiated (``custom_vjp``'s
     ``perturbed``), and zeros for the others, which JAX discards (so their contractions are skipped)."""
-    if not getattr(sb, "with_params", True):  # no parameter columns: the forward knew they are not needed
-        keys = tuple(k for k in keys if k != "params")
+    skip = {k for k, has in (("params", "with_params"), ("delay", "with_delays")) if not getattr(sb, has, True)}
+    keys = tuple(k for k in keys if k not in skip)  # columns left out: the forward knew they are not needed
     r = sb.grads(g, keys=keys, per_pattern=per_pattern)
     lead = (sb.t_first.shape[0],) if per_pattern else ()
     shapes = {"weight": lead + sb.topology.syn_w.shape, "delay": lead + sb.topology.syn_d.shape,
@@ -116,18 +117,17 @@ def _grads(sb, g, keys=GRAD_KEYS, per_pattern=False) -> dict:
 def _host_forward(spec, w, d, p, x, keep=False, keys=GRAD_KEYS):
     """Outputs of every parameter set; with ``keep``, the batches are memoised for the backward callback
     with ``keys``, the differentiated inputs (the backward computes only their gradients; without
-    'params' the Jacobian's parameter columns are skipped, see ``_run``), and a token naming them is
+    'params' or 'delay' the Jacobian's parameter or delay columns are skipped, see ``_run``), and a token naming them is
     returned last (shape ``lv``)."""
     w, d, p, x = (np.asarray(a) for a in (w, d, p, x))
-    param_grads = "params" in keys
     if w.ndim == 1:  # not under vmap: one batch call, no scatter into vmap slots
-        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]), keep, param_grads)
+        sb = _run(spec, w, d, p, x.reshape((-1,) + x.shape[x.ndim - spec.input_rank:]), keep, keys)
         lead = x.shape[:x.ndim - spec.input_rank]
         outs = tuple(a.reshape(lead + a.shape[1:]) for a in (sb.t_first, sb.silent, sb.counts))
         return outs + (np.asarray(spec.remember({None: sb, "keys": keys}), np.int64),) if keep else outs
     outs, kept = None, {}
     for idx, wi, di, pi, xs, lv, batch in _parameter_sets(spec, w, d, p, x):
-        sb = _run(spec, wi, di, pi, xs, keep, param_grads)
+        sb = _run(spec, wi, di, pi, xs, keep, keys)
         kept[idx] = sb
         got = (sb.t_first, sb.silent, sb.counts)
         if outs is None:

@@ -138,8 +138,8 @@ class LayerSpec:
         self.cache["params"] = key
         return table
 
-    def simulate(self, weight, delay, params, input_times, jacobian: bool = False,
-                 param_grads: bool = True) -> SpikeBatch | JacobianBatch:
+    def simulate(self, weight, delay, params, input_times, jacobian: bool = False, param_grads: bool = True,
+                 delay_grads: bool = True) -> SpikeBatch | JacobianBatch:
         """Spikes and causal records of every pattern of ``input_times``, simulated in parallel.
 
         ``weight``, ``delay`` (n_synapses,), ``params`` (n_populations, n_params) and ``input_times``
@@ -150,7 +150,8 @@ class LayerSpec:
         With ``jacobian``, when no spikes are recorded (``record`` is None) and the first-spike Jacobian
         fits in ``jacobian_bytes``, returns a ``JacobianBatch`` instead (no records; its backward is a
         contraction): the choice depends only on the spec and the batch's shape. ``param_grads=False``
-        leaves its model-parameter columns out (cheaper; asking it for 'params' gradients then raises).
+        leaves its model-parameter columns out, ``delay_grads=False`` its delay columns (cheaper; asking
+        it for those gradients then raises).
         """
         layer = self.layer_cache
         topo = layer.topology(weight, delay)
@@ -164,7 +165,7 @@ class LayerSpec:
                 packed.in_ptr.size - 1, layer.outputs.size, topo.syn_w.size, packed.max_in_sp, *ptab.shape) \
                 <= self.jacobian_bytes:
             return JacobianBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape,
-                                             self.t_max, self.max_spikes, param_grads)
+                                             self.t_max, self.max_spikes, param_grads, delay_grads)
         batch = SpikeBatch.from_packed(self.compiled, layer, topo, ptab, self.pop, packed, times.shape, self.t_max,
                                        self.max_spikes, self.capacity[0])
         need, have = batch.capacity, self.capacity[0] or (0, 0)

@@ -123,7 +123,7 @@ class ExactSpikeFunction(torch.autograd.Function):
             if columns else np.zeros((spec.n_pop, 0))
         ctx.param_grads = need[3] or any(need[5:])
         batch = spec.simulate(_numpy(weight), _numpy(delay), table, _numpy(input_times),
-                              jacobian=any(need[1:]), param_grads=ctx.param_grads)
+                              jacobian=any(need[1:]), param_grads=ctx.param_grads, delay_grads=need[2])
         ctx.batch = batch
         ctx.like = [(t.dtype, t.device) for t in (weight, delay, weight if params is None else params,
                                                    input_times, *columns)] if spec.allow_cast else None

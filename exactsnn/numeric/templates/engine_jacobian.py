@@ -54,24 +54,33 @@ def collect_no_dp(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr
 
 @njit(cache=True)
 def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr,
-                  arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac, with_dp):
-    """Fill jac (n_out, 2 n_syn + in_cols + n_pop N_PARAMS): row o = ``adjoint_core`` seeded with 1 at spike first[o].
+                  arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac, with_dp, with_dd):
+    """Fill jac (n_out, n_q): row o = ``adjoint_core`` seeded with 1 at spike first[o].
 
-    Columns as ``batch_adjoint_record``'s: weights | delays | ``in_cols`` input-time slots (the first
-    ``n_in_sp`` used) | model parameters per population (left zero unless ``with_dp``). Rows of silent
-    outputs (first[o] = -1) stay zero.
+    Columns as ``batch_adjoint_record``'s: weights | delays (only ``with_dd``, else absent) | ``in_cols``
+    input-time slots (the first ``n_in_sp`` used) | model parameters per population (left zero unless
+    ``with_dp``); n_q = (2 if with_dd else 1) n_syn + in_cols + n_pop N_PARAMS. Rows of silent outputs
+    (first[o] = -1) stay zero.
+
+    The live outputs of a spike share one pass over its parents (each row and each adjoint entry receives
+    the same additions in the same order as in a sweep of its own, so every row keeps its bits).
     """
     n_out = first.size
     adj = np.zeros((n_spk, n_out))
     for o in range(n_out):
         if first[o] >= 0:
             adj[first[o], o] = 1.0
+    live, fs = np.empty(n_out, np.int64), np.empty(n_out)
+    d_off = n_syn if with_dd else 0
+    in_base = n_syn + d_off
     par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
-        live = False
+        n_live = 0
         for o in range(n_out):
-            live = live or adj[k, o] != 0.0
-        if not live:
+            if adj[k, o] != 0.0:
+                live[n_live] = o
+                n_live += 1
+        if n_live == 0:
             continue
         c = pop[spk_neuron[k]]
         if with_dp:
@@ -80,43 +89,44 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
         else:
             n, vdot = collect_no_dp(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
                                     arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt)
-        base = 2 * n_syn + in_cols + c * N_PARAMS
-        for o in range(n_out):
-            if adj[k, o] == 0.0:
-                continue
-            f = -adj[k, o] / vdot
-            row = jac[o]
-            for i in range(n):
-                e = par_src[i]
-                g = f * parent_dF_dt[i]
-                syn = par_syn[i]
+        for j in range(n_live):
+            fs[j] = -adj[k, live[j]] / vdot
+        for i in range(n):
+            e, syn, dfdt, ps = par_src[i], par_syn[i], parent_dF_dt[i], par_psp[i]
+            for j in range(n_live):
+                o, f = live[j], fs[j]
+                g = f * dfdt
                 if syn >= 0:
-                    row[syn] += f * par_psp[i]
-                    row[n_syn + syn] += g
+                    jac[o, syn] += f * ps
+                    if with_dd:
+                        jac[o, d_off + syn] += g
                 if e < n_in_sp:
-                    row[2 * n_syn + e] += g
+                    jac[o, in_base + e] += g
                 else:
                     adj[e - n_in_sp, o] += g
-            for i in range(N_PARAMS if with_dp else 0):
-                row[base + i] += f * df_dp[i]
+        if with_dp:
+            base = in_base + in_cols + c * N_PARAMS
+            for j in range(n_live):
+                for i in range(N_PARAMS):
+                    jac[live[j], base + i] += fs[j] * df_dp[i]
 
 
 @njit(cache=True, parallel=True)
 def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
-                            out_syn, t_max, max_spikes, outputs, max_in_sp, with_dp):
+                            out_syn, t_max, max_spikes, outputs, max_in_sp, with_dp, with_dd):
     """Many patterns in parallel: simulate each, then its first-spike Jacobian while the record is hot
-    (the model-parameter columns only ``with_dp``, else zero).
+    (the model-parameter columns only ``with_dp``, else zero; the delay columns only ``with_dd``, else absent).
 
     Returns (status (B,), sizes (B, 2) = (n_spk, n_arr), t_first (B, n_out), first (B, n_out) spike index
-    or -1, counts (B, n_neurons), jac (B, n_out, 2 n_syn + max_in_sp + n_pop N_PARAMS)), the first five as
-    ``batch_simulate_record``'s; no record is kept.
+    or -1, counts (B, n_neurons), jac (B, n_out, n_q) with n_q = (2 if with_dd else 1) n_syn + max_in_sp +
+    n_pop N_PARAMS), the first five as ``batch_simulate_record``'s; no record is kept.
     """
     n_b = in_ptr.size - 1
     n_syn = syn_w.size
     status, sizes, t_first, first, counts = batch_rows(n_b, outputs.size, n_neurons)
     # zeroed pattern by pattern inside the parallel loop: np.zeros of the whole batch ran serially before it
     # (2.3 MB for 50 Yin-Yang patterns: ~180 us against ~30 us for np.empty, measured by the bridges3 helper)
-    jac = np.empty((n_b, outputs.size, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    jac = np.empty((n_b, outputs.size, (2 if with_dd else 1) * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
     for b in prange(n_b):
         jac[b] = 0.0
         res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
@@ -125,5 +135,5 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
         hi, lo = in_ptr[b + 1], in_ptr[b]
         if res[0] == 0:
             jacobian_core(ptab, pop, n_syn, hi - lo, max_in_sp, n_spk, res[2], res[3], res[4], res[5], n_arr, res[7],
-                          res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp)
+                          res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp, with_dd)
     return status, sizes, t_first, first, counts, jac
