@@ -195,6 +195,34 @@ def test_parameter_columns_get_the_table_gradient(jacobian_bytes):
         assert got is None if name == "tau_mem" else torch.equal(got, table.grad[:, i])
 
 
+def test_zero_grad_clears_every_parameter_like_module_zero_grad():
+    """``ExactSNN.zero_grad`` skips ``Module``'s traversal; oracle: ``torch.nn.Module.zero_grad`` on the
+    same layer (every learned parameter's gradient None, or zero with ``set_to_none=False``), also for a
+    subclass holding a submodule, whose parameters only the general path reaches."""
+
+    class WithHead(ExactSNN):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.head = torch.nn.Linear(2, 1).double()
+
+    net, x = _net()
+    for cls in (ExactSNN, WithHead):
+        layer = cls(net, "lif", T_MAX, PARAMS, learn=("weight", "delay", "threshold"))
+        learned = [p for p in layer.parameters() if p.requires_grad]
+        for set_to_none in (True, False):
+            out = layer(torch.tensor(x)).t_first
+            (out.sum() + (layer.head(out).sum() if cls is WithHead else 0)).backward()
+            assert all(p.grad is not None and p.grad.abs().max() > 0 for p in learned)
+            layer.zero_grad(set_to_none)
+            got = [p.grad for p in learned]
+            for p in learned:
+                p.grad = torch.ones_like(p)
+            torch.nn.Module.zero_grad(layer, set_to_none)
+            want = [p.grad for p in learned]
+            assert all((g is None) == (w is None) and (g is None or torch.equal(g, w)) for g, w in zip(got, want))
+            assert all(g is None for g in got) if set_to_none else all(not g.any() for g in got)
+
+
 def test_allow_cast_float32_and_state_dict_round_trip():
     net, x = _net()
     layer = ExactSNN(net, "lif", T_MAX, PARAMS, allow_cast=True)

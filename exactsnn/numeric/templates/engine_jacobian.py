@@ -61,26 +61,20 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
     input-time slots (the first ``n_in_sp`` used) | model parameters per population (left zero unless
     ``with_dp``); n_q = (2 if with_dd else 1) n_syn + in_cols + n_pop N_PARAMS. Rows of silent outputs
     (first[o] = -1) stay zero.
-
-    The live outputs of a spike share one pass over its parents (each row and each adjoint entry receives
-    the same additions in the same order as in a sweep of its own, so every row keeps its bits).
     """
     n_out = first.size
     adj = np.zeros((n_spk, n_out))
     for o in range(n_out):
         if first[o] >= 0:
             adj[first[o], o] = 1.0
-    live, fs = np.empty(n_out, np.int64), np.empty(n_out)
-    d_off = n_syn if with_dd else 0
+    d_off = n_syn if with_dd else 0  # delay block (empty without with_dd), then inputs at in_base
     in_base = n_syn + d_off
     par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
-        n_live = 0
+        live = False
         for o in range(n_out):
-            if adj[k, o] != 0.0:
-                live[n_live] = o
-                n_live += 1
-        if n_live == 0:
+            live = live or adj[k, o] != 0.0
+        if not live:
             continue
         c = pop[spk_neuron[k]]
         if with_dp:
@@ -89,26 +83,26 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
         else:
             n, vdot = collect_no_dp(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
                                     arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt)
-        for j in range(n_live):
-            fs[j] = -adj[k, live[j]] / vdot
-        for i in range(n):
-            e, syn, dfdt, ps = par_src[i], par_syn[i], parent_dF_dt[i], par_psp[i]
-            for j in range(n_live):
-                o, f = live[j], fs[j]
-                g = f * dfdt
+        base = in_base + in_cols + c * N_PARAMS
+        for o in range(n_out):
+            if adj[k, o] == 0.0:
+                continue
+            f = -adj[k, o] / vdot
+            row = jac[o]
+            for i in range(n):
+                e = par_src[i]
+                g = f * parent_dF_dt[i]
+                syn = par_syn[i]
                 if syn >= 0:
-                    jac[o, syn] += f * ps
+                    row[syn] += f * par_psp[i]
                     if with_dd:
-                        jac[o, d_off + syn] += g
+                        row[d_off + syn] += g
                 if e < n_in_sp:
-                    jac[o, in_base + e] += g
+                    row[in_base + e] += g
                 else:
                     adj[e - n_in_sp, o] += g
-        if with_dp:
-            base = in_base + in_cols + c * N_PARAMS
-            for j in range(n_live):
-                for i in range(N_PARAMS):
-                    jac[live[j], base + i] += fs[j] * df_dp[i]
+            for i in range(N_PARAMS if with_dp else 0):
+                row[base + i] += f * df_dp[i]
 
 
 @njit(cache=True, parallel=True)
