@@ -34,7 +34,8 @@ GAP = 64  # columns: closer blocks are contracted in one product
 
 
 def jacobian_bytes(n_patterns: int, n_out: int, n_syn: int, max_in_sp: int, n_pop: int, n_params: int) -> int:
-    """Bytes of the (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) float64 Jacobian of a batch."""
+    """Bytes of the (B, n_out, 2 n_syn + max_in_sp + n_pop n_params) float64 Jacobian of a batch with its
+    delay columns (an upper bound: a batch without them is n_syn columns narrower)."""
     return 8 * n_patterns * n_out * (2 * n_syn + max_in_sp + n_pop * n_params)
 
 
