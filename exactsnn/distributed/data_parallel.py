@@ -24,13 +24,13 @@ from .cluster import dask_client
 
 
 def shard_loss_grad(shared, patterns, labels):
-    """``batch_loss_grad`` of one shard: ``shared = (model, network, t_max, loss, params, want_grad, populations,
-    model_grad)``."""
+    """``Trainer.batch`` of one shard (``batch_loss_grad`` with the first-spike exit): ``shared = (model, network,
+    t_max, loss, params, want_grad, populations, model_grad)``."""
     from .. import batch_loss_grad
 
     model, network, t_max, loss, params, want_grad, populations, model_grad = shared
     return batch_loss_grad(model, network, patterns, t_max, loss, labels=labels, params=params, want_grad=want_grad,
-                           populations=populations, model_grad=model_grad)
+                           populations=populations, first_spike_exit=True, model_grad=model_grad)
 
 
 def merge(parts, max_in: int):
