@@ -2,8 +2,9 @@
 
 Work: ``exactsnn train yinyang --seed 0``'s network at its initial weights (5+1 inputs, 120 hidden, 3 outputs,
 tau_syn = tau_mem = 1, t_max = 4) on its first ``--samples`` training patterns, ``batch_loss_grad`` with and
-without the gradient, with ``first_spike_exit`` off and on; process CPU time per pattern, best of
-``--repeats`` after a warm-up call (the first call loads the compiled batch function and starts numba's
+without the gradient (and, where the tree has ``model_grad``, the gradient without model parameters, which is
+what the trainer asks for unless it learns thresholds), with ``first_spike_exit`` off and on; process CPU time per
+pattern, best of ``--repeats`` after a warm-up call (the first call loads the compiled batch function and starts numba's
 thread pool). Run with NUMBA_NUM_THREADS=1.
 
 ``--balance``: also each pattern's own cost in the training step (gradient, first-spike exit: CPU of a
@@ -16,6 +17,7 @@ Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_train_batch.py [--samples 100]
 """
 
 import argparse
+import inspect
 import time
 
 import numpy as np
@@ -36,11 +38,13 @@ def main():
     data = trainer.data["train"]
     pats = Patterns.first_spikes(data.times[:args.samples])
     labels = data.labels[:args.samples]
+    lean = "model_grad" in inspect.signature(batch_loss_grad).parameters  # trees before it computed them always
     print("| gradient | first-spike exit | us per pattern (CPU) | spikes per pattern |")
     print("| --- | --- | --- | --- |")
-    for want_grad in (False, True):
+    grads = [(False, {}), (True, {})] + ([("weights only (the trainer's step)", {"model_grad": False})] if lean else [])
+    for want_grad, extra in grads:
         for early in (False, True):
-            kw = dict(labels=labels, params=c.params, want_grad=want_grad, first_spike_exit=early)
+            kw = dict(labels=labels, params=c.params, want_grad=bool(want_grad), first_spike_exit=early, **extra)
             res = batch_loss_grad(c.model, net, pats, c.t_max, c.loss, **kw)
             best = float("inf")
             for _ in range(args.repeats):

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .diagnostics import check_spikes
+from .diagnostics import apply_policy
 from .errors import InvalidInputError
 from .grad import Gradients
 from .hessian_batch import batch_hvp as batch_hvp
@@ -157,7 +157,7 @@ def spike_hessian(result: SimulationResult, spikes=None, policy: str = "warn", m
     if result.n_spikes * n_c * n_c > MAX_HESSIAN_ENTRIES:
         raise InvalidInputError(f"spike_hessian needs {result.n_spikes} x {n_c} x {n_c} entries (> "
                                 f"{MAX_HESSIAN_ENTRIES}); use hvp for large networks")
-    check_spikes(result, policy)
+    apply_policy(result, policy)
     e = edges(result)
     n, n_par = result.n_spikes, result.ptab.shape[1]
     g1, gs = np.zeros((0, n_par)), np.zeros((0, n_par))
@@ -186,7 +186,7 @@ def spike_curvature(result: SimulationResult, v, policy: str = "warn", model: bo
     _check_result(result, "spike_curvature")
     _check_flag(model, "spike_curvature", "model")
     v = _direction(result, v, model=bool(model))
-    check_spikes(result, policy)
+    apply_policy(result, policy)
     e = edges(result)
     rhs1 = rhs2 = np.zeros(e.vdot.size)
     if model:
@@ -276,7 +276,7 @@ def hvp(result: SimulationResult, loss, v, policy: str = "warn", model: bool = T
     _check_flag(model, "hvp", "model")
     v = _direction(result, v, model=bool(model))
     dl_dt, idx, block = _loss_terms(result, loss)
-    check_spikes(result, policy)
+    apply_policy(result, policy)
     out = hvp_flat(result, dl_dt, idx, block, v)
     n_syn, n_q = result.network.n_synapses, n_params(result)
     return Gradients(out[:n_syn], out[n_syn:2 * n_syn], out[2 * n_syn:n_q], out[n_q:])

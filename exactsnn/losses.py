@@ -160,7 +160,7 @@ class Patterns:
 
 def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels=None, params=None,
                     want_grad=True, max_spikes=DEFAULT_MAX_SPIKES, populations=None,
-                    first_spike_exit=False) -> BatchResult:
+                    first_spike_exit=False, model_grad=True) -> BatchResult:
     """Loss and exact gradients for many input patterns, in parallel on all cores (numba prange).
 
     ``patterns`` is a sequence of patterns (each a list of per-channel spike-time lists) or a
@@ -170,6 +170,10 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     ``first_spike_exit=True`` stops each pattern once every output has fired (the losses read only
     first output spikes): losses, first spike times and gradients are bit-identical to the full run,
     ``counts`` count the spikes up to each pattern's stop. Training uses it; default False.
+
+    ``model_grad=False`` skips the model-parameter gradients (the kernels' parameter derivatives are about a
+    third of the adjoint's work): ``grad.model`` is then an empty block (shape (B, 0)); weights, delays and input
+    times are the same bits. The trainer asks for them only when it learns thresholds.
     """
     compiled = resolve(model)
     pop, n_pop = populations_array(populations, network.n_neurons)
@@ -189,10 +193,13 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     topo = Topology.of(network)
     if not isinstance(first_spike_exit, (bool, np.bool_)):
         raise ValueError(f"first_spike_exit = {first_spike_exit!r} must be True or False")
+    if not isinstance(model_grad, (bool, np.bool_)):
+        raise ValueError(f"model_grad = {model_grad!r} must be True or False")
     status, losses, t_first, counts, grads = compiled.call(
         "batch_loss_grad", ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
         topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
-        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in, bool(first_spike_exit))
+        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in, bool(first_spike_exit),
+        bool(model_grad))
     bad = np.flatnonzero(status)
     if bad.size:
         raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))

@@ -24,12 +24,13 @@ from .cluster import dask_client
 
 
 def shard_loss_grad(shared, patterns, labels):
-    """``batch_loss_grad`` of one shard: ``shared = (model, network, t_max, loss, params, want_grad, populations)``."""
+    """``Trainer.batch`` of one shard (``batch_loss_grad`` with the first-spike exit): ``shared = (model, network,
+    t_max, loss, params, want_grad, populations, model_grad)``."""
     from .. import batch_loss_grad
 
-    model, network, t_max, loss, params, want_grad, populations = shared
+    model, network, t_max, loss, params, want_grad, populations, model_grad = shared
     return batch_loss_grad(model, network, patterns, t_max, loss, labels=labels, params=params, want_grad=want_grad,
-                           populations=populations)
+                           populations=populations, first_spike_exit=True, model_grad=model_grad)
 
 
 def merge(parts, max_in: int):
@@ -63,7 +64,8 @@ class DaskTrainer(Trainer):
         if k < 2:
             return super().batch(patterns, labels, want_grad)
         c = self.config
-        shared = (c.model, self.state.network(), c.t_max, c.loss, self._params(), want_grad, self._populations())
+        shared = (c.model, self.state.network(), c.t_max, c.loss, self._params(), want_grad, self._populations(),
+                  c.learn_thresholds)
         if self.scatter:
             (shared,) = self.client.scatter([shared], broadcast=True, hash=False)
         bounds = np.linspace(0, n, k + 1).astype(np.int64)

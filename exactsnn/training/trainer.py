@@ -216,10 +216,12 @@ class Trainer:
     def batch(self, patterns, labels, want_grad=True):
         """Loss, first spikes and gradients of a batch, with the first-spike early exit: each pattern stops once
         every output has fired. Losses, first spikes and gradients are bit-identical to the full run; ``counts``
-        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``)."""
+        are spikes up to each pattern's stop (weight bumping corrects them, ``_hidden_counts``). Model-parameter
+        gradients are computed only when thresholds are learned (``grad.model`` is empty otherwise)."""
         return batch_loss_grad(self.config.model, self.state.network(), patterns, self.config.t_max, self.config.loss,
                                labels=labels, params=self._params(), want_grad=want_grad,
-                               populations=self._populations(), first_spike_exit=True)
+                               populations=self._populations(), first_spike_exit=True,
+                               model_grad=self.config.learn_thresholds)
 
     def _hidden_counts(self, patterns, counts):
         """``counts`` whose hidden columns say, as the full run would, whether a hidden neuron fired at all.

@@ -61,12 +61,13 @@ def simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, sy
 
 @njit(cache=True)
 def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                     max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch):
+                     max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch, model_grad=True):
     """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,)).
 
     ``watch``: ``outputs`` for the first-spike early exit (the loss reads only first output spikes, so
     loss and gradient are bit-identical to the full run's; ``counts`` then count spikes up to the stop),
-    or empty for the full simulation.
+    or empty for the full simulation. ``model_grad=False``: the model-parameter block stays zero, not
+    computed (``adjoint_core``'s ``with_dp``); the other blocks are the same bits.
     """
     res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                        max_spikes, True, watch)
@@ -86,41 +87,45 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
             if idx[o] >= 0:
                 dl_dt[idx[o]] += dl_do[o]
         grad = adjoint_core(ptab, pop, n_syn, in_times.size, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev,
-                            n_arr, arr_time, arr_syn, arr_src, arr_prev, syn_w, dl_dt)
+                            n_arr, arr_time, arr_syn, arr_src, arr_prev, syn_w, dl_dt, model_grad)
     return status, value, t_first, counts, grad
 
 
 @njit(cache=True, parallel=True)
 def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
                     t_max, max_spikes, outputs, loss_kind, labels, tau0, tau1, gamma, want_grad, max_in_sp,
-                    first_spike_exit):
+                    first_spike_exit, model_grad):
     """Many patterns in parallel. Pattern b's input spikes are in_times[in_ptr[b]:in_ptr[b+1]].
 
     ``first_spike_exit``: stop each pattern once every output has fired (``sample_loss_grad``).
+    ``model_grad=False``: no model-parameter gradients (not computed, and their block is left out).
 
     Returns (status (B,), loss (B,), t_first (B, n_out), counts (B, n_neurons),
-    grad (B, 2 n_syn + max_in_sp + n_pop N_PARAMS)); a pattern's input-time gradients are padded.
+    grad (B, 2 n_syn + max_in_sp + n_pop N_PARAMS), without the last block when not model_grad); a pattern's
+    input-time gradients are padded.
     """
     n_b = in_ptr.size - 1
     n_syn = syn_w.size
+    n_mod = ptab.shape[0] * N_PARAMS if model_grad else 0
     status = np.zeros(n_b, np.int64)
     losses = np.zeros(n_b)
     t_first = np.zeros((n_b, outputs.size))
     counts = np.zeros((n_b, n_neurons), np.int64)
-    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    grads = np.zeros((n_b, 2 * n_syn + max_in_sp + n_mod))
     watch = outputs if first_spike_exit else outputs[:0]
     for b in prange(n_b):
         lo = in_ptr[b]
         hi = in_ptr[b + 1]
         st, val, tf, cnt, g = sample_loss_grad(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
                                                syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
-                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad, watch)
+                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad, watch,
+                                               model_grad)
         status[b] = st
         losses[b] = val
         t_first[b] = tf
         counts[b] = cnt
         grads[b, :2 * n_syn + hi - lo] = g[:2 * n_syn + hi - lo]
-        grads[b, 2 * n_syn + max_in_sp:] = g[2 * n_syn + hi - lo:]
+        grads[b, 2 * n_syn + max_in_sp:] = g[2 * n_syn + hi - lo:2 * n_syn + hi - lo + n_mod]
     return status, losses, t_first, counts, grads
 
 

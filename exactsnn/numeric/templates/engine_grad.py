@@ -26,13 +26,15 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
 
 @njit(cache=True)
 def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src, arr_prev, syn_w,
-            par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, own_reset=True):
+            par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, own_reset=True, with_dp=True):
     """Parents of spike k and the partials of F at its time.
 
     Fills par_src (source-spike id), par_syn (synapse, -1 for own spikes), par_psp (dF/dw),
     parent_dF_dt (dF/dt_parent) and df_dp (dF/d model params). Returns (n_parents, Vdot).
     ``own_reset=False`` drops the own-spike parents (the coupling through the reset), as the
     paper's public code does: only for demonstrating that error, never for real gradients.
+    ``with_dp=False`` leaves df_dp at zero (the kernels' parameter derivatives are not evaluated); every
+    other output is computed by the same operations in the same order, so it is the same bits.
     """
     t = spk_time[k]
     n = 0
@@ -51,9 +53,10 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             parent_dF_dt[n] = -w * dps
             n += 1
             vdot += w * dps
-            dpsp_dp(s, p, kernel_dp)
-            for i in range(N_PARAMS):
-                df_dp[i] += w * kernel_dp[i]
+            if with_dp:
+                dpsp_dp(s, p, kernel_dp)
+                for i in range(N_PARAMS):
+                    df_dp[i] += w * kernel_dp[i]
         a = arr_prev[a]
     m = spk_prev[k]
     while m >= 0:
@@ -66,13 +69,15 @@ def collect(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, 
             parent_dF_dt[n] = dr
             n += 1
         vdot -= dr
-        dreset_dp(s, p, kernel_dp)
+        if with_dp:
+            dreset_dp(s, p, kernel_dp)
+            for i in range(N_PARAMS):
+                df_dp[i] -= kernel_dp[i]
+        m = spk_prev[m]
+    if with_dp:
+        dthreshold_dp(p, kernel_dp)
         for i in range(N_PARAMS):
             df_dp[i] -= kernel_dp[i]
-        m = spk_prev[m]
-    dthreshold_dp(p, kernel_dp)
-    for i in range(N_PARAMS):
-        df_dp[i] -= kernel_dp[i]
     return n, vdot
 
 
@@ -119,8 +124,11 @@ def fp_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head
 
 @njit(cache=True)
 def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
-                 arr_syn, arr_src, arr_prev, syn_w, dl_dt):
-    """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + n_pop N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order."""
+                 arr_syn, arr_src, arr_prev, syn_w, dl_dt, with_dp=True):
+    """Adjoint sweep: dL/dq (2 n_syn + n_in_sp + n_pop N_PARAMS,) from dL/dt_k (n_spk,), in reverse time order.
+
+    ``with_dp=False``: the model-parameter block is left at zero and its kernel derivatives are not evaluated
+    (``collect``); the other blocks are the same bits."""
     grad = np.zeros(2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS)
     adj = dl_dt[:n_spk].copy()
     par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
@@ -129,7 +137,7 @@ def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr
             continue
         c = pop[spk_neuron[k]]
         n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
-                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
+                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, True, with_dp)
         f = -adj[k] / vdot
         for i in range(n):
             e = par_src[i]
@@ -142,9 +150,10 @@ def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr
                 grad[2 * n_syn + e] += g
             else:
                 adj[e - n_in_sp] += g
-        base = 2 * n_syn + n_in_sp + c * N_PARAMS
-        for i in range(N_PARAMS):
-            grad[base + i] += f * df_dp[i]
+        if with_dp:
+            base = 2 * n_syn + n_in_sp + c * N_PARAMS
+            for i in range(N_PARAMS):
+                grad[base + i] += f * df_dp[i]
     return grad
 
 
