@@ -28,48 +28,51 @@ from numba import njit
 
 from ..errors import InvalidInputError
 from ..losses import KINDS, Loss
-from ..numeric.losses_nb import loss_and_grad
+from ..numeric.losses_nb import LOSS_TTFS_CROSS_ENTROPY, loss_and_grad
 from .torch import _numpy, _plain, check_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 _INTEGER = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
+OK, BAD_TIME, BAD_LABEL, OVERFLOW = 0, 1, 2, 3  # _rows' status codes
+
+
 @njit(cache=True)
 def _rows(kind, t, silent, labels, tau0, tau1, gamma, scale, losses, dl_dt):
-    """``losses[b] = loss_and_grad(row b)``, ``dl_dt[b] = scale * dL_b/dt_b``; True when all are finite."""
-    finite = True
+    """``losses[b] = loss_and_grad(row b)``, ``dl_dt[b] = dL_b/dt_b / scale``; a status code (``OK``, or
+    ``BAD_TIME`` for a non-finite time, ``BAD_LABEL`` for a label outside [0, n_out), ``OVERFLOW``)."""
+    n_out = t.shape[1]
+    for b in range(t.shape[0]):
+        for o in range(n_out):
+            if not abs(t[b, o]) <= 1.7976931348623157e308:
+                return BAD_TIME
+        if kind == LOSS_TTFS_CROSS_ENTROPY and not 0 <= labels[b] < n_out:
+            return BAD_LABEL
     for b in range(t.shape[0]):
         losses[b] = loss_and_grad(kind, t[b], silent[b], labels[b], tau0, tau1, gamma, dl_dt[b])
-        finite &= abs(losses[b]) <= 1.7976931348623157e308
-        for o in range(t.shape[1]):
+        if not abs(losses[b]) <= 1.7976931348623157e308:
+            return OVERFLOW
+        for o in range(n_out):
             if scale != 1.0:
                 dl_dt[b, o] /= scale
-            finite &= abs(dl_dt[b, o]) <= 1.7976931348623157e308
-    return finite
+            if not abs(dl_dt[b, o]) <= 1.7976931348623157e308:
+                return OVERFLOW
+    return OK
 
 
 class ExactLossFunction(torch.autograd.Function):
-    """One node: forward = every row's loss and dL/dt (numba), backward = dL/dt times the incoming gradient.
+    """One node: the loss of a batch forward (``value``, computed with ``dl_dt = dL/dt`` by ``_rows`` in
+    numba before the node is made), ``dL/dt`` times the incoming gradient backward.
 
     Call through ``ttfs_cross_entropy``, ``first_spike_sum`` or ``spike_loss`` (they check the arguments).
     """
 
     @staticmethod
-    def forward(ctx, t_first, kind, labels, silent, tau0, tau1, gamma, reduction, like):
-        t = _numpy(t_first)
-        n_b = t.shape[0]
-        losses, dl_dt = np.empty(n_b), np.empty(t.shape)
-        scale = float(n_b) if reduction == "mean" else 1.0  # dL/dt of the mean: dL_b/dt / B
-        if not _rows(KINDS[kind], t, silent, labels, tau0, tau1, gamma, scale, losses, dl_dt):
-            raise InvalidInputError(f"the {kind} loss overflowed (tau1 = {tau1}, gamma = {gamma}): "
-                                    "gamma * exp(t / tau1) exceeds float64 for the label's spike time (t_max if silent); raise tau1")
+    def forward(ctx, t_first, value, dl_dt, like):
         ctx.dl_dt, ctx.like = dl_dt, like
-        if reduction == "none":
-            value = torch.from_numpy(losses)
-        else:
-            value = torch.tensor(np.mean(losses) if reduction == "mean" else np.sum(losses), dtype=torch.float64)
-        return value if like is None else value.to(like[0])
+        out = torch.from_numpy(value)  # (B,) losses or their 0-d mean or sum
+        return out if like is None else out.to(like[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -81,11 +84,11 @@ class ExactLossFunction(torch.autograd.Function):
             grad = torch.from_numpy(dl_dt * _numpy(g)[:, None])
         if ctx.like is not None:
             grad = grad.to(dtype=ctx.like[0], device=ctx.like[1])
-        return grad, None, None, None, None, None, None, None, None
+        return grad, None, None, None
 
 
-def _labels(labels, n_b: int, n_out: int) -> np.ndarray:
-    """Integer class indices (B,) in [0, n_out) as int64 numpy, or an error naming ``labels``."""
+def _labels(labels, n_b: int) -> np.ndarray:
+    """Integer class indices (B,) as int64 numpy (their range is checked by ``_rows``), or an error."""
     if not isinstance(labels, torch.Tensor):
         raise InvalidInputError(f"labels must be a torch.Tensor of integer class indices, got {type(labels).__name__}")
     if labels.dtype not in _INTEGER:
@@ -93,11 +96,9 @@ def _labels(labels, n_b: int, n_out: int) -> np.ndarray:
                                 "(torch.int64, as for torch.nn.functional.cross_entropy)")
     if labels.shape != (n_b,):
         raise InvalidInputError(f"labels has shape {tuple(labels.shape)}; expected ({n_b},), one per row of t_first")
-    lab = labels.detach().cpu().numpy().astype(np.int64, copy=False)
-    bad = np.flatnonzero((lab < 0) | (lab >= n_out))
-    if bad.size:
-        raise InvalidInputError(f"labels[{bad[0]}] = {int(lab[bad[0]])}: class indices must be in [0, {n_out})")
-    return lab
+    if labels.dtype != torch.int64 or not labels.is_cpu:
+        labels = labels.to("cpu", torch.int64)
+    return labels.numpy()
 
 
 def _silent(silent, shape: tuple) -> np.ndarray:
@@ -109,31 +110,51 @@ def _silent(silent, shape: tuple) -> np.ndarray:
         raise InvalidInputError(f"silent must be a torch.bool tensor (SpikeOutput.silent), got {what}")
     if tuple(silent.shape) != shape:
         raise InvalidInputError(f"silent has shape {tuple(silent.shape)}; expected {shape}, the shape of t_first")
-    return silent.detach().cpu().numpy()
+    return silent.numpy() if silent.is_cpu else silent.cpu().numpy()
 
 
-def _loss(kind, t_first, labels, silent, tau0, tau1, gamma, reduction, allow_cast) -> torch.Tensor:
-    """Check the arguments, then one ``ExactLossFunction`` node."""
+def _refuse(status, kind, t, lab, tau1, gamma):
+    """The error for a status of ``_rows`` that is not ``OK``, naming the argument and the entry."""
+    if status == BAD_TIME:
+        b, o = np.argwhere(~np.isfinite(t))[0]
+        raise InvalidInputError(f"t_first[{b}, {o}] = {float(t[b, o])!r}: first spike times must be finite "
+                                "(a silent output reports t_max)")
+    if status == BAD_LABEL:
+        b = np.flatnonzero((lab < 0) | (lab >= t.shape[1]))[0]
+        raise InvalidInputError(f"labels[{b}] = {int(lab[b])}: class indices must be in [0, {t.shape[1]})")
+    raise InvalidInputError(f"the {kind} loss overflowed (tau1 = {tau1}, gamma = {gamma}): gamma * exp(t / tau1) "
+                            "exceeds float64 for the label's spike time (t_max if silent); raise tau1")
+
+
+def _loss(kind, t_first, labels, silent, tau0, tau1, gamma, reduction, allow_cast, checked=False) -> torch.Tensor:
+    """Check the arguments, compute every row (``_rows``), then one ``ExactLossFunction`` node.
+
+    The mean is numpy's (``np.add.reduce(L) / B``, as ``np.mean``: the trainer's reported loss bit for bit).
+    """
     if reduction not in REDUCTIONS:
         raise InvalidInputError(f"reduction = {reduction!r} is unknown; allowed: {list(REDUCTIONS)}")
-    try:  # the same checks and messages as exactsnn's Loss, as an InvalidInputError
-        Loss(kind, tau0=tau0, tau1=tau1, gamma=gamma)
-    except ValueError as e:
-        raise InvalidInputError(str(e)) from None
-    if not _plain(t_first, None) or t_first.dim() != 2:
+    if not checked:
+        try:  # the same checks and messages as exactsnn's Loss, as an InvalidInputError
+            Loss(kind, tau0=tau0, tau1=tau1, gamma=gamma)
+        except ValueError as e:
+            raise InvalidInputError(str(e)) from None
+    plain = _plain(t_first, None)
+    if not plain or t_first.dim() != 2:
         check_tensor(t_first, "t_first", (None, None), allow_cast)
     n_b, n_out = t_first.shape
     if n_b < 1 or n_out < 1:
         raise InvalidInputError(f"t_first has shape {tuple(t_first.shape)}; expected (B, n_out) with B, n_out >= 1")
     t = _numpy(t_first)
-    if not np.isfinite(t).all():
-        b, o = np.argwhere(~np.isfinite(t))[0]
-        raise InvalidInputError(f"t_first[{b}, {o}] = {float(t[b, o])!r}: first spike times must be finite "
-                                "(a silent output reports t_max)")
-    lab = np.zeros(n_b, np.int64) if labels is None else _labels(labels, n_b, n_out)
-    like = None if _plain(t_first, None) else (t_first.dtype, t_first.device)
-    return ExactLossFunction.apply(t_first, kind, lab, _silent(silent, (n_b, n_out)), float(tau0), float(tau1),
-                                   float(gamma), reduction, like)
+    lab = np.zeros(n_b, np.int64) if labels is None else _labels(labels, n_b)  # first_spike_sum reads none
+    losses, dl_dt = np.empty(n_b), np.empty((n_b, n_out))
+    status = _rows(KINDS[kind], t, _silent(silent, (n_b, n_out)), lab, float(tau0), float(tau1), float(gamma),
+                   float(n_b) if reduction == "mean" else 1.0, losses, dl_dt)  # dL/dt of the mean: dL_b/dt / B
+    if status != OK:
+        _refuse(status, kind, t, lab, tau1, gamma)
+    if reduction != "none":
+        total = np.add.reduce(losses)
+        losses = np.asarray(total / n_b if reduction == "mean" else total)
+    return ExactLossFunction.apply(t_first, losses, dl_dt, None if plain else (t_first.dtype, t_first.device))
 
 
 def ttfs_cross_entropy(t_first, labels, silent=None, *, tau0: float = 0.2, tau1: float = 1.0, gamma: float = 0.005,
@@ -190,7 +211,8 @@ def spike_loss(out, loss: Loss, labels=None, *, reduction: str = "mean", allow_c
         labels = torch.full((out.t_first.shape[0],), loss.label, dtype=torch.int64)
     if loss.kind == "first_spike_sum":
         labels = None
-    return _loss(loss.kind, out.t_first, labels, out.silent, loss.tau0, loss.tau1, loss.gamma, reduction, allow_cast)
+    return _loss(loss.kind, out.t_first, labels, out.silent, loss.tau0, loss.tau1, loss.gamma, reduction, allow_cast,
+                 checked=True)
 
 
 __all__ = ["ExactLossFunction", "ttfs_cross_entropy", "first_spike_sum", "spike_loss"]
