@@ -173,3 +173,11 @@ LAB = torch.tensor([1, 0])
 def test_bad_input_is_named(call, match):
     with pytest.raises(InvalidInputError, match=match):
         call()
+
+
+def test_any_integer_label_dtype_and_first_spike_sum_without_labels():
+    t = GOOD.clone().requires_grad_()
+    value = ttfs_cross_entropy(t, LAB.to(torch.int32), reduction="none")
+    assert torch.equal(value, ttfs_cross_entropy(GOOD, LAB, reduction="none"))
+    assert spike_loss(es.torch.SpikeOutput(GOOD, GOOD > 1.0, None), Loss("first_spike_sum"), LAB).item() == \
+        first_spike_sum(GOOD).item() == pytest.approx(GOOD.sum().item() / 2, rel=1e-15)
