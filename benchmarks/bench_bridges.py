@@ -6,6 +6,8 @@ initial weights: 5 inputs incl. bias, 120 hidden, 3 outputs, bias -> outputs; li
 - baseline ``batch_loss_grad``: simulation + TTFS cross-entropy + adjoint, in numba, per-sample gradients;
 - torch: ``ExactSNN`` forward, the same loss written in torch, ``backward()`` (the forward computes the
   first-spike Jacobians; the backward contracts them with the loss's dL/dt_first);
+- torch, exactsnn loss: the same step with exactsnn's loss node (``exactsnn.torch.spike_loss``: one
+  ``autograd.Function``, the numba ``loss_and_grad`` over rows) instead of the loss written in torch;
 - jax grad: ``jit(grad(loss))`` (jit drops the forward callback: one simulation + adjoint);
 - jax value_and_grad: ``jit(value_and_grad(loss))`` (forward callback + backward callback on the
   forward's records: one simulation + adjoint);
@@ -29,7 +31,7 @@ framework out of the process.
 ``--records`` adds the torch layer with ``jacobian_bytes=0`` (records kept, adjoint sweeps in the backward: the
 path before first-spike Jacobians) and, in torch and JAX, steps that also learn every model parameter
 (``+params``: the Jacobian keeps the parameter columns, whose kernel derivatives the weights-only layers
-skip; ``batch_loss_grad`` always computes them: the like-for-like comparison).
+skip; ``batch_loss_grad`` always computes them: the like-for-like comparison), with either loss.
 
 Run:  NUMBA_NUM_THREADS=1 python benchmarks/bench_bridges.py [--rounds 40] [--batches 8] [--only torch] [--records]
 """
@@ -110,17 +112,21 @@ def two_passes_torch_loss(c, spec, x, labels):
     return run
 
 
-def torch_step(c, net, x, labels, layer=None):
+def torch_step(c, net, x, labels, layer=None, exact_loss=False):
+    """One step of the torch layer: the loss written in torch (``torch_loss``) or, with ``exact_loss``,
+    exactsnn's loss node (``exactsnn.torch.spike_loss``: one autograd node, the same value)."""
     import torch
-    from exactsnn.torch import ExactSNN
+    from exactsnn.torch import ExactSNN, spike_loss
 
     layer = ExactSNN(net, c.model, c.t_max, c.params) if layer is None else layer
     xt, lab = torch.tensor(x), torch.tensor(labels)
     rows = torch.arange(len(labels))
+    loss = c.loss
 
     def run():
         layer.zero_grad()
-        torch_loss(c, layer(xt).t_first, rows, lab).backward()
+        out = layer(xt)
+        (spike_loss(out, loss, lab) if exact_loss else torch_loss(c, out.t_first, rows, lab)).backward()
         return layer.weight.grad
     return run
 
@@ -170,11 +176,14 @@ def main():
         layer = ExactSNN(net, c.model, c.t_max, c.params)  # one layer: its record capacity carries over
         methods["two passes + torch loss"] = cycle([two_passes_torch_loss(c, spec, x, lab) for x, lab in zip(xs, labels)])
         methods["torch"] = cycle([torch_step(c, net, x, lab, layer) for x, lab in zip(xs, labels)])
+        methods["torch, exactsnn loss"] = cycle([torch_step(c, net, x, lab, layer, True) for x, lab in zip(xs, labels)])
         if args.records:
             kept = ExactSNN(net, c.model, c.t_max, c.params, jacobian_bytes=0)
             methods["torch, records"] = cycle([torch_step(c, net, x, lab, kept) for x, lab in zip(xs, labels)])
             every = ExactSNN(net, c.model, c.t_max, c.params, learn=("weight", *kept.spec.compiled.param_names))
             methods["torch, +params"] = cycle([torch_step(c, net, x, lab, every) for x, lab in zip(xs, labels)])
+            methods["torch, +params, exactsnn loss"] = cycle([torch_step(c, net, x, lab, every, True)
+                                                              for x, lab in zip(xs, labels)])
     if args.only != "torch":
         methods["jax grad"], methods["jax value_and_grad"] = jax_steps(c, net, xs, labels)
         if args.records:
@@ -196,7 +205,7 @@ def main():
     for k in methods:
         w, u, m = np.median(wall[k]), np.median(cpu[k]), np.min(cpu[k])
         paired = np.median(np.array(cpu[k]) / np.array(cpu["batch_loss_grad"]))  # same round: drift cancels
-        print(f"{k:>24}: wall {1e3 * w:7.2f} ms (ratio {w / base_wall:5.2f})   cpu {1e3 * u:7.2f} ms "
+        print(f"{k:>29}: wall {1e3 * w:7.2f} ms (ratio {w / base_wall:5.2f})   cpu {1e3 * u:7.2f} ms "
               f"(ratio {u / base_cpu:5.2f})   min cpu {1e3 * m:7.2f} ms (ratio {m / base_min:5.2f})   "
               f"paired cpu ratio {paired:5.3f}")
 

@@ -29,13 +29,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..errors import InputSpikeError, ModelError, NetworkError
+from ..errors import InputSpikeError, InvalidInputError, ModelError, NetworkError
 from ..network import Network
 from ..simulate import DEFAULT_MAX_SPIKES
 from .layer_spec import JACOBIAN_BYTES, LayerSpec
 from .spike_batch import GRAD_KEYS
 
-_ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError}
+_ERRORS = {"weight": NetworkError, "delay": NetworkError, "params": ModelError, "input_times": InputSpikeError,
+           "t_first": InvalidInputError}
 
 
 class SpikeOutput(NamedTuple):
