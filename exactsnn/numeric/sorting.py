@@ -7,7 +7,8 @@ bottom-up merges that are skipped when two runs are already in order (the engine
 concatenations of sorted runs).
 
 Hot loops index with ``uidx(i)`` (the same index as unsigned): numba then emits no negative-index
-wraparound per access, which made these loops about 1.7x faster (``benchmarks/README.md``, record2).
+wraparound per access; the argsort of the feed-forward path's hidden spikes took 1.5-1.7x less time
+(``benchmarks/README.md``, issue 14, "record2").
 
 A stable sort's permutation is unique (equal keys keep their index order), so the result equals numpy's
 ``mergesort`` exactly for keys without NaN (the engine's times never are).

@@ -23,8 +23,9 @@ def _one_delay(n_in, out_ptr, out_syn, syn_d):
     """True when every synapse from a neuron has the same delay (every ``Network.feedforward`` with one delay
     per layer and two layers; deeper nets with equal layer delays)."""
     q0 = out_ptr[n_in]
+    d0 = syn_d[out_syn[q0]] if q0 < out_syn.size else 0.0
     for q in range(q0 + 1, out_ptr[out_ptr.size - 1]):
-        if syn_d[out_syn[q]] != syn_d[out_syn[q0]]:
+        if syn_d[uidx(out_syn[uidx(q)])] != d0:
             return False
     return True
 
@@ -70,10 +71,10 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
         n_runs = 1
     for j in range(n_neurons):
         for p in range(spk_lo[j], spk_hi[j]):
-            pool_neuron[p] = j
+            pool_neuron[uidx(p)] = j
         if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
             for p in range(spk_lo[j], spk_hi[j]):
-                order[p] = p
+                order[uidx(p)] = p
             n_runs += 1
             bounds[n_runs] = spk_hi[j]
     merge_runs(pool_t, order, work, bounds, n_runs)
@@ -93,6 +94,23 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
         tie |= t == t_prev
         t_prev = t
     return spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie
+
+
+@njit(cache=True)
+def _sources(walk, n_in, t_max, d, spk_time, spk_neuron, out_ptr, n_stream, r_end):
+    """(n_src, n_rec): the spikes (walk) or sorted spike arrivals to merge, and the record's length with the
+    r_end inputs. Walking, the first spike whose arrivals come after t_max ends it (later ones arrive later)."""
+    if not walk:
+        return n_stream, r_end + n_stream
+    n_rec = r_end
+    for k in range(spk_time.size):
+        i = uidx(n_in + spk_neuron[uidx(k)])
+        q0, q1 = out_ptr[i], out_ptr[i + uidx(1)]
+        if q0 < q1:
+            if spk_time[uidx(k)] + d > t_max:
+                return k, n_rec
+            n_rec += q1 - q0
+    return spk_time.size, n_rec
 
 
 @njit(cache=True, inline="always")
@@ -123,7 +141,7 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
     order (time, spike k, position q) by walking the spikes in k order, each one's synapses in q order:
     fl(t_k + d) ascends with t_k (rounding is monotone), and the first beyond t_max ends the walk. Otherwise
     they are sorted first (``_neuron_arrival_stream``). Before each spike arrival come the inputs at or before
-    its time.
+    its time. A record whose length differs from the runs' (``_sources``) is not ok before anything is written.
     """
     walk = _one_delay(n_in, out_ptr, out_syn, syn_d)
     d = syn_d[out_syn[out_ptr[n_in]]] if out_ptr[n_in] < out_syn.size else 0.0
@@ -137,45 +155,35 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
     r_end = 0  # the inputs up to t_max (the stream is in time order)
     while r_end < input_time.size and input_time[r_end] <= t_max:
         r_end += 1
+    n_src, n_rec = _sources(walk, n_in, t_max, d, spk_time, spk_neuron, out_ptr, nt.size, r_end)
+    if n_rec != n_arr:
+        return arr_time, arr_syn, arr_src, arr_prev, local, False
     r = g = 0
     ok = True
-    n_src = spk_time.size if walk else nt.size
-    for k in range(n_src):
-        ku = uidx(k)
-        if walk:
-            i = uidx(n_in + spk_neuron[ku])
-            q0, q1 = out_ptr[i], out_ptr[i + uidx(1)]
-            if q0 == q1:
-                continue
-            t = spk_time[ku] + d
-            if t > t_max:
-                break  # later spikes arrive later
-        else:
-            q0, q1, t = k, k + 1, nt[ku]
+    for k in range(n_src + 1):  # k = n_src: the inputs after the last spike arrival
+        q0 = q1 = 0
+        t = math.inf
+        if k < n_src:
+            ku = uidx(k)
+            if walk:
+                i = uidx(n_in + spk_neuron[ku])
+                q0, q1, t = out_ptr[i], out_ptr[i + uidx(1)], spk_time[ku] + d
+                if q0 == q1:
+                    continue
+            else:
+                q0, q1, t = k, k + 1, nt[ku]
         while r < r_end and input_time[uidx(r)] <= t:
-            if g == n_arr:
-                return arr_time, arr_syn, arr_src, arr_prev, local, False
             ru = uidx(r)
             ok &= _put(g, input_time[ru], input_syn[ru], input_src[ru], arr_time, arr_syn, arr_src, arr_prev, local,
                        seen, last, syn_post, arr_lo, at, asyn)
             r += 1
             g += 1
         for q in range(q0, q1):
-            if g == n_arr:
-                return arr_time, arr_syn, arr_src, arr_prev, local, False
             qu = uidx(q)
             syn, src = (out_syn[qu], n_in_sp + k) if walk else (ns[qu], nsrc[qu])
             ok &= _put(g, t, syn, src, arr_time, arr_syn, arr_src, arr_prev, local, seen, last, syn_post, arr_lo,
                        at, asyn)
             g += 1
-    while r < r_end:
-        if g == n_arr:
-            return arr_time, arr_syn, arr_src, arr_prev, local, False
-        ru = uidx(r)
-        ok &= _put(g, input_time[ru], input_syn[ru], input_src[ru], arr_time, arr_syn, arr_src, arr_prev, local,
-                   seen, last, syn_post, arr_lo, at, asyn)
-        r += 1
-        g += 1
     for j in range(n_neurons):
         ok = ok and seen[j] == arr_lo[j + 1]
-    return arr_time, arr_syn, arr_src, arr_prev, local, ok and g == n_arr
+    return arr_time, arr_syn, arr_src, arr_prev, local, ok
