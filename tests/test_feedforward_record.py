@@ -75,34 +75,65 @@ def _stream_by_numpy(n_in, n_in_sp, spk_time, spk_neuron, topo, t_max):
     return np.array(t)[order], np.array(s, dtype=np.int64)[order], np.array(e, dtype=np.int64)[order]
 
 
+def _record_by_numpy(n_in, n_in_sp, inputs, spk_time, spk_neuron, topo, t_max):
+    """The record directly: the input arrivals up to t_max, then every spike-caused arrival in push order,
+    one stable sort by time (inputs first at equal times); each arrival's previous one at the same neuron."""
+    it, isy, isrc = inputs
+    keep = it <= t_max
+    st, ss, se = _stream_by_numpy(n_in, n_in_sp, spk_time, spk_neuron, topo, t_max)
+    t, syn, src = np.concatenate([it[keep], st]), np.concatenate([isy[keep], ss]), np.concatenate([isrc[keep], se])
+    order = np.argsort(t, kind="mergesort")
+    t, syn, src = t[order], syn[order], src[order]
+    post = topo.syn_post[syn]
+    prev = np.array([max([h for h in range(g) if post[h] == post[g]], default=-1) for g in range(t.size)], np.int64)
+    return t, syn, src, prev, post
+
+
+@pytest.mark.parametrize("kind", ["one", "mixed"])
 @pytest.mark.parametrize("seed", range(4))
-def test_walk_gives_the_sorted_spike_arrivals(seed):
-    """With one delay, ``_walk_next`` from the start visits exactly numpy's stable sort of the arrivals."""
+def test_record_against_a_direct_sort(kind, seed):
+    """``_record`` (walking the spikes with one delay, sorting them with several) equals a stable sort of all
+    arrivals; ``local`` maps each neuron's own run to the record, and ``ok`` fails when a run differs."""
     rng = np.random.default_rng(seed)
-    n_in, n_hid, n_out = 3, 6, 4
+    n_in, n_hid, n_out, t_max = 3, 6, 4, 2.0
     w = [rng.normal(1.0, 1.0, (n_in, n_hid)) * (rng.uniform(size=(n_in, n_hid)) < 0.7),
          rng.normal(1.0, 1.0, (n_hid, n_out)) * (rng.uniform(size=(n_hid, n_out)) < 0.6)]
-    topo = Topology.of(Network.feedforward(w, [np.zeros((n_in, n_hid)), np.full((n_hid, n_out), 0.375)]))
-    n_spk = 30
-    spk_time = np.sort(np.round(rng.uniform(0.0, 2.0, n_spk), 1))  # ties of spike times too
-    spk_neuron = rng.integers(0, n_hid + n_out, n_spk).astype(np.int64)
-    t_max = 2.0
+    d_out = np.full((n_hid, n_out), 0.375) if kind == "one" else rng.choice([0.0, 0.125, 0.375], (n_hid, n_out))
+    net = Network.feedforward(w, [np.zeros((n_in, n_hid)), d_out])
+    topo = Topology.of(net)
+    spk_time = np.sort(np.round(rng.uniform(0.0, 2.0, 30), 1))  # ties of spike times too
+    spk_neuron = rng.integers(0, n_hid + n_out, 30).astype(np.int64)
+    q_in = np.arange(topo.out_ptr[0], topo.out_ptr[n_in])
+    qs = rng.choice(q_in, 12)
+    it = np.sort(np.round(rng.uniform(0.0, 2.5, 12), 1))  # some beyond t_max, ties with spike arrivals
+    inputs = (it, topo.out_syn[qs].astype(np.int64), rng.permutation(12).astype(np.int64))
+    t, syn, src, prev, post = _record_by_numpy(n_in, 7, inputs, spk_time, spk_neuron, topo, t_max)
+    assert t.size > 20
+    by_neuron = np.argsort(post, kind="stable")  # each neuron's own run, neuron after neuron
+    arr_lo = np.searchsorted(post[by_neuron], np.arange(net.n_neurons + 1)).astype(np.int64)
+    at, asyn = t[by_neuron], syn[by_neuron]
     m = _module()
-    k, q, qe, tn = m._walk_next(n_in, t_max, 0.375, spk_time, spk_neuron, topo.out_ptr, -1, -1, 0)
-    got_t, got_s, got_e = [], [], []
-    while tn < np.inf:
-        got_t.append(tn)
-        got_s.append(topo.out_syn[q])
-        got_e.append(7 + k)
-        k, q, qe, tn = m._walk_next(n_in, t_max, 0.375, spk_time, spk_neuron, topo.out_ptr, k, q, qe)
-    want = _stream_by_numpy(n_in, 7, spk_time, spk_neuron, topo, t_max)
-    assert len(want[0]) > 5
-    np.testing.assert_array_equal(np.array(got_t), want[0])
-    np.testing.assert_array_equal(np.array(got_s, dtype=np.int64), want[1])
-    np.testing.assert_array_equal(np.array(got_e, dtype=np.int64), want[2])
-    for a, b in zip(m._neuron_arrival_stream(n_in, 7, spk_time, spk_neuron, topo.out_ptr, topo.out_syn,
-                                             topo.syn_d, t_max), want):
-        np.testing.assert_array_equal(a, b)
+    out = m._record(n_in, net.n_neurons, 7, t_max, *inputs, topo.syn_post, topo.syn_d, topo.out_ptr, topo.out_syn,
+                    spk_time, spk_neuron, arr_lo, at, asyn)
+    for got, want in zip(out[:4], (t, syn, src, prev)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(out[4], by_neuron)
+    assert out[5]
+    j = int(np.argmax(np.diff(arr_lo)))  # a neuron with several arrivals: swap two of its run
+    swapped = asyn.copy()
+    swapped[[arr_lo[j], arr_lo[j + 1] - 1]] = swapped[[arr_lo[j + 1] - 1, arr_lo[j]]]
+    bad = m._record(n_in, net.n_neurons, 7, t_max, *inputs, topo.syn_post, topo.syn_d, topo.out_ptr, topo.out_syn,
+                    spk_time, spk_neuron, arr_lo, at, swapped)
+    assert bad[5] == np.array_equal(swapped, asyn)
+    short = arr_lo.copy()
+    short[-1] -= 1  # the record holds one more arrival than the runs
+    assert not m._record(n_in, net.n_neurons, 7, t_max, *inputs, topo.syn_post, topo.syn_d, topo.out_ptr,
+                         topo.out_syn, spk_time, spk_neuron, short, at, asyn)[5]
+    if kind == "mixed":
+        for a, b in zip(m._neuron_arrival_stream(n_in, 7, spk_time, spk_neuron, topo.out_ptr, topo.out_syn,
+                                                 topo.syn_d, t_max), _stream_by_numpy(n_in, 7, spk_time, spk_neuron,
+                                                                                      topo, t_max)):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("seed", range(6))

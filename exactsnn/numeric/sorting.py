@@ -6,13 +6,24 @@ about a fifth of a simulation. This one compares floats inline: insertion sort o
 bottom-up merges that are skipped when two runs are already in order (the engine's lists are mostly
 concatenations of sorted runs).
 
+Hot loops index with ``uidx(i)`` (the same index as unsigned): numba then emits no negative-index
+wraparound per access; the argsort of the feed-forward path's hidden spikes took 1.5-1.7x less time
+(``benchmarks/README.md``, issue 14, "record2").
+
 A stable sort's permutation is unique (equal keys keep their index order), so the result equals numpy's
 ``mergesort`` exactly for keys without NaN (the engine's times never are).
 """
 
+import numpy as np
 from numba import njit
 
 _RUN = 16
+
+
+@njit(cache=True)
+def uidx(i):
+    """``i`` (>= 0) as an unsigned index: an array access with it carries no negative-index wraparound."""
+    return np.uint64(i)
 
 
 @njit(cache=True)
@@ -20,17 +31,17 @@ def _insertion_runs(keys, n, order):
     """order[:n] = 0..n-1, each run of _RUN sorted by key (stable: an element moves left only past
     strictly larger keys)."""
     for i in range(n):
-        order[i] = i
+        order[uidx(i)] = i
     for lo in range(0, n, _RUN):
         hi = min(lo + _RUN, n)
         for r in range(lo + 1, hi):
-            p = order[r]
-            kp = keys[p]
+            p = order[uidx(r)]
+            kp = keys[uidx(p)]
             m = r - 1
-            while m >= lo and keys[order[m]] > kp:
-                order[m + 1] = order[m]
+            while m >= lo and keys[uidx(order[uidx(m)])] > kp:
+                order[uidx(m + 1)] = order[uidx(m)]
                 m -= 1
-            order[m + 1] = p
+            order[uidx(m + 1)] = p
 
 
 @njit(cache=True)
@@ -41,31 +52,34 @@ def _merge(keys, src, dst, lo, mid, hi):
     """
     i, j, k = lo, mid, lo
     if i < mid and j < hi:
-        a, b = src[i], src[j]
-        ka, kb = keys[a], keys[b]
+        a, b = src[uidx(i)], src[uidx(j)]
+        ka, kb = keys[uidx(a)], keys[uidx(b)]
         while True:
             if ka <= kb:
-                dst[k] = a
+                dst[uidx(k)] = a
                 k += 1
                 i += 1
                 if i == mid:
                     break
-                a = src[i]
-                ka = keys[a]
+                a = src[uidx(i)]
+                ka = keys[uidx(a)]
             else:
-                dst[k] = b
+                dst[uidx(k)] = b
                 k += 1
                 j += 1
                 if j == hi:
                     break
-                b = src[j]
-                kb = keys[b]
-    for m in range(i, mid):
-        dst[k] = src[m]
-        k += 1
-    for m in range(j, hi):
-        dst[k] = src[m]
-        k += 1
+                b = src[uidx(j)]
+                kb = keys[uidx(b)]
+    _copy(src, dst, i, mid, k)
+    _copy(src, dst, j, hi, k + mid - i)
+
+
+@njit(cache=True, inline="always")
+def _copy(src, dst, lo, hi, to):
+    """dst[to:to + hi - lo] = src[lo:hi]."""
+    for m in range(hi - lo):
+        dst[uidx(to + m)] = src[uidx(lo + m)]
 
 
 @njit(cache=True)
@@ -83,15 +97,13 @@ def argsort_into(keys, n, order, work):
             mid = min(lo + width, n)
             hi = min(lo + 2 * width, n)
             if mid >= hi or keys[src[mid - 1]] <= keys[src[mid]]:
-                for k in range(lo, hi):  # already in order (or a lone run): copy
-                    dst[k] = src[k]
+                _copy(src, dst, lo, hi, lo)  # already in order (or a lone run)
             else:
                 _merge(keys, src, dst, lo, mid, hi)
         in_order = not in_order
         width *= 2
     if not in_order:
-        for k in range(n):
-            order[k] = work[k]
+        _copy(work, order, 0, n, 0)
 
 
 @njit(cache=True)
@@ -114,18 +126,15 @@ def merge_runs(keys, order, work, bounds, n_runs):
             if r + 1 < n_runs:
                 mid, hi = bounds[r + 1], bounds[r + 2]
                 if mid == lo or mid == hi or keys[src[mid - 1]] <= keys[src[mid]]:
-                    for k in range(lo, hi):
-                        dst[k] = src[k]
+                    _copy(src, dst, lo, hi, lo)
                 else:
                     _merge(keys, src, dst, lo, mid, hi)
             else:
-                for k in range(lo, bounds[r + 1]):
-                    dst[k] = src[k]
+                _copy(src, dst, lo, bounds[r + 1], lo)
             bounds[m] = lo
             m += 1
         bounds[m] = n
         n_runs = m
         in_order = not in_order
     if not in_order:
-        for k in range(n):
-            order[k] = work[k]
+        _copy(work, order, 0, n, 0)

@@ -5,7 +5,9 @@ arrivals in its own run. ``simulate_feedforward`` then puts spikes, arrivals and
 the general event loop (``engine_loop``) produces them: spikes by time (``_order_spikes``: a merge of the
 per-neuron trains), arrivals by time with inputs first at equal times and then by (source spike, synapse)
 (``_record``; spike-caused arrivals in heap order by walking the spikes when every synapse from a neuron has one
-delay, ``_walk_next``, else by a stable sort, ``_neuron_arrival_stream``).
+delay, else by a stable sort, ``_neuron_arrival_stream``). The per-arrival and per-spike loops call no function
+that takes arrays (``_put`` is inlined): no reference counting per item; they index with ``uidx`` (no
+negative-index wraparound).
 """
 
 import math
@@ -13,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from exactsnn.numeric.sorting import argsort_into, merge_runs
+from exactsnn.numeric.sorting import argsort_into, merge_runs, uidx
 
 
 @njit(cache=True)
@@ -21,8 +23,9 @@ def _one_delay(n_in, out_ptr, out_syn, syn_d):
     """True when every synapse from a neuron has the same delay (every ``Network.feedforward`` with one delay
     per layer and two layers; deeper nets with equal layer delays)."""
     q0 = out_ptr[n_in]
+    d0 = syn_d[out_syn[q0]] if q0 < out_syn.size else 0.0
     for q in range(q0 + 1, out_ptr[out_ptr.size - 1]):
-        if syn_d[out_syn[q]] != syn_d[out_syn[q0]]:
+        if syn_d[uidx(out_syn[uidx(q)])] != d0:
             return False
     return True
 
@@ -47,21 +50,6 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
 
 
 @njit(cache=True)
-def _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe):
-    """The spike-caused arrival after synapse q of spike k, with one delay d for all: (k, q, qe, time); time
-    inf when there is none up to t_max. Walking spikes in k order, each one's synapses in q order, gives the
-    heap order (time, k, q): fl(t_k + d) ascends with t_k (rounding is monotone)."""
-    q += 1
-    while q == qe:
-        k += 1
-        if k == spk_time.size:
-            return k, q, qe, math.inf
-        q, qe = out_ptr[n_in + spk_neuron[k]], out_ptr[n_in + spk_neuron[k] + 1]
-    t = spk_time[k] + d
-    return k, q, qe, t if t <= t_max else math.inf
-
-
-@njit(cache=True)
 def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted):
     """Pool spikes in time order: (spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie); spk_head:
     the pool's head (index into the arrival pool, or -1); ``tie`` when two spikes share a time (the general
@@ -83,10 +71,10 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
         n_runs = 1
     for j in range(n_neurons):
         for p in range(spk_lo[j], spk_hi[j]):
-            pool_neuron[p] = j
+            pool_neuron[uidx(p)] = j
         if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
             for p in range(spk_lo[j], spk_hi[j]):
-                order[p] = p
+                order[uidx(p)] = p
             n_runs += 1
             bounds[n_runs] = spk_hi[j]
     merge_runs(pool_t, order, work, bounds, n_runs)
@@ -94,14 +82,52 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
     spk_neuron, spk_prev, spk_head = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
     last = np.full(n_neurons, -1, np.int64)
     tie = False
+    t_prev = -math.inf
     for k in range(n_spk):
-        p = order[k]
+        ku = uidx(k)
+        p = uidx(order[ku])
         i = pool_neuron[p]
-        spk_time[k], spk_vdot[k], spk_gap[k], spk_head[k] = pool_t[p], pool_vdot[p], pool_gap[p], pool_head[p]
-        spk_neuron[k], spk_prev[k] = i, last[i]
-        last[i] = k
-        tie = tie or (k > 0 and spk_time[k] == spk_time[k - 1])
+        t = pool_t[p]
+        spk_time[ku], spk_vdot[ku], spk_gap[ku], spk_head[ku] = t, pool_vdot[p], pool_gap[p], pool_head[p]
+        spk_neuron[ku], spk_prev[ku] = i, last[uidx(i)]
+        last[uidx(i)] = k
+        tie |= t == t_prev
+        t_prev = t
     return spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie
+
+
+@njit(cache=True)
+def _sources(walk, n_in, t_max, d, spk_time, spk_neuron, out_ptr, n_stream, r_end):
+    """(n_src, n_rec): the spikes (walk) or sorted spike arrivals to merge, and the record's length with the
+    r_end inputs. Walking, the first spike whose arrivals come after t_max ends it (later ones arrive later)."""
+    if not walk:
+        return n_stream, r_end + n_stream
+    n_rec = r_end
+    for k in range(spk_time.size):
+        i = uidx(n_in + spk_neuron[uidx(k)])
+        q0, q1 = out_ptr[i], out_ptr[i + uidx(1)]
+        if q0 < q1:
+            if spk_time[uidx(k)] + d > t_max:
+                return k, n_rec
+            n_rec += q1 - q0
+    return spk_time.size, n_rec
+
+
+@njit(cache=True, inline="always")
+def _put(g, t, syn, src, arr_time, arr_syn, arr_src, arr_prev, local, seen, last, syn_post, arr_lo, at, asyn):
+    """Write arrival g = (t, syn, src) and its bookkeeping (inlined: no reference counts per arrival). Returns
+    whether it is the next arrival of its neuron's own run (position seen[j] of the arrival pool)."""
+    gu = uidx(g)
+    arr_time[gu], arr_syn[gu], arr_src[gu] = t, syn, src
+    j = uidx(syn_post[uidx(syn)])
+    p = seen[j]
+    pc = uidx(min(p, at.size - 1))  # at[p] only when p is in the pool: the test is branch-free
+    good = (p < arr_lo[j + uidx(1)]) & (at[pc] == t) & (asyn[pc] == syn)
+    local[uidx(min(p, local.size - 1))] = g
+    seen[j] = p + 1
+    arr_prev[gu] = last[j]
+    last[j] = g
+    return good
 
 
 @njit(cache=True)
@@ -111,44 +137,53 @@ def _record(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, s
     arrivals (inputs first at equal times). Returns (arr_time, arr_syn, arr_src, arr_prev, local: pool
     position -> arrival index, ok): ``ok`` checks that each neuron's arrivals come in its own run's order.
 
-    With one delay for every synapse from a neuron (``_one_delay``) the spike arrivals are generated in order
-    by walking the spikes (``_walk_next``); otherwise they are sorted first (``_neuron_arrival_stream``).
+    With one delay d for every synapse from a neuron (``_one_delay``) the spike arrivals are generated in heap
+    order (time, spike k, position q) by walking the spikes in k order, each one's synapses in q order:
+    fl(t_k + d) ascends with t_k (rounding is monotone), and the first beyond t_max ends the walk. Otherwise
+    they are sorted first (``_neuron_arrival_stream``). Before each spike arrival come the inputs at or before
+    its time. A record whose length differs from the runs' (``_sources``) is not ok before anything is written.
     """
     walk = _one_delay(n_in, out_ptr, out_syn, syn_d)
     d = syn_d[out_syn[out_ptr[n_in]]] if out_ptr[n_in] < out_syn.size else 0.0
     nt, ns, nsrc = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)) if walk else _neuron_arrival_stream(
         n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn, syn_d, t_max)
-    k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, -1, -1, 0)
-    if not walk:
-        tn = nt[0] if nt.size else math.inf
     n_arr = arr_lo[n_neurons]  # every neuron's arrivals (ok checks that the record has as many)
     arr_time, arr_syn = np.empty(n_arr), np.empty(n_arr, np.int64)
     arr_src, arr_prev, local = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
     last = np.full(n_neurons, -1, np.int64)
     seen = arr_lo[:-1].copy()
-    r = h = g = 0
+    r_end = 0  # the inputs up to t_max (the stream is in time order)
+    while r_end < input_time.size and input_time[r_end] <= t_max:
+        r_end += 1
+    n_src, n_rec = _sources(walk, n_in, t_max, d, spk_time, spk_neuron, out_ptr, nt.size, r_end)
+    if n_rec != n_arr:
+        return arr_time, arr_syn, arr_src, arr_prev, local, False
+    r = g = 0
     ok = True
-    while r < input_time.size and input_time[r] <= t_max or tn < math.inf:
-        if g == n_arr:
-            return arr_time, arr_syn, arr_src, arr_prev, local, False
-        if r < input_time.size and input_time[r] <= tn and input_time[r] <= t_max:
-            arr_time[g], arr_syn[g], arr_src[g] = input_time[r], input_syn[r], input_src[r]
+    for k in range(n_src + 1):  # k = n_src: the inputs after the last spike arrival
+        q0 = q1 = 0
+        t = math.inf
+        if k < n_src:
+            ku = uidx(k)
+            if walk:
+                i = uidx(n_in + spk_neuron[ku])
+                q0, q1, t = out_ptr[i], out_ptr[i + uidx(1)], spk_time[ku] + d
+                if q0 == q1:
+                    continue
+            else:
+                q0, q1, t = k, k + 1, nt[ku]
+        while r < r_end and input_time[uidx(r)] <= t:
+            ru = uidx(r)
+            ok &= _put(g, input_time[ru], input_syn[ru], input_src[ru], arr_time, arr_syn, arr_src, arr_prev, local,
+                       seen, last, syn_post, arr_lo, at, asyn)
             r += 1
-        elif walk:
-            arr_time[g], arr_syn[g], arr_src[g] = tn, out_syn[q], n_in_sp + k
-            k, q, qe, tn = _walk_next(n_in, t_max, d, spk_time, spk_neuron, out_ptr, k, q, qe)
-        else:
-            arr_time[g], arr_syn[g], arr_src[g] = tn, ns[h], nsrc[h]
-            h += 1
-            tn = nt[h] if h < nt.size else math.inf
-        j = syn_post[arr_syn[g]]
-        p = seen[j]
-        ok = ok and p < arr_lo[j + 1] and at[p] == arr_time[g] and asyn[p] == arr_syn[g]
-        local[min(p, n_arr - 1)] = g
-        seen[j] += 1
-        arr_prev[g] = last[j]
-        last[j] = g
-        g += 1
+            g += 1
+        for q in range(q0, q1):
+            qu = uidx(q)
+            syn, src = (out_syn[qu], n_in_sp + k) if walk else (ns[qu], nsrc[qu])
+            ok &= _put(g, t, syn, src, arr_time, arr_syn, arr_src, arr_prev, local, seen, last, syn_post, arr_lo,
+                       at, asyn)
+            g += 1
     for j in range(n_neurons):
         ok = ok and seen[j] == arr_lo[j + 1]
-    return arr_time, arr_syn, arr_src, arr_prev, local, ok and g == n_arr
+    return arr_time, arr_syn, arr_src, arr_prev, local, ok
