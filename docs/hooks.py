@@ -31,6 +31,8 @@ API = [
     ("exactsnn.verification", ["verify", "compare", "check_model", "ground_truth", "VerifyReport",
                                "CompareReport"]),
     ("exactsnn.io", ["load_case", "Case"]),
+    ("exactsnn.torch", None),
+    ("exactsnn.jax", None),
 ]
 
 

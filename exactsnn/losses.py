@@ -196,10 +196,10 @@ def batch_loss_grad(model, network: Network, patterns, t_max, loss: Loss, labels
     if not isinstance(model_grad, (bool, np.bool_)):
         raise ValueError(f"model_grad = {model_grad!r} must be True or False")
     status, losses, t_first, counts, grads = compiled.call(
-        "batch_loss_grad", ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
-        topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64), KINDS[loss.kind],
-        lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in, bool(first_spike_exit),
-        bool(model_grad))
+        "batch_loss_grad", ptab, pop, times, src, ptr, network.n_inputs, network.n_neurons, topo.syn_post,
+        topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes), network.outputs.astype(np.int64),
+        KINDS[loss.kind], lab, float(loss.tau0), float(loss.tau1), float(loss.gamma), bool(want_grad), max_in,
+        bool(first_spike_exit), bool(model_grad))
     bad = np.flatnonzero(status)
     if bad.size:
         raise SimulationError(status_message(int(status[bad[0]]), max_spikes=max_spikes, pattern=int(bad[0])))

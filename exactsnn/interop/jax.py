@@ -8,16 +8,15 @@ is exactsnn's adjoint with the cotangent as ``dL/dt``:
     dL/dx_bc = sum_k dL/dt_bk dt_bk/dx_bc    for input spike times x.
 
 It works under ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The callbacks are ``jax_host.host_call``s:
-``jax.pure_callback``'s contract with ``vmap_method="expand_dims"``, without its per-call conversion of
-every argument to a jax Array and back (about 0.3 ms of CPU per call on a batch of 50). A vmap over input patterns becomes one batch call (simulated in
-parallel on all cores), not one call per pattern; a vmap over weights, delays or parameters runs one
-batch call per parameter set. A callback cannot hand Python objects to another, so the forward
-callback memoises its batches on the spec (``LayerSpec.remember``, the last ``memo_size``) and returns a
-token as a residual; the backward callback runs only the adjoint sweeps on their causal records, or,
-when the first-spike Jacobian is small, contracts the cotangent with the Jacobian rows the forward
-computed (``jacobian_batch``; equal to the sweeps to rounding). When jit
-drops the forward callback (only gradients used) or the record is gone, the backward callback
-simulates the batch again: bit-identical spikes, one more simulation.
+``jax.pure_callback``'s contract with ``vmap_method="expand_dims"``, without its per-call conversion of every
+argument to a jax Array and back (about 0.3 ms of CPU per call on a batch of 50). A vmap over input patterns
+becomes one batch call (simulated in parallel on all cores), not one call per pattern; a vmap over weights, delays
+or parameters runs one batch call per parameter set. A callback cannot hand Python objects to another, so the
+forward callback memoises its batches on the spec (``LayerSpec.remember``, the last ``memo_size``) and returns a
+token as a residual; the backward callback runs only the adjoint sweeps on their causal records, or, when the
+first-spike Jacobian is small, contracts the cotangent with the Jacobian rows the forward computed
+(``jacobian_batch``; equal to the sweeps to rounding). When jit drops the forward callback (only gradients used) or
+the record is gone, the backward callback simulates the batch again: bit-identical spikes, one more simulation.
 
 Requirements: ``jax.config.update("jax_enable_x64", True)`` (exactness needs float64). Shapes and
 dtypes are checked when tracing; spike-time values (NaN, negative) are checked in the callback,
