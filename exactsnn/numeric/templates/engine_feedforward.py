@@ -25,7 +25,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, state_slope_shift_add, state_value0
-from exactsnn.numeric.sorting import argsort_into
+from exactsnn.numeric.sorting import argsort_into, uidx
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 from exactsnn.numeric.templates.engine_record import (  # stamp: drop
     _order_spikes, _record,  # stamp: drop
@@ -205,7 +205,7 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
     """One neuron over its sorted arrivals at[a_lo:a_hi]: ``_event_loop``'s steps for that neuron, in order.
 
     Spikes go to the pool from s_lo on (time, dV/dt before the reset, gap to the nearest arrival, index of
-    the last arrival before it or -1). Returns (status, s_end, n_closed, near margin, its time): status
+    the last arrival before it or -1). Indices known to be >= 0 go through ``uidx`` (no wraparound code). Returns (status, s_end, n_closed, near margin, its time): status
     ST_OK, FF_GROW (pool full) or FF_FALLBACK (a spike at the time of its last arrival: the general engine
     settles its order; or the potential above threshold after a reset: the general engine reports it).
     """
@@ -215,38 +215,40 @@ def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, 
     near_m, near_t = math.inf, math.inf
     a, s, n_closed = a_lo, s_lo, 0
     while True:
-        t_arr = at[a] if a < a_hi else math.inf
+        t_arr = at[uidx(a)] if a < a_hi else math.inf
         if cand <= t_arr and cand <= t_max:
             if s == pool_t.size:
                 return FF_GROW, s, n_closed, near_m, near_t
-            if a > a_lo and cand == at[a - 1]:
+            if a > a_lo and cand == at[uidx(a - 1)]:
                 return FF_FALLBACK, s, n_closed, near_m, near_t
-            pool_gap[s] = cand - at[a - 1] if a > a_lo else math.inf
-            pool_t[s], pool_head[s] = cand, a - 1 if a > a_lo else -1
+            us = uidx(s)
+            pool_gap[us] = cand - at[uidx(a - 1)] if a > a_lo else math.inf
+            pool_t[us], pool_head[us] = cand, a - 1 if a > a_lo else -1
             n_closed += cand_closed
-            pool_vdot[s], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
+            pool_vdot[us], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
             have = False
             s += 1
             if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
                 return FF_FALLBACK, s, n_closed, near_m, near_t
             st = cand
         elif t_arr <= t_max:
-            while a < a_hi and at[a] == t_arr:
+            while a < a_hi and at[uidx(a)] == t_arr:
                 m = s - 1
-                while m >= s_lo and pool_gap[m] > t_arr - pool_t[m]:  # the first arrival after spike m
-                    pool_gap[m] = t_arr - pool_t[m]
+                while m >= s_lo and pool_gap[uidx(m)] > t_arr - pool_t[uidx(m)]:  # the first arrival after spike m
+                    pool_gap[uidx(m)] = t_arr - pool_t[uidx(m)]
                     m -= 1
                 if have:  # the window test's basis at du = t_arr - st: the same bits as computing it here
-                    c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                    c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[uidx(a)]], STATE_PLAIN)
                     have = False
                 else:
-                    c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[a]], STATE_PLAIN)
+                    c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[uidx(a)]], STATE_PLAIN)
                 st = t_arr
                 a += 1
         else:
             return ST_OK, s, n_closed, near_m, near_t
+        t_next = at[uidx(a)] if a < a_hi else math.inf
         cand, margin, cand_closed, have, e0, n1, e1 = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st,
-                                                                            t_max, at[a] if a < a_hi else math.inf)
+                                                                            t_max, t_next)
         if margin < near_m:
             near_m, near_t = margin, st
 
