@@ -6,7 +6,13 @@ default derivation, where a special branch takes a limit only when it is looked 
 kernels' derivative limits are never taken (``exactsnn.derive.LimitExprs``). Both print the same module
 (checked here). CPU seconds, SymPy's and our memo caches cleared before each run.
 
+``--text``: the ``exactsnn derive MODEL`` report (``formulas_text``) instead. Baseline ("sympy.limit"):
+every limit form by ``sympy.limit`` and the closed-form crossings solved although the report does not
+print them (the derivation before the derive2 change). Measured: limits by L'Hopital's rule where it
+settles them (``exactsnn.derive.singular.lhopital_limit``), no closed-form solve. Same text (checked).
+
 Run:  python benchmarks/bench_derive.py lif adaptive_threshold
+      python benchmarks/bench_derive.py --text lif lif_two_synapse lif_dual_exp
 """
 
 import sys
@@ -17,7 +23,8 @@ from sympy.core.cache import clear_cache
 import exactsnn.derive as derive_mod
 from exactsnn import models
 from exactsnn.codegen.module import kernel_source
-from exactsnn.derive import expsum
+from exactsnn.derive import expsum, singular
+from exactsnn.io import model_files
 
 
 def timed(name, every_limit):
@@ -35,6 +42,30 @@ def timed(name, every_limit):
         derive_mod._search_keys = keep
 
 
+def timed_text(name, baseline):
+    clear_cache()
+    expsum.decompose.cache_clear()
+    expsum._newton_form.cache_clear()
+    keep = singular.lhopital_limit, model_files.derive
+    if baseline:
+        singular.lhopital_limit = lambda expr, sym, value: None
+        model_files.derive = lambda model, with_closed_forms=True: keep[1](model)
+    try:
+        t0 = time.process_time()
+        text = model_files.formulas_text(models.get(name))
+        return time.process_time() - t0, text
+    finally:
+        singular.lhopital_limit, model_files.derive = keep
+
+
+def main_text(names):
+    print(f"{'model':20s} {'sympy.limit (s)':>16s} {'now (s)':>8s} {'ratio':>6s}  same text")
+    for name in names:
+        base, text_base = timed_text(name, True)
+        now, text_now = timed_text(name, False)
+        print(f"{name:20s} {base:16.1f} {now:8.1f} {base / now:6.2f}  {text_base == text_now}", flush=True)
+
+
 def main(names):
     print(f"{'model':20s} {'every limit (s)':>16s} {'lazy (s)':>9s} {'ratio':>6s}  same module")
     for name in names:
@@ -44,4 +75,7 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["lif", "adaptive_threshold"])
+    if sys.argv[1:2] == ["--text"]:
+        main_text(sys.argv[2:] or ["lif", "lif_two_synapse"])
+    else:
+        main(sys.argv[1:] or ["lif", "adaptive_threshold"])
