@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '34522d38b11a6efecac8a3454664a4f4e7ffcd1f34dac0a2affcc642a317641d'
+INPUT_HASH = '3c2eede037521ae9471c5e876bf910d53b35c54ef2a5e1de64dc794b5bd3b9ce'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'aece9a53262d0862bc4dc9bffad8037e7dfd499ccff2f2a9f0fc7a11ae81ecc0'
+INPUT_HASH = '2175b6b5bfb24efa10a9f8b4f00966fd9a87d3ffafa99a9d2f0cc65901cae0e0'
 
 import math
 

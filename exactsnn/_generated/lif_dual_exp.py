@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '53ecc0f9701d63f36dd6b68148d85088988d125a2aae1039e12bdfe430a4c907'
+INPUT_HASH = 'd9df53cf26399f3fdbd1eb71485e5a9cc17a33cfe2db50690a79397931a0984b'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '08226f672e96ce6a396f660f51866a782655fff9056f85fc7b69b5396f455d08'
+INPUT_HASH = '4f7f89b0b759a2623a75a19fa85ca13fc9e08485f1dfb65df481c954949511bc'
 
 import math
 

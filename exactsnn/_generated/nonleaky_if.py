@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '3a1bc587c93fb5407d90432ae960d3c7673cae270cc37bce9bd9322693753201'
+INPUT_HASH = '6a32bb6fe3530d0be016c262c16fb2b7f8e25055f642133b4a17b0cedc5e7120'
 
 import math
 

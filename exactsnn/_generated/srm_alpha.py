@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '2ec7606e800eb5444655f0d69faf92fa85d6fb7a60ca1ab4197848d5632ef5f9'
+INPUT_HASH = '5cb378acf3c92f5cc0c33aef8dca70779997cff13b705447ff1c863825769e63'
 
 import math
 
