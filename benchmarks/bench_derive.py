@@ -8,8 +8,10 @@ kernels' derivative limits are never taken (``exactsnn.derive.LimitExprs``). Bot
 
 ``--text``: the ``exactsnn derive MODEL`` report (``formulas_text``) instead. Baseline ("sympy.limit"):
 every limit form by ``sympy.limit`` and the closed-form crossings solved although the report does not
-print them (the derivation before the derive2 change). Measured: limits by L'Hopital's rule where it
-settles them (``exactsnn.derive.singular.lhopital_limit``), no closed-form solve. Same text (checked).
+print them, no memo of limit forms, a ``simplify`` proves every plain substitution's denominator nonzero
+(the derivation before the derive2 change). Measured: limits by L'Hopital's rule where it settles them
+(``exactsnn.derive.singular.lhopital_limit``), each limit form kept (``lru_cache``), a sample value shows
+a denominator nonzero, no closed-form solve. Same text (checked).
 
 Run:  python benchmarks/bench_derive.py lif adaptive_threshold
       python benchmarks/bench_derive.py --text lif lif_two_synapse lif_dual_exp
@@ -31,6 +33,7 @@ def timed(name, every_limit):
     clear_cache()
     expsum.decompose.cache_clear()
     expsum._newton_form.cache_clear()
+    singular.limit_form.cache_clear()
     keep = derive_mod._search_keys
     if every_limit:
         derive_mod._search_keys = lambda generic, params: tuple(generic)
@@ -46,16 +49,20 @@ def timed_text(name, baseline):
     clear_cache()
     expsum.decompose.cache_clear()
     expsum._newton_form.cache_clear()
-    keep = singular.lhopital_limit, model_files.derive
+    singular.limit_form.cache_clear()
+    keep = singular.lhopital_limit, model_files.derive, singular._numerically_nonzero, derive_mod.limit_form
     if baseline:
         singular.lhopital_limit = lambda expr, sym, value: None
         model_files.derive = lambda model, with_closed_forms=True: keep[1](model)
+        singular._numerically_nonzero = lambda expr: False
+        derive_mod.limit_form = singular.limit_form.__wrapped__
     try:
         t0 = time.process_time()
         text = model_files.formulas_text(models.get(name))
         return time.process_time() - t0, text
     finally:
-        singular.lhopital_limit, model_files.derive = keep
+        (singular.lhopital_limit, model_files.derive, singular._numerically_nonzero,
+         derive_mod.limit_form) = keep
 
 
 def main_text(names):

@@ -10,6 +10,8 @@ expression's numerator and denominator where that settles it (``lhopital_limit``
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 
 from ..model import S
@@ -43,8 +45,11 @@ def _same_condition(found, sym, sol) -> bool:
     return any(sympy.simplify((sym - sol).subs(other, other_sol)) == 0 for other, other_sol in found)
 
 
+@lru_cache(maxsize=4096)
 def limit_form(expr, sym, value):
-    """``lim_{sym -> value} expr``, simplified; ``expr`` itself when it does not involve ``sym``."""
+    """``lim_{sym -> value} expr``, simplified; ``expr`` itself when it does not involve ``sym``.
+
+    Kept per ``(expr, sym, value)``: the same limit recurs (``d2K/dp_i dp_j == d2K/dp_j dp_i``)."""
     if sym not in expr.free_symbols:
         return expr
     direct = _safe_subs(expr, sym, value)
@@ -83,11 +88,23 @@ def lhopital_limit(expr, sym, value, max_order: int = 4):
     return None
 
 
-def _numerically_zero(expr) -> bool:
-    """``expr`` evaluates to (almost) 0 with its free symbols at fixed positive sample values."""
+def _sample(expr):
+    """``expr`` evaluated to 30 digits with its free symbols at fixed positive rational sample values."""
     point = {x: sympy.Rational(7 + 3 * k, 5 + 2 * k) for k, x in enumerate(sorted(expr.free_symbols, key=str))}
-    value = sympy.N(expr.subs(point), 30)
+    return sympy.N(expr.subs(point), 30)
+
+
+def _numerically_zero(expr) -> bool:
+    """``expr`` evaluates to (almost) 0 at the sample point (or to no number)."""
+    value = _sample(expr)
     return not value.is_number or abs(value) < sympy.Float("1e-20", 30)
+
+
+def _numerically_nonzero(expr) -> bool:
+    """``expr`` is certainly not identically 0: its value at the sample point is far from 0 (this
+    skips a ``simplify`` that would prove a zero; False only means "not shown nonzero")."""
+    value = _sample(expr)
+    return bool(value.is_number and value.is_finite and abs(value) > sympy.Float("1e-10", 30))
 
 
 def combine_exponentials(expr):
@@ -118,6 +135,7 @@ def _safe_subs(expr, sym, value):
     if sub.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return None
     _, den = sympy.fraction(sympy.together(expr))
-    if sympy.simplify(den.subs(sym, value)) == 0:
+    den = den.subs(sym, value)
+    if not _numerically_nonzero(den) and sympy.simplify(den) == 0:
         return None
     return combine_exponentials(sympy.simplify(sub))
