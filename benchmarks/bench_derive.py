@@ -29,11 +29,15 @@ from exactsnn.derive import expsum, singular
 from exactsnn.io import model_files
 
 
-def timed(name, every_limit):
+def _clear_caches():
     clear_cache()
     expsum.decompose.cache_clear()
     expsum._newton_form.cache_clear()
     singular.limit_form.cache_clear()
+
+
+def timed(name, every_limit):
+    _clear_caches()
     keep = derive_mod._search_keys
     if every_limit:
         derive_mod._search_keys = lambda generic, params: tuple(generic)
@@ -46,10 +50,7 @@ def timed(name, every_limit):
 
 
 def timed_text(name, baseline):
-    clear_cache()
-    expsum.decompose.cache_clear()
-    expsum._newton_form.cache_clear()
-    singular.limit_form.cache_clear()
+    _clear_caches()
     keep = singular.lhopital_limit, model_files.derive, singular._numerically_nonzero, derive_mod.limit_form
     if baseline:
         singular.lhopital_limit = lambda expr, sym, value: None
@@ -65,24 +66,17 @@ def timed_text(name, baseline):
          derive_mod.limit_form) = keep
 
 
-def main_text(names):
-    print(f"{'model':20s} {'sympy.limit (s)':>16s} {'now (s)':>8s} {'ratio':>6s}  same text")
+def compare(names, timer, base_label, now_label, what):
+    """Baseline then measured run of ``timer`` per model, with the ratio and whether the outputs agree."""
+    print(f"{'model':20s} {base_label:>16s} {now_label:>9s} {'ratio':>6s}  same {what}")
     for name in names:
-        base, text_base = timed_text(name, True)
-        now, text_now = timed_text(name, False)
-        print(f"{name:20s} {base:16.1f} {now:8.1f} {base / now:6.2f}  {text_base == text_now}", flush=True)
-
-
-def main(names):
-    print(f"{'model':20s} {'every limit (s)':>16s} {'lazy (s)':>9s} {'ratio':>6s}  same module")
-    for name in names:
-        base, src_base = timed(name, True)
-        lazy, src_lazy = timed(name, False)
-        print(f"{name:20s} {base:16.1f} {lazy:9.1f} {base / lazy:6.2f}  {src_base == src_lazy}", flush=True)
+        base, out_base = timer(name, True)
+        now, out_now = timer(name, False)
+        print(f"{name:20s} {base:16.1f} {now:9.1f} {base / now:6.2f}  {out_base == out_now}", flush=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--text"]:
-        main_text(sys.argv[2:] or ["lif", "lif_two_synapse"])
+        compare(sys.argv[2:] or ["lif", "lif_two_synapse"], timed_text, "sympy.limit (s)", "now (s)", "text")
     else:
-        main(sys.argv[1:] or ["lif", "adaptive_threshold"])
+        compare(sys.argv[1:] or ["lif", "adaptive_threshold"], timed, "every limit (s)", "lazy (s)", "module")
