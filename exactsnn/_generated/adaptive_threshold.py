@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '3c2eede037521ae9471c5e876bf910d53b35c54ef2a5e1de64dc794b5bd3b9ce'
+INPUT_HASH = 'f326b1a797209739e32a9e7539a75223b729a92cb04f459309c549239293be99'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '2175b6b5bfb24efa10a9f8b4f00966fd9a87d3ffafa99a9d2f0cc65901cae0e0'
+INPUT_HASH = '3693a0320ff529d870a9d9193d355c4c40023154ad5a667d9a0f7679698f5edb'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = 'd9df53cf26399f3fdbd1eb71485e5a9cc17a33cfe2db50690a79397931a0984b'
+INPUT_HASH = '0c8e339e98d0eb4b7745cc38425a55fd6c1d3a7e483c283f90e20f67cc9ba8b4'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '4f7f89b0b759a2623a75a19fa85ca13fc9e08485f1dfb65df481c954949511bc'
+INPUT_HASH = 'f6a68766cd7efa5359716ca392758cecd0c23b5fe1236d031643f1e719e7a1b3'
 
 import math
 

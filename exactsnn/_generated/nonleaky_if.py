@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '6a32bb6fe3530d0be016c262c16fb2b7f8e25055f642133b4a17b0cedc5e7120'
+INPUT_HASH = '2c2f54eda127565f007ebe85c3bff08b4c38f7b87c5fb8ee1860c875039732f8'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '5cb378acf3c92f5cc0c33aef8dca70779997cff13b705447ff1c863825769e63'
+INPUT_HASH = '446b6042410f2b5e5bad4c5ea03ea801556c2250d5e8d85276545087b5999d17'
 
 import math
 
