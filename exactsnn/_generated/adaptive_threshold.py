@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold, beta, tau_adapt
 strategy   = interval
 """
 
-INPUT_HASH = '34522d38b11a6efecac8a3454664a4f4e7ffcd1f34dac0a2affcc642a317641d'
+INPUT_HASH = 'f326b1a797209739e32a9e7539a75223b729a92cb04f459309c549239293be99'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_syn, tau_mem, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = 'aece9a53262d0862bc4dc9bffad8037e7dfd499ccff2f2a9f0fc7a11ae81ecc0'
+INPUT_HASH = '3693a0320ff529d870a9d9193d355c4c40023154ad5a667d9a0f7679698f5edb'
 
 import math
 

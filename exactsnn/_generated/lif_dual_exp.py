@@ -7,7 +7,7 @@ parameters = tau_rise, tau_decay, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '53ecc0f9701d63f36dd6b68148d85088988d125a2aae1039e12bdfe430a4c907'
+INPUT_HASH = '0c8e339e98d0eb4b7745cc38425a55fd6c1d3a7e483c283f90e20f67cc9ba8b4'
 
 import math
 

@@ -7,7 +7,7 @@ parameters = tau_fast, tau_slow, frac_slow, tau_mem, threshold
 strategy   = interval
 """
 
-INPUT_HASH = '08226f672e96ce6a396f660f51866a782655fff9056f85fc7b69b5396f455d08'
+INPUT_HASH = 'f6a68766cd7efa5359716ca392758cecd0c23b5fe1236d031643f1e719e7a1b3'
 
 import math
 

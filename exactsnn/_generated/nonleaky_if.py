@@ -7,7 +7,7 @@ parameters = tau_syn, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '3a1bc587c93fb5407d90432ae960d3c7673cae270cc37bce9bd9322693753201'
+INPUT_HASH = '2c2f54eda127565f007ebe85c3bff08b4c38f7b87c5fb8ee1860c875039732f8'
 
 import math
 

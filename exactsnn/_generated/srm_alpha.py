@@ -7,7 +7,7 @@ parameters = tau, threshold
 strategy   = expsum
 """
 
-INPUT_HASH = '2ec7606e800eb5444655f0d69faf92fa85d6fb7a60ca1ab4197848d5632ef5f9'
+INPUT_HASH = '446b6042410f2b5e5bad4c5ea03ea801556c2250d5e8d85276545087b5999d17'
 
 import math
 

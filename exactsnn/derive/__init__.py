@@ -102,8 +102,12 @@ def _walk(branches, chain):
     return out
 
 
-def derive(model: NeuronModel) -> Derivation:
-    """Derive every partial the IFT needs, with singular branches and the crossing strategy."""
+def derive(model: NeuronModel, with_closed_forms: bool = True) -> Derivation:
+    """Derive every partial the IFT needs, with singular branches and the crossing strategy.
+
+    ``with_closed_forms=False`` leaves every branch's ``closed_forms`` empty (SymPy's ``solve`` of the
+    crossing equation is the slow part of a small model's derivation): for ``exactsnn derive``, which
+    does not print them. The code generator needs them (the default)."""
     params = tuple(model.symbols[n] for n in model.param_names)
     generic = _generic_exprs(model, params)
     search = _search_keys(generic, params)
@@ -114,7 +118,7 @@ def derive(model: NeuronModel) -> Derivation:
     n_slots = max((len(b.expsum[0]) for b in every if b.expsum is not None), default=0)
     state = newton_state(branches[-1].expsum, params) if ok else None
     ok = state is not None
-    if ok:
+    if ok and with_closed_forms:
         branches = [_with_closed_forms(b, params) for b in branches]
     return Derivation(model, params, tuple(branches), "expsum" if ok else "interval", n_slots, state)
 

@@ -65,7 +65,7 @@ def _branch_tex(label: str) -> str:
 
 def formulas_latex(model) -> str:
     """The ``exactsnn derive`` report of ``model`` as a LaTeX fragment (needs amsmath)."""
-    deriv = derive(model)
+    deriv = derive(model, with_closed_forms=False)
     names = {p: symbol_tex(p) for p in model.param_names}
     out = [r"% exactsnn derive --latex: a LaTeX fragment; needs \usepackage{amsmath}",
            rf"\subsection*{{Model \texttt{{{escape(model.name)}}}}}",

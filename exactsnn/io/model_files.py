@@ -56,7 +56,7 @@ def formulas_text(model, latex: bool = False) -> str:
         from .latex import formulas_latex
 
         return formulas_latex(model)
-    deriv = derive(model)
+    deriv = derive(model, with_closed_forms=False)
     lines = [f"model {model.name}: parameters {', '.join(model.param_names)}; crossing strategy {deriv.strategy}",
              "spike k of a neuron: F(t) = sum_j w_j sum_f psp(t - t_j^f - d_j) - sum_k' reset(t - t^k') - threshold = 0",
              "dt_k = -(dF/dq + sum_parents dF/dt_e dt_e + sum_k'<k dF/dt^k' dt^k') / Vdot,  Vdot = sum w psp' - "
