@@ -1,8 +1,12 @@
 """Loss, first spikes and whole batches. TEMPLATE: stamped last into each generated model module.
 
 ``batch_loss_grad`` runs many input patterns in parallel (numba ``prange``). Each pattern is
-simulated, its loss and dL/dt computed, and the adjoint sweep run, independently of the others
-and with the same code as the serial path, so results are bit-identical to serial runs.
+simulated, its loss and dL/dt computed, and the adjoint sweep run, independently of the others, so
+results are bit-identical to serial runs. On a feed-forward network the full run stays in the
+feed-forward path's neuron-major pools (``_pool_sim``) and the sweep visits the spikes it reaches by
+decreasing time (``adjoint_cone``): the same operations in the same order as ``adjoint_core`` on the
+time-sorted record that ``simulate_one`` builds, without building it; a pattern the pools cannot give
+those bits for takes ``simulate_one``'s path.
 """
 
 import math
@@ -86,9 +90,9 @@ def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn
     record: no ``_order_spikes``, no ``_record``): ``simulate_one``'s spikes and arrivals, neuron after neuron.
 
     Returns (ok, record, t_first, idx, counts): record = (n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev,
-    n_arr, arr_time, arr_syn, arr_src, arr_prev) as the sweeps take them, the causal record over pool ids (``_pool_record``; sweeps over
-    it must visit spikes by time, ``adjoint_cone``); t_first, counts as ``first_spikes``', idx the first spikes'
-    pool ids. Not ok: the pattern needs the general engine or has an arrival tie (``_pool_record``); use
+    n_arr, arr_time, arr_syn, arr_src, arr_prev) as the sweeps take them, the causal record over pool ids
+    (``_pool_record``; sweeps over it must visit spikes by time, ``adjoint_cone``); t_first, counts as
+    ``first_spikes``', idx the first spikes' pool ids. Not ok: the pattern needs the general engine or has an arrival tie (``_pool_record``); use
     ``simulate_one``.
     """
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
