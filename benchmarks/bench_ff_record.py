@@ -96,7 +96,7 @@ def split_worker(tau_syn, inner):
         tb, sb = packed.times[packed.ptr[b]:packed.ptr[b + 1]], packed.src[packed.ptr[b]:packed.ptr[b + 1]]
         it, isy, isrc = m._input_stream(tb, sb, topo.out_ptr, topo.out_syn, topo.syn_d)
         r = m._run_all(ptab, np.zeros(n, np.int64), tb, sb, 5, n, topo.syn_post, topo.syn_w, topo.syn_d,
-                       topo.out_ptr, topo.out_syn, T_MAX, 10**6, True, it, isy)
+                       topo.out_ptr, topo.out_syn, T_MAX, 10**6, True, it, isy, isrc)
         so = m._order_spikes(n, *r[5:7], *r[1:5], r[12], r[13])
         kept.append((it, isy, isrc, *r[1:10], r[12], np.int64(r[13]), so[0], so[1], np.int64(tb.size)))
     cols = [List([k[c] for k in kept]) for c in range(len(kept[0]))]

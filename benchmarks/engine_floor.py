@@ -39,7 +39,7 @@ def arrivals(m, net, ptab, pats):
         t, s = packed.times[packed.ptr[b]:packed.ptr[b + 1]], packed.src[packed.ptr[b]:packed.ptr[b + 1]]
         stream = m._input_stream(t, s, topo.out_ptr, topo.out_syn, topo.syn_d)
         r = m._run_all(ptab, pop, t, s, net.n_inputs, net.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d,
-                       topo.out_ptr, topo.out_syn, T_MAX, 10 ** 6, True, stream[0], stream[1])
+                       topo.out_ptr, topo.out_syn, T_MAX, 10 ** 6, True, *stream)
         arr_lo = r[9]
         n = arr_lo[-1]
         at.append(r[7][:n]), asyn.append(r[8][:n]), lo.append(arr_lo[:-1] + off), hi.append(arr_lo[1:] + off)

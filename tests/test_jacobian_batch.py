@@ -50,6 +50,7 @@ def test_rows_equal_unit_seed_sweeps_and_forward_propagation(padded):
     jb, sb = _both(spec, x)
     assert isinstance(jb, JacobianBatch) and isinstance(sb, SpikeBatch)
     assert np.array_equal(jb.t_first, sb.t_first) and np.array_equal(jb.counts, sb.counts)
+    assert np.array_equal(jb.first, sb.first) and np.array_equal(jb.sizes, sb.sizes)  # indices into the time order
     assert sb.silent[:, 2].all() and (~sb.silent[:, :2]).sum() >= 7 and sb.counts[:, :5].max() >= 2
     for o in range(3):
         seed = np.zeros(sb.t_first.shape)

@@ -2,6 +2,8 @@
 
 - A binary min-heap keyed by (time, sequence number): the pending spike arrivals
   (``heap_new``, ``heap_grow``, ``heap_sift_up``, ``heap_sift_down``).
+- The same heap as a max-heap by time over spike ids (``heap_push_latest``, ``heap_pop_latest``: key -t), for the
+  sweeps that visit the spikes they reach latest first (``adjoint_cone``).
 - A min-tree (tournament tree) over one slot per neuron: each neuron's next candidate crossing,
   updated in place in ``O(log n)`` (``tree_new``, ``tree_set``).
 
@@ -72,6 +74,24 @@ def heap_sift_down(ht, hs, ha, hb, n):
         ha[i], ha[small] = ha[small], ha[i]
         hb[i], hb[small] = hb[small], hb[i]
         i = small
+
+
+@njit(cache=True, inline="always")
+def heap_push_latest(ht, hs, ha, hb, n, t, k):
+    """Push id k at time t on a max-heap by time (key -t, exact; equal times by k) of n entries; returns n + 1."""
+    ht[n], hs[n] = -t, k
+    heap_sift_up(ht, hs, ha, hb, n)
+    return n + 1
+
+
+@njit(cache=True, inline="always")
+def heap_pop_latest(ht, hs, ha, hb, n):
+    """(k, n - 1): the id with the latest time, removed from the max-heap of n > 0 entries."""
+    k = hs[0]
+    n -= 1
+    ht[0], hs[0], ha[0], hb[0] = ht[n], hs[n], ha[n], hb[n]
+    heap_sift_down(ht, hs, ha, hb, n)
+    return k, n
 
 
 @njit(cache=True)

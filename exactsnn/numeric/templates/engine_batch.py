@@ -1,8 +1,12 @@
 """Loss, first spikes and whole batches. TEMPLATE: stamped last into each generated model module.
 
 ``batch_loss_grad`` runs many input patterns in parallel (numba ``prange``). Each pattern is
-simulated, its loss and dL/dt computed, and the adjoint sweep run, independently of the others
-and with the same code as the serial path, so results are bit-identical to serial runs.
+simulated, its loss and dL/dt computed, and the adjoint sweep run, independently of the others, so
+results are bit-identical to serial runs. On a feed-forward network the full run stays in the
+feed-forward path's neuron-major pools (``_pool_sim``) and the sweep visits the spikes it reaches by
+decreasing time (``adjoint_cone``): the same operations in the same order as ``adjoint_core`` on the
+time-sorted record that ``simulate_one`` builds, without building it; a pattern the pools cannot give
+those bits for takes ``simulate_one``'s path.
 """
 
 import math
@@ -10,20 +14,28 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.templates.engine_grad import adjoint_core  # stamp: drop
+from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
+from exactsnn.numeric.templates.engine_crossing import _input_stream  # stamp: drop
+from exactsnn.numeric.templates.engine_feedforward import _pool_record, _run_all, feedforward_ok  # stamp: drop
+from exactsnn.numeric.templates.engine_grad import adjoint_cone, adjoint_core  # stamp: drop
 from exactsnn.numeric.templates.engine_loop import simulate_one  # stamp: drop
-from exactsnn.numeric.templates.kernel_stubs import N_PARAMS  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, STRATEGY_EXPSUM  # stamp: drop
 from exactsnn.numeric.losses_nb import loss_and_grad
+
+
+@njit(cache=True)
+def _output_firsts(outputs, n_neurons, t_max):
+    """``first_spikes``' arrays before any spike: (t_first = t_max, idx = -1, slot: neuron -> output or -1)."""
+    slot = np.full(n_neurons, -1, np.int64)
+    for o in range(outputs.size):
+        slot[outputs[o]] = o
+    return np.full(outputs.size, t_max), np.full(outputs.size, -1, np.int64), slot
 
 
 @njit(cache=True)
 def first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max):
     """(t_first (n_out,), index of that spike or -1 if silent (n_out,), spike count per neuron)."""
-    slot = np.full(n_neurons, -1, np.int64)
-    for o in range(outputs.size):
-        slot[outputs[o]] = o
-    t_first = np.full(outputs.size, t_max)
-    idx = np.full(outputs.size, -1, np.int64)
+    t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
     counts = np.zeros(n_neurons, np.int64)
     for k in range(n_spk):
         j = spk_neuron[k]
@@ -60,6 +72,65 @@ def simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, sy
 
 
 @njit(cache=True)
+def _loss_and_dl_dt(n_spk, t_first, idx, outputs, loss_kind, label, tau0, tau1, gamma):
+    """(loss, dL/dt (n_spk,)): the loss of the first output spikes and its derivative on each spike."""
+    dl_do = np.zeros(outputs.size)
+    value = loss_and_grad(loss_kind, t_first, idx < 0, label, tau0, tau1, gamma, dl_do)
+    dl_dt = np.zeros(n_spk)
+    for o in range(outputs.size):
+        if idx[o] >= 0:
+            dl_dt[idx[o]] += dl_do[o]
+    return value, dl_dt
+
+
+@njit(cache=True)
+def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+              max_spikes, outputs):
+    """The whole run of a pattern on a feed-forward net by the feed-forward path, kept as its pools (no time-sorted
+    record: no ``_order_spikes``, no ``_record``): ``simulate_one``'s spikes and arrivals, neuron after neuron.
+
+    Returns (ok, record, t_first, idx, counts): record = (n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev,
+    n_arr, arr_time, arr_syn, arr_src, arr_prev) as the sweeps take them, the causal record over pool ids
+    (``_pool_record``; sweeps over it must visit spikes by time, ``adjoint_cone``); t_first, counts as
+    ``first_spikes``', idx the first spikes' pool ids. Not ok: the pattern needs the general engine or has an arrival tie (``_pool_record``); use
+    ``simulate_one``.
+    """
+    input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
+    (status, pool_t, _, _, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, _, _, _, _,
+     asrc) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                      max_spikes, True, input_time, input_syn, input_src)
+    t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
+    counts = np.zeros(n_neurons, np.int64)
+    spk_neuron, spk_prev, arr_prev, ok = _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at)
+    ok = ok and status == ST_OK
+    for j in range(n_neurons):
+        counts[j] = spk_hi[j] - spk_lo[j]
+        o = slot[j]
+        if o >= 0 and counts[j] > 0:
+            idx[o], t_first[o] = spk_lo[j], pool_t[spk_lo[j]]
+    record = (spk_neuron.size, pool_t, spk_neuron, pool_head, spk_prev, arr_lo[n_neurons], at, asyn, asrc, arr_prev)
+    return ok, record, t_first, idx, counts
+
+
+@njit(cache=True)
+def _pool_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                    max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad):
+    """``sample_loss_grad``'s full run on a feed-forward net from ``_pool_sim``, the adjoint by ``adjoint_cone``:
+    (ok, loss, t_first, counts, grad), the same bits as the time-sorted record gives; not ok (``_pool_sim``'s, or
+    two visited spikes at one time): the caller runs the record path.
+    """
+    ok, rec, t_first, idx, counts = _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d,
+                                              out_ptr, out_syn, t_max, max_spikes, outputs)
+    grad = np.zeros(2 * syn_w.size + in_times.size + ptab.shape[0] * N_PARAMS)
+    if not ok:
+        return False, math.nan, t_first, counts, grad
+    value, dl_dt = _loss_and_dl_dt(rec[0], t_first, idx, outputs, loss_kind, label, tau0, tau1, gamma)
+    if want_grad:
+        grad, ok = adjoint_cone(ptab, pop, syn_w.size, in_times.size, *rec, syn_w, dl_dt, model_grad)
+    return ok, value, t_first, counts, grad
+
+
+@njit(cache=True)
 def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                      max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch, model_grad=True):
     """One pattern: (status, loss, t_first, counts, grad (2 n_syn + n_in_sp + n_pop N_PARAMS,)).
@@ -69,6 +140,12 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
     or empty for the full simulation. ``model_grad=False``: the model-parameter block stays zero, not
     computed (``adjoint_core``'s ``with_dp``); the other blocks are the same bits.
     """
+    if STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn):
+        ok, value, t_first, counts, grad = _pool_loss_grad(
+            ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes,
+            outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad)
+        if ok:
+            return ST_OK, value, t_first, counts, grad
     res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
                        max_spikes, True, watch)
     status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev = res[0], res[1], res[2], res[3], res[4], res[5]
@@ -78,14 +155,8 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
     t_first, idx, counts = first_spikes(n_spk, spk_time, spk_neuron, outputs, n_neurons, t_max)
     if status != 0:
         return status, math.nan, t_first, counts, grad
-    silent = idx < 0
-    dl_do = np.zeros(outputs.size)
-    value = loss_and_grad(loss_kind, t_first, silent, label, tau0, tau1, gamma, dl_do)
+    value, dl_dt = _loss_and_dl_dt(n_spk, t_first, idx, outputs, loss_kind, label, tau0, tau1, gamma)
     if want_grad:
-        dl_dt = np.zeros(n_spk)
-        for o in range(outputs.size):
-            if idx[o] >= 0:
-                dl_dt[idx[o]] += dl_do[o]
         grad = adjoint_core(ptab, pop, n_syn, in_times.size, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev,
                             n_arr, arr_time, arr_syn, arr_src, arr_prev, syn_w, dl_dt, model_grad)
     return status, value, t_first, counts, grad

@@ -114,13 +114,14 @@ def _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max):
 
 
 @njit(cache=True)
-def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time, input_syn, spk_lo,
-            spk_hi, pool_t, at, asyn, lo, t, kf, ki, syn, order, work):
-    """Neuron j's arrivals up to t_max, sorted (``_sort_arrivals``), written to at/asyn from lo on; returns the
-    end. t, kf, ki, syn, order, work: scratch, at least as long as j's arrivals."""
+def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx, input_time, input_syn,
+            input_src, n_in_sp, spk_lo, spk_hi, pool_t, at, asyn, asrc, lo, t, kf, ki, syn, src, order, work):
+    """Neuron j's arrivals up to t_max, sorted (``_sort_arrivals``), written to at/asyn/asrc from lo on (asrc: the
+    source spike's id, ``_run_all``); returns the end. t, kf, ki, syn, src, order, work: scratch, at least as long
+    as j's arrivals."""
     n = 0
     for r in inb_idx[inb_ptr[j]:inb_ptr[j + 1]]:
-        t[n], kf[n], ki[n], syn[n] = input_time[r], -math.inf, r, input_syn[r]
+        t[n], kf[n], ki[n], syn[n], src[n] = input_time[r], -math.inf, r, input_syn[r], input_src[r]
         n += 1
     for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
         i = q_src[q] - n_in
@@ -128,17 +129,17 @@ def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_id
             d = syn_d[out_syn[q]]
             for p in range(spk_lo[i], spk_hi[i]):
                 if pool_t[p] + d <= t_max:
-                    t[n], kf[n], ki[n], syn[n] = pool_t[p] + d, pool_t[p], q, out_syn[q]
+                    t[n], kf[n], ki[n], syn[n], src[n] = pool_t[p] + d, pool_t[p], q, out_syn[q], n_in_sp + p
                     n += 1
     _sort_arrivals(t, kf, ki, n, order, work)
     for r in range(n):
-        at[lo + r], asyn[lo + r] = t[order[r]], syn[order[r]]
+        at[lo + r], asyn[lo + r], asrc[lo + r] = t[order[r]], syn[order[r]], src[order[r]]
     return lo + n
 
 
 @njit(cache=True)
 def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t, inb_ptr, inb_idx, input_time,
-                 input_syn, at, asyn, lo):
+                 input_syn, input_src, n_in_sp, at, asyn, asrc, lo):
     """``_gather``'s result without a sort, when every synapse into j from a neuron has the same delay d and no
     two come from the same neuron (qmap[i]: the position q of i's synapse to j, or -1).
 
@@ -146,7 +147,8 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     pool being neuron-major) and merges j's input arrivals in (inputs first at equal times). With one delay,
     arrival order is spike order, and equal spike times come in neuron order, which is q order: the order
     (time, spike time, q) that ``_sort_arrivals`` gives. With n_sorted = 0 it copies j's input arrivals, in
-    stream order: the sorted list of a neuron that no neuron reaches (the first layer). Returns the end.
+    stream order: the sorted list of a neuron that no neuron reaches (the first layer). Writes asrc as ``_gather``
+    does. Returns the end.
     """
     r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
     out = lo
@@ -159,13 +161,15 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
         if ta > t_max:
             break  # later spikes arrive later
         while r_in < e_in and input_time[inb_idx[r_in]] <= ta:
-            at[out], asyn[out] = input_time[inb_idx[r_in]], input_syn[inb_idx[r_in]]
+            e = inb_idx[r_in]
+            at[out], asyn[out], asrc[out] = input_time[e], input_syn[e], input_src[e]
             out += 1
             r_in += 1
-        at[out], asyn[out] = ta, out_syn[q]
+        at[out], asyn[out], asrc[out] = ta, out_syn[q], n_in_sp + p
         out += 1
     while r_in < e_in:
-        at[out], asyn[out] = input_time[inb_idx[r_in]], input_syn[inb_idx[r_in]]
+        e = inb_idx[r_in]
+        at[out], asyn[out], asrc[out] = input_time[e], input_syn[e], input_src[e]
         out += 1
         r_in += 1
     return out
@@ -263,18 +267,20 @@ def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
 
 @njit(cache=True)
 def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-             max_spikes, closed_form, input_time, input_syn):
+             max_spikes, closed_form, input_time, input_syn, input_src):
     """Every neuron in index order (``_neuron_run``). Returns (status, spike pool (t, vdot, gap, head), spike
     ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo (n_neurons + 1,), near,
-    n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time, ``_gather_walk``)."""
+    n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time, ``_gather_walk``; asrc: each
+    arrival's source, the input spike id e (< in_times.size) or in_times.size + the source spike's pool index)."""
     theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
     in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
     inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
     cap = max(16, 2 * input_time.size)
     pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    at, asyn = np.empty(cap), np.empty(cap, np.int64)
+    at, asyn, asrc = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64)
     t, kf, ki = np.empty(0), np.empty(0), np.empty(0, np.int64)  # _gather's scratch, allocated when needed
-    syn, order, work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    syn, src, order, work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    n_in_sp = in_times.size
     spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
     arr_lo = np.zeros(n_neurons + 1, np.int64)
     near = np.full((n_neurons, 2), math.inf)
@@ -289,9 +295,9 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
         n_j = inb_ptr[j + 1] - inb_ptr[j] + n_nrn
         if arr_lo[j] + n_j > at.size:
             size = max(2 * at.size, arr_lo[j] + n_j)
-            at2, asyn2 = np.empty(size), np.empty(size, np.int64)
-            at2[:arr_lo[j]], asyn2[:arr_lo[j]] = at[:arr_lo[j]], asyn[:arr_lo[j]]
-            at, asyn = at2, asyn2
+            at2, asyn2, asrc2 = np.empty(size), np.empty(size, np.int64), np.empty(size, np.int64)
+            at2[:arr_lo[j]], asyn2[:arr_lo[j]], asrc2[:arr_lo[j]] = at[:arr_lo[j]], asyn[:arr_lo[j]], asrc[:arr_lo[j]]
+            at, asyn, asrc = at2, asyn2, asrc2
         # Walk the sorted spikes when they are mostly j's inputs (a layer's target: every neuron of the layer
         # below); re-sort them when a source is not covered yet and that pays (the first target of a layer).
         walk = usable and max_src < sorted_upto and n_sorted <= 4 * n_nrn + 16
@@ -304,15 +310,16 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
             n_sorted, sorted_upto, walk = s, j, True
         if walk or max_src < 0:  # no synapse from a neuron: the input arrivals, already in stream order
             arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted if walk else 0,
-                                         pool_neuron, pool_t, inb_ptr, inb_idx, input_time, input_syn, at, asyn,
-                                         arr_lo[j])
+                                         pool_neuron, pool_t, inb_ptr, inb_idx, input_time, input_syn, input_src,
+                                         n_in_sp, at, asyn, asrc, arr_lo[j])
         else:
             if n_j > t.size:
                 t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
-                syn, order, work = np.empty(n_j, np.int64), np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+                syn, src = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+                order, work = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
             arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx,
-                                    input_time, input_syn, spk_lo, spk_hi, pool_t, at, asyn, arr_lo[j], t, kf, ki, syn,
-                                    order, work)
+                                    input_time, input_syn, input_src, n_in_sp, spk_lo, spk_hi, pool_t, at, asyn, asrc,
+                                    arr_lo[j], t, kf, ki, syn, src, order, work)
         _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
         if s + 2 * n_j + 16 > pool_t.size:  # room for twice j's arrivals: a full pool would run j again
             pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head,
@@ -334,7 +341,33 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
         n_closed += nc
         near[j, 0], near[j, 1] = near_m, near_t
     return (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed,
-            sorted_ids, n_sorted)
+            sorted_ids, n_sorted, asrc)
+
+
+@njit(cache=True)
+def _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at):
+    """``_run_all``'s pools as a causal record for ``collect``, without putting it in time order: spike ids are
+    pool indices (neuron after neuron, each train in time order), arrival ids arrival-pool indices, so every
+    spike comes after its parents (a feed-forward net's synapses run from lower to higher neurons). Each spike's
+    previous spike and each arrival's previous arrival at its neuron are the previous entries of that neuron's
+    block. Returns (spk_neuron, spk_prev, arr_prev, ok); ``ok``: no two arrivals at one neuron share a time, so
+    each neuron's arrival order is the only one (the general engine's too, and ``_record``'s check holds).
+    """
+    n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
+    spk_neuron, spk_prev = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
+    arr_prev = np.empty(arr_lo[n_neurons], np.int64)
+    ok = True
+    for j in range(n_neurons):
+        prev = -1
+        for p in range(spk_lo[j], spk_hi[j]):
+            spk_neuron[uidx(p)], spk_prev[uidx(p)] = j, prev
+            prev = p
+        prev = -1
+        for a in range(arr_lo[j], arr_lo[j + 1]):
+            arr_prev[uidx(a)] = prev
+            ok &= prev < 0 or at[uidx(a)] != at[uidx(prev)]
+            prev = a
+    return spk_neuron, spk_prev, arr_prev, ok
 
 
 @njit(cache=True)
@@ -343,9 +376,9 @@ def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post,
     """``simulate_one`` (no early exit) by the feed-forward path; the same outputs, bit for bit, or status
     FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
-    (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near,
-     n_closed, sorted_ids, n_sorted) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                          t_max, max_spikes, closed_form, input_time, input_syn)
+    (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed, sorted_ids,
+     n_sorted, _) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                             t_max, max_spikes, closed_form, input_time, input_syn, input_src)
     if status == ST_OK:
         spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie = _order_spikes(
             n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)

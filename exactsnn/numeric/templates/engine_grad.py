@@ -16,9 +16,12 @@ parameters of population 0 | of population 1 | ... (N_PARAMS each). Neuron j's k
 parameter row ``ptab[pop[j]]``.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
+from exactsnn.numeric.heap import heap_new, heap_pop_latest, heap_push_latest
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, p_load, psp,  # stamp: drop
 )  # stamp: drop
@@ -122,6 +125,34 @@ def fp_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head
     return jac, vdots
 
 
+@njit(cache=True, inline="always")
+def _adjoint_visit(k, ptab, pop, n_syn, n_in_sp, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time, arr_syn,
+                   arr_src, arr_prev, syn_w, adj, grad, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp,
+                   with_dp):
+    """The adjoint's step at spike k (adj[k] final): its partials (``collect``) times f = -adj[k] / Vdot into grad
+    and the parents' adj. Returns the number of parents (par_src holds them). Inlined: no reference counts."""
+    c = pop[spk_neuron[k]]
+    n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
+                      arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, True, with_dp)
+    f = -adj[k] / vdot
+    for i in range(n):
+        e = par_src[i]
+        g = f * parent_dF_dt[i]
+        syn = par_syn[i]
+        if syn >= 0:
+            grad[syn] += f * par_psp[i]
+            grad[n_syn + syn] += g
+        if e < n_in_sp:
+            grad[2 * n_syn + e] += g
+        else:
+            adj[e - n_in_sp] += g
+    if with_dp:
+        base = 2 * n_syn + n_in_sp + c * N_PARAMS
+        for i in range(N_PARAMS):
+            grad[base + i] += f * df_dp[i]
+    return n
+
+
 @njit(cache=True)
 def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
                  arr_syn, arr_src, arr_prev, syn_w, dl_dt, with_dp=True):
@@ -133,28 +164,59 @@ def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr
     adj = dl_dt[:n_spk].copy()
     par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
+        if adj[k] != 0.0:
+            _adjoint_visit(k, ptab, pop, n_syn, n_in_sp, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time,
+                           arr_syn, arr_src, arr_prev, syn_w, adj, grad, par_src, par_syn, par_psp, parent_dF_dt,
+                           df_dp, kernel_dp, with_dp)
+    return grad
+
+
+@njit(cache=True, inline="always")
+def _reach_parents(n, par_src, n_in_sp, spk_time, reached, ht, hs, ha, hb, n_heap):
+    """Push the spike parents among par_src[:n] not reached before (``heap_push_latest``); returns the count."""
+    for i in range(n):
+        m = par_src[i] - n_in_sp
+        if m >= 0 and not reached[m]:
+            reached[m] = True
+            n_heap = heap_push_latest(ht, hs, ha, hb, n_heap, spk_time[m], m)
+    return n_heap
+
+
+@njit(cache=True)
+def adjoint_cone(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
+                 arr_syn, arr_src, arr_prev, syn_w, dl_dt, with_dp):
+    """``adjoint_core`` on a record whose spikes are in a causal order that need not be time order (every spike
+    after its parents: the feed-forward path's pools, ``_pool_record``). Returns (grad, ok).
+
+    Only the spikes that the sweep reaches are visited, by decreasing time: a max-heap keyed by time holds the
+    spikes seeded by dl_dt and each parent when first reached. A spike's children all come later, so its adj is
+    final when it is popped, and the visits (those with adj != 0) come in ``adjoint_core``'s order on the
+    time-sorted record: the gradient is the same bits. ``ok`` is False when two visited spikes share a time (the
+    time-sorted record then has the event loop's order for them, which the caller must use).
+    """
+    grad = np.zeros(2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS)
+    adj = dl_dt[:n_spk].copy()
+    par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
+    ht, hs, ha, hb = heap_new(n_spk)
+    reached = np.zeros(n_spk, np.bool_)
+    n_heap = 0
+    for k in range(n_spk):
+        if adj[k] != 0.0:
+            reached[k] = True
+            n_heap = heap_push_latest(ht, hs, ha, hb, n_heap, spk_time[k], k)
+    t_last = math.inf
+    while n_heap > 0:
+        k, n_heap = heap_pop_latest(ht, hs, ha, hb, n_heap)
         if adj[k] == 0.0:
             continue
-        c = pop[spk_neuron[k]]
-        n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn, arr_src,
-                          arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp, True, with_dp)
-        f = -adj[k] / vdot
-        for i in range(n):
-            e = par_src[i]
-            g = f * parent_dF_dt[i]
-            syn = par_syn[i]
-            if syn >= 0:
-                grad[syn] += f * par_psp[i]
-                grad[n_syn + syn] += g
-            if e < n_in_sp:
-                grad[2 * n_syn + e] += g
-            else:
-                adj[e - n_in_sp] += g
-        if with_dp:
-            base = 2 * n_syn + n_in_sp + c * N_PARAMS
-            for i in range(N_PARAMS):
-                grad[base + i] += f * df_dp[i]
-    return grad
+        if spk_time[k] == t_last:
+            return grad, False
+        t_last = spk_time[k]
+        n = _adjoint_visit(k, ptab, pop, n_syn, n_in_sp, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time,
+                           arr_syn, arr_src, arr_prev, syn_w, adj, grad, par_src, par_syn, par_psp, parent_dF_dt,
+                           df_dp, kernel_dp, with_dp)
+        n_heap = _reach_parents(n, par_src, n_in_sp, spk_time, reached, ht, hs, ha, hb, n_heap)
+    return grad, True
 
 
 @njit(cache=True)

@@ -15,12 +15,18 @@ operations, in exactly the order, of ``adjoint_core`` seeded with 1 at o's first
 that sweep bit for bit; the contraction equals a single sweep seeded with every dL/dt_first to rounding.
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from exactsnn.numeric.templates.engine_batch import batch_rows, simulate_pattern  # stamp: drop
-from exactsnn.numeric.templates.engine_grad import _scratch, collect  # stamp: drop
-from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, dpsp_ds, dreset_ds, p_load, psp  # stamp: drop
+from exactsnn.numeric.heap import heap_new, heap_pop_latest, heap_push_latest
+from exactsnn.numeric.templates.engine_batch import _pool_sim, batch_rows, simulate_pattern  # stamp: drop
+from exactsnn.numeric.templates.engine_feedforward import feedforward_ok  # stamp: drop
+from exactsnn.numeric.templates.engine_grad import _reach_parents, _scratch, collect  # stamp: drop
+from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
+    N_PARAMS, STRATEGY_EXPSUM, dpsp_ds, dreset_ds, p_load, psp,  # stamp: drop
+)  # stamp: drop
 
 
 @njit(cache=True)
@@ -52,6 +58,60 @@ def collect_no_dp(k, p, n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr
     return n, vdot
 
 
+@njit(cache=True, inline="always")
+def _jacobian_visit(k, ptab, pop, n_syn, n_in_sp, in_cols, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time,
+                    arr_syn, arr_src, arr_prev, syn_w, adj, jac, with_dp, with_dd, par_src, par_syn, par_psp,
+                    parent_dF_dt, df_dp, kernel_dp):
+    """``jacobian_core``'s step at spike k (every adj[k, o] final): one ``collect``, then each live output's
+    ``adjoint_core`` step into its row. Returns the number of parents, or -1 when no output reaches k."""
+    n_out = adj.shape[1]
+    live = False
+    for o in range(n_out):
+        live = live or adj[k, o] != 0.0
+    if not live:
+        return -1
+    d_off = n_syn if with_dd else 0  # delay block (empty without with_dd), then inputs at in_base
+    in_base = n_syn + d_off
+    c = pop[spk_neuron[k]]
+    if with_dp:
+        n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
+                          arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
+    else:
+        n, vdot = collect_no_dp(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
+                                arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt)
+    base = in_base + in_cols + c * N_PARAMS
+    for o in range(n_out):
+        if adj[k, o] == 0.0:
+            continue
+        f = -adj[k, o] / vdot
+        row = jac[o]
+        for i in range(n):
+            e = par_src[i]
+            g = f * parent_dF_dt[i]
+            syn = par_syn[i]
+            if syn >= 0:
+                row[syn] += f * par_psp[i]
+                if with_dd:
+                    row[d_off + syn] += g
+            if e < n_in_sp:
+                row[in_base + e] += g
+            else:
+                adj[e - n_in_sp, o] += g
+        for i in range(N_PARAMS if with_dp else 0):
+            row[base + i] += f * df_dp[i]
+    return n
+
+
+@njit(cache=True)
+def _seeded(n_spk, first):
+    """adj (n_spk, n_out): 1 at each output's first spike (silent outputs: first[o] = -1, no seed)."""
+    adj = np.zeros((n_spk, first.size))
+    for o in range(first.size):
+        if first[o] >= 0:
+            adj[first[o], o] = 1.0
+    return adj
+
+
 @njit(cache=True)
 def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr,
                   arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac, with_dp, with_dd):
@@ -62,47 +122,78 @@ def jacobian_core(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuro
     ``with_dp``); n_q = (2 if with_dd else 1) n_syn + in_cols + n_pop N_PARAMS. Rows of silent outputs
     (first[o] = -1) stay zero.
     """
-    n_out = first.size
-    adj = np.zeros((n_spk, n_out))
-    for o in range(n_out):
-        if first[o] >= 0:
-            adj[first[o], o] = 1.0
-    d_off = n_syn if with_dd else 0  # delay block (empty without with_dd), then inputs at in_base
-    in_base = n_syn + d_off
+    adj = _seeded(n_spk, first)
     par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
     for k in range(n_spk - 1, -1, -1):
-        live = False
-        for o in range(n_out):
-            live = live or adj[k, o] != 0.0
-        if not live:
+        _jacobian_visit(k, ptab, pop, n_syn, n_in_sp, in_cols, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time,
+                        arr_syn, arr_src, arr_prev, syn_w, adj, jac, with_dp, with_dd, par_src, par_syn, par_psp,
+                        parent_dF_dt, df_dp, kernel_dp)
+
+
+@njit(cache=True)
+def jacobian_cone(ptab, pop, n_syn, n_in_sp, in_cols, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr,
+                  arr_time, arr_syn, arr_src, arr_prev, syn_w, first, jac, with_dp, with_dd):
+    """``jacobian_core`` on a record in a causal order that need not be time order (``_pool_record``), visiting
+    only the spikes the sweeps reach, by decreasing time (``adjoint_cone``'s max-heap): the same rows bit for
+    bit. Returns ok: False when two visited spikes share a time (then use the time-sorted record)."""
+    adj = _seeded(n_spk, first)
+    par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp = _scratch(n_arr, n_spk)
+    ht, hs, ha, hb = heap_new(n_spk)
+    reached = np.zeros(n_spk, np.bool_)
+    n_heap = 0
+    for o in range(first.size):
+        k = first[o]
+        if k >= 0 and not reached[k]:
+            reached[k] = True
+            n_heap = heap_push_latest(ht, hs, ha, hb, n_heap, spk_time[k], k)
+    t_last = math.inf
+    while n_heap > 0:
+        k, n_heap = heap_pop_latest(ht, hs, ha, hb, n_heap)
+        n = _jacobian_visit(k, ptab, pop, n_syn, n_in_sp, in_cols, spk_time, spk_neuron, spk_arr_head, spk_prev,
+                            arr_time, arr_syn, arr_src, arr_prev, syn_w, adj, jac, with_dp, with_dd, par_src, par_syn,
+                            par_psp, parent_dF_dt, df_dp, kernel_dp)
+        if n < 0:
             continue
-        c = pop[spk_neuron[k]]
-        if with_dp:
-            n, vdot = collect(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
-                              arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt, df_dp, kernel_dp)
-        else:
-            n, vdot = collect_no_dp(k, p_load(ptab, c), n_in_sp, spk_time, spk_arr_head, spk_prev, arr_time, arr_syn,
-                                    arr_src, arr_prev, syn_w, par_src, par_syn, par_psp, parent_dF_dt)
-        base = in_base + in_cols + c * N_PARAMS
-        for o in range(n_out):
-            if adj[k, o] == 0.0:
-                continue
-            f = -adj[k, o] / vdot
-            row = jac[o]
-            for i in range(n):
-                e = par_src[i]
-                g = f * parent_dF_dt[i]
-                syn = par_syn[i]
-                if syn >= 0:
-                    row[syn] += f * par_psp[i]
-                    if with_dd:
-                        row[d_off + syn] += g
-                if e < n_in_sp:
-                    row[in_base + e] += g
-                else:
-                    adj[e - n_in_sp, o] += g
-            for i in range(N_PARAMS if with_dp else 0):
-                row[base + i] += f * df_dp[i]
+        if spk_time[k] == t_last:
+            return False
+        t_last = spk_time[k]
+        n_heap = _reach_parents(n, par_src, n_in_sp, spk_time, reached, ht, hs, ha, hb, n_heap)
+    return True
+
+
+@njit(cache=True)
+def _time_rank(spk_time, n_spk, k):
+    """(index of spike k in the time-sorted record, unique): the spikes before it, when no other has its time."""
+    before, same = 0, 0
+    for q in range(n_spk):
+        before += spk_time[q] < spk_time[k]
+        same += spk_time[q] == spk_time[k]
+    return before, same == 1
+
+
+@njit(cache=True)
+def _pool_jacobian(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                   t_max, max_spikes, outputs, max_in_sp, with_dp, with_dd, status, sizes, t_first, first, counts, jac):
+    """Pattern b of ``batch_simulate_jacobian`` from ``_pool_sim`` and ``jacobian_cone``: the same rows and row
+    entries bit for bit (``first``: each first spike's index in the time-sorted record). Returns False, with
+    nothing written but jac, when the pattern needs the record path (``_pool_sim`` not ok, a tie)."""
+    lo, hi = in_ptr[b], in_ptr[b + 1]
+    ok, rec, tf, idx, cnt = _pool_sim(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w,
+                                      syn_d, out_ptr, out_syn, t_max, max_spikes, outputs)
+    if not ok:
+        return False
+    n_spk, spk_time = rec[0], rec[1]
+    rank = np.full(outputs.size, -1, np.int64)
+    for o in range(outputs.size):
+        if idx[o] >= 0:
+            rank[o], unique = _time_rank(spk_time, n_spk, idx[o])
+            if not unique:
+                return False
+    if not jacobian_cone(ptab, pop, syn_w.size, hi - lo, max_in_sp, *rec, syn_w, idx, jac, with_dp, with_dd):
+        return False
+    status[b], sizes[b, 0], sizes[b, 1] = 0, n_spk, rec[5]
+    t_first[b], first[b], counts[b] = tf, rank, cnt
+    return True
 
 
 @njit(cache=True, parallel=True)
@@ -121,13 +212,19 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
     # zeroed pattern by pattern inside the parallel loop: np.zeros of the whole batch ran serially before it
     # (2.3 MB for 50 Yin-Yang patterns: ~180 us against ~30 us for np.empty, measured by the bridges3 helper)
     jac = np.empty((n_b, outputs.size, (2 if with_dd else 1) * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
+    pools = STRATEGY_EXPSUM and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn)
     for b in prange(n_b):
         jac[b] = 0.0
-        res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
-                               out_ptr, out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts)
-        n_spk, n_arr = res[1], res[6]
-        hi, lo = in_ptr[b + 1], in_ptr[b]
-        if res[0] == 0:
-            jacobian_core(ptab, pop, n_syn, hi - lo, max_in_sp, n_spk, res[2], res[3], res[4], res[5], n_arr, res[7],
-                          res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp, with_dd)
+        done = pools and _pool_jacobian(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w,
+                                        syn_d, out_ptr, out_syn, t_max, max_spikes, outputs, max_in_sp, with_dp,
+                                        with_dd, status, sizes, t_first, first, counts, jac[b])
+        if not done:  # the time-sorted record (jac[b] may hold a partial sweep)
+            jac[b] = 0.0
+            res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,
+                                   out_ptr, out_syn, t_max, max_spikes, outputs, status, sizes, t_first, first, counts)
+            n_spk, n_arr = res[1], res[6]
+            hi, lo = in_ptr[b + 1], in_ptr[b]
+            if res[0] == 0:
+                jacobian_core(ptab, pop, n_syn, hi - lo, max_in_sp, n_spk, res[2], res[3], res[4], res[5], n_arr,
+                              res[7], res[8], res[9], res[10], syn_w, first[b], jac[b], with_dp, with_dd)
     return status, sizes, t_first, first, counts, jac
