@@ -1,5 +1,6 @@
 """The feed-forward path's causal record (issue 14): its helpers against direct constructions, and the whole
-path against the general engine bit for bit where the record is built differently.
+path against the general engine bit for bit where the record is built differently (arrivals neuron after
+neuron, ``_neuron_major_record``; the general engine's arrival order, ``_record``, when arrivals tie).
 
 Oracles: numpy (a stable sort of every spike-caused arrival by time, ``np.sort`` of the spike pool), a
 direct loop for ``_one_delay``, and the general event loop (``engine="general"``, the event heap) for whole

@@ -1,11 +1,13 @@
 """The feed-forward path's result in the general engine's order. TEMPLATE: stamped after ``engine_crossing``.
 
 ``engine_feedforward`` simulates neuron after neuron, so its spikes come neuron by neuron and each neuron's
-arrivals in its own run. ``simulate_feedforward`` then puts spikes, arrivals and the causal record in the order
-the general event loop (``engine_loop``) produces them: spikes by time (``_order_spikes``: a merge of the
-per-neuron trains), arrivals by time with inputs first at equal times and then by (source spike, synapse)
-(``_record``; spike-caused arrivals in heap order by walking the spikes when every synapse from a neuron has one
-delay, else by a stable sort, ``_neuron_arrival_stream``). The per-arrival and per-spike loops call no function
+arrivals in its own run. ``simulate_feedforward`` then puts the spikes in the order the general event loop
+(``engine_loop``) produces them (``_order_spikes``: a merge of the per-neuron trains) and keeps the arrivals
+as the pools hold them, neuron after neuron (``_neuron_major_record``: the same links, one pass). Only when two
+arrivals at one neuron share a time does it build the general engine's arrival order, by time with inputs first
+at equal times and then by (source spike, synapse) (``_record``; spike-caused arrivals in heap order by walking
+the spikes when every synapse from a neuron has one delay, else by a stable sort, ``_neuron_arrival_stream``),
+which checks that the pools met those arrivals in that order. The per-arrival and per-spike loops call no function
 that takes arrays (``_put`` is inlined): no reference counting per item; they index with ``uidx`` (no
 negative-index wraparound).
 """
