@@ -152,14 +152,17 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     """
     r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
     out = lo
-    for r in range(n_sorted):
+    r = 0
+    while r < n_sorted:  # no break in the loop: the arrays' reference counts are pruned (one exit)
         p = sorted_ids[r]
+        r += 1
         q = qmap[pool_neuron[p]]
         if q < 0:
             continue
         ta = pool_t[p] + d
         if ta > t_max:
-            break  # later spikes arrive later
+            r = n_sorted  # later spikes arrive later
+            continue
         while r_in < e_in and input_time[inb_idx[r_in]] <= ta:
             e = inb_idx[r_in]
             at[out], asyn[out], asrc[out] = input_time[e], input_syn[e], input_src[e]
