@@ -3,7 +3,7 @@
 Work: ``bench_engine.py``'s network and patterns (5-120-3 LIF, t_max = 2, 100 patterns, TTFS loss; one thread).
 Each round times, per pattern, interleaved:
 
-- ``engine loop``: the engine's ``simulate_one`` (feed-forward path, time-sorted record) in one numba loop;
+- ``engine loop``: the engine's ``simulate_one`` (feed-forward path: spikes by time, its causal record) in one numba loop;
 - ``engine from Python``: the same function called from Python once per pattern (numba's dispatch);
 - ``simulate()``: the public call (input checks, packing, the result object);
 - ``simulate() + loss_grad``: the per-sample API, as ``bench_engine.py`` times it;

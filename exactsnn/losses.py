@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .resolve import resolve
+from .diagnostics import POLICIES, TIME_TOL, VDOT_TOL, check_spikes
 from .grad import Gradients, adjoint
 from .network import Network, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad  # noqa: F401 (interop)
@@ -88,9 +89,27 @@ def loss_value_and_dt(result: SimulationResult, loss: Loss) -> tuple:
 
 
 def loss_grad(result: SimulationResult, loss: Loss, policy: str = "warn") -> tuple:
-    """(L, Gradients) of one simulated pattern, by the adjoint sweep."""
-    value, dl_dt, _ = loss_value_and_dt(result, loss)
-    return value, adjoint(result, dl_dt, policy)
+    """(L, Gradients) of one simulated pattern, by the adjoint sweep.
+
+    One engine call (``loss_adjoint``) computes the loss, screens the engine's diagnostics and runs the sweep;
+    the checks and their errors are ``loss_value_and_dt`` then ``adjoint``'s, in that order.
+    """
+    if not (isinstance(result, SimulationResult) and isinstance(loss, Loss) and policy in POLICIES
+            and result.spike_vdot is not None and result.spike_event_gap is not None
+            and result.spike_vdot.size == result.spike_event_gap.size == result.n_spikes):
+        value, dl_dt, _ = loss_value_and_dt(result, loss)  # the general route names whatever is wrong
+        return value, adjoint(result, dl_dt, policy)
+    net = result.network
+    loss.check_outputs(net.outputs.size)
+    value, finite, clean, g = result.model.call(
+        "loss_adjoint", *result.engine_args(), KINDS[loss.kind], net.n_neurons, net.outputs, float(result.t_max),
+        int(loss.label), float(loss.tau0), float(loss.tau1), float(loss.gamma), result.spike_vdot,
+        result.spike_event_gap, result.near_margin, VDOT_TOL, TIME_TOL, VDOT_TOL)
+    if not finite:
+        value, dl_dt, _ = loss_value_and_dt(result, loss)  # raises: the loss overflowed
+    if not clean:
+        check_spikes(result, policy)
+    return float(value), Gradients.split(g, net.n_synapses, result.in_times.size)
 
 
 @dataclass(frozen=True)

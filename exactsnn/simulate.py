@@ -53,7 +53,13 @@ class EngineOutput(NamedTuple):
 
 class CausalRecord(NamedTuple):
     """The causal record the gradient sweeps need: a persistent linked list of arrivals per neuron and each
-    spike's last arrival and previous own spike (``SimulationResult.engine_args`` passes it to the sweeps)."""
+    spike's last arrival and previous own spike (``SimulationResult.engine_args`` passes it to the sweeps).
+
+    Arrival ids number the arrivals in the order the engine recorded them: by time on the general event loop,
+    neuron after neuron (each neuron's by time) on the feed-forward path. Read them through the links
+    (``spike_arrival_head``, ``arrival_prev``), which are the same on both paths; ``arrival_source`` holds
+    input spike ids ``0 .. n_in-1`` and ``n_in + k`` for neuron spike k (time order) on both.
+    """
 
     spike_arrival_head: np.ndarray
     spike_prev: np.ndarray
@@ -268,7 +274,8 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         ``"auto"`` simulates a network without recurrent synapses layer by layer, each neuron over its
         own sorted arrivals (the feed-forward path, for models with a Newton state, without the early
         exit), and anything else with the general event loop; ``"general"`` always uses the event loop.
-        Both give the same spikes, record and diagnostics bit for bit (tests/test_feedforward_path.py).
+        Both give the same spikes, diagnostics and gradients bit for bit, and the same causal record up to
+        the numbering of arrivals (``CausalRecord``; tests/test_feedforward_path.py).
 
     Returns
     -------

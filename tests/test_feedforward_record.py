@@ -1,5 +1,6 @@
 """The feed-forward path's causal record (issue 14): its helpers against direct constructions, and the whole
-path against the general engine bit for bit where the record is built differently.
+path against the general engine bit for bit where the record is built differently (arrivals neuron after
+neuron, ``_neuron_major_record``; the general engine's arrival order, ``_record``, when arrivals tie).
 
 Oracles: numpy (a stable sort of every spike-caused arrival by time, ``np.sort`` of the spike pool), a
 direct loop for ``_one_delay``, and the general event loop (``engine="general"``, the event heap) for whole
@@ -153,8 +154,9 @@ def test_order_spikes_against_a_direct_sort(seed):
     sorted_ids = np.argsort(pool_t[:n_sorted], kind="mergesort").astype(np.int64)
     out = _module()._order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids,
                                   n_sorted)
-    spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie = out
+    spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie, rank = out
     order = np.argsort(pool_t, kind="mergesort")
+    np.testing.assert_array_equal(rank[order], np.arange(order.size))
     neuron = np.repeat(np.arange(n_neurons), counts)
     np.testing.assert_array_equal(spk_time, pool_t[order])
     np.testing.assert_array_equal(spk_neuron, neuron[order])
@@ -164,6 +166,42 @@ def test_order_spikes_against_a_direct_sort(seed):
     prev = [max([k2 for k2 in range(k) if spk_neuron[k2] == spk_neuron[k]], default=-1) for k in range(order.size)]
     np.testing.assert_array_equal(spk_prev, prev)
     assert tie == (np.unique(pool_t).size < pool_t.size)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_neuron_major_record_against_a_direct_construction(seed):
+    """Arrival pools neuron after neuron: sources renumbered from pool spikes to time order, each arrival's
+    previous arrival at its neuron, and ok exactly when no neuron has two arrivals at one time."""
+    rng = np.random.default_rng(seed)
+    n_neurons, n_in_sp, n_spk = 6, 5, 9
+    counts = rng.integers(0, 7, n_neurons)
+    arr_lo = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    grid = rng.uniform(0.0, 2.0, 4) if seed % 2 else None  # odd seeds draw times from 4 values: ties
+    at = np.concatenate([np.sort(rng.choice(grid, c) if grid is not None else rng.uniform(0.0, 2.0, c))
+                         for c in counts])
+    asrc = rng.integers(0, n_in_sp + n_spk, at.size).astype(np.int64)
+    rank = rng.permutation(n_spk).astype(np.int64)
+    arr_src, arr_prev, ok = _module()._neuron_major_record(n_neurons, n_in_sp, arr_lo, at, asrc, rank)
+    want_src = [e if e < n_in_sp else n_in_sp + rank[e - n_in_sp] for e in asrc]
+    np.testing.assert_array_equal(arr_src, want_src)
+    want_prev = [a - 1 if a > arr_lo[j] else -1 for j in range(n_neurons) for a in range(arr_lo[j], arr_lo[j + 1])]
+    np.testing.assert_array_equal(arr_prev, want_prev)
+    ties = any(np.unique(at[arr_lo[j]:arr_lo[j + 1]]).size < counts[j] for j in range(n_neurons))
+    assert ok == (not ties)
+
+
+def test_arrival_tie_takes_the_time_sorted_record():
+    """Two inputs reach one neuron at one time: the pools cannot number those arrivals on their own, so the
+    record is built in the general engine's order (``_record``) - the general engine's record, arrival for
+    arrival - and the run stays the general engine's."""
+    net = Network.feedforward([[[4.0, 3.0], [3.5, 4.5]], [[3.0], [3.5]]])
+    x = [[0.1, 0.5], [0.5, 0.9]]
+    fast = simulate("lif", net, x, 4.0, params=PARAMS)
+    slow = simulate("lif", net, x, 4.0, params=PARAMS, engine="general")
+    assert fast.n_spikes > 0
+    for a, b in zip(fast.record, slow.record):
+        np.testing.assert_array_equal(a, b)
+    assert_same_run(fast, slow)
 
 
 def test_neuron_firing_more_than_its_arrivals_grows_the_pool():

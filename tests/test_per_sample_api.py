@@ -6,6 +6,8 @@
 - ``diagnose``/``apply_policy`` skip the per-test work when the one-pass screen ``spikes_clean`` finds
   nothing; the screen must say "clean" exactly when every test finds nothing.
 - ``sample_loss_dt`` (one compiled call) must equal the loss built from the first spikes in Python.
+- ``loss_grad`` (one compiled call: loss, screen and adjoint) must equal ``loss_value_and_dt`` + ``adjoint``
+  bit for bit, and raise and warn as they do.
 """
 
 import dataclasses
@@ -191,6 +193,45 @@ def test_apply_policy_still_raises_and_warns():
         apply_policy(res, "raise")
     with pytest.raises(ValueError, match="policy"):
         apply_policy(res, "ignore")
+
+
+@pytest.mark.parametrize("model,params", [("lif", None), ("srm_alpha", None), ("adaptive_threshold", None),
+                                          ("lif", {"tau_syn": 1 / 0.999, "tau_mem": 1.0, "threshold": 1.0})])
+def test_loss_grad_in_one_call_equals_loss_then_adjoint(model, params):
+    rng = np.random.default_rng(3)
+    compared = 0
+    for seed in range(3):
+        net = Network.feedforward([rng.uniform(1.0, 4.0, (2, 5)), rng.uniform(0.5, 3.0, (5, 3))])
+        res = simulate(model, net, [np.sort(rng.uniform(0, 1, 3)).tolist(), [0.2, 0.6]], 3.0, params=params)
+        for loss in (Loss("ttfs_cross_entropy", label=seed % 3, gamma=0.1), Loss("first_spike_sum")):
+            value, g = loss_grad(res, loss, policy="raise")
+            value2, dl_dt, _ = loss_value_and_dt(res, loss)
+            g2 = adjoint(res, dl_dt, policy="raise")
+            assert value == value2 and type(value) is float
+            for block in ("weights", "delays", "inputs", "model"):
+                np.testing.assert_array_equal(getattr(g, block), getattr(g2, block))
+            compared += bool(np.any(g.weights))
+    assert compared >= 3, "too few patterns with a gradient to compare"
+
+
+def test_loss_grad_in_one_call_raises_and_warns_as_before():
+    res = next(_results())
+    loss = Loss("ttfs_cross_entropy", label=1)
+    late = dataclasses.replace(res, t_max=float(res.spike_time[-1]) + 1e-12)  # last spike at t_max
+    with pytest.raises(DegenerateSpikeError, match="spike at t_max"):
+        loss_grad(late, loss, policy="raise")
+    with pytest.warns(UserWarning, match="spike at t_max"):
+        value, g = loss_grad(late, loss, policy="warn")
+    assert value == loss_value_and_dt(late, loss)[0]
+    with pytest.raises(ValueError, match="policy"):
+        loss_grad(res, loss, policy="ignore")
+    with pytest.raises(ValueError, match="label"):
+        loss_grad(res, Loss("ttfs_cross_entropy", label=7), policy="flag")
+    with pytest.raises(ValueError, match="overflowed"):
+        loss_grad(res, Loss("ttfs_cross_entropy", label=0, gamma=1.0, tau1=1e-5), policy="flag")
+    no_diag = dataclasses.replace(res, spike_vdot=None, spike_event_gap=None)  # the general route
+    np.testing.assert_array_equal(loss_grad(no_diag, loss, policy="flag")[1].weights,
+                                  loss_grad(res, loss, policy="flag")[1].weights)
 
 
 def test_all_finite():

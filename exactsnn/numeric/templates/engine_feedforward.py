@@ -28,7 +28,7 @@ from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, st
 from exactsnn.numeric.sorting import argsort_into, uidx
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 from exactsnn.numeric.templates.engine_record import (  # stamp: drop
-    _order_spikes, _record,  # stamp: drop
+    _arrival_links, _neuron_major_record, _order_spikes, _record,  # stamp: drop
 )  # stamp: drop
 
 #: ``simulate_feedforward``: hand the pattern to the general engine.
@@ -152,14 +152,17 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     """
     r_in, e_in = inb_ptr[j], inb_ptr[j + 1]
     out = lo
-    for r in range(n_sorted):
+    r = 0
+    while r < n_sorted:  # no break in the loop: the arrays' reference counts are pruned (one exit)
         p = sorted_ids[r]
+        r += 1
         q = qmap[pool_neuron[p]]
         if q < 0:
             continue
         ta = pool_t[p] + d
         if ta > t_max:
-            break  # later spikes arrive later
+            r = n_sorted  # later spikes arrive later
+            continue
         while r_in < e_in and input_time[inb_idx[r_in]] <= ta:
             e = inb_idx[r_in]
             at[out], asyn[out], asrc[out] = input_time[e], input_syn[e], input_src[e]
@@ -356,17 +359,12 @@ def _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at):
     n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
     spk_neuron, spk_prev = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
     arr_prev = np.empty(arr_lo[n_neurons], np.int64)
-    ok = True
     for j in range(n_neurons):
         prev = -1
         for p in range(spk_lo[j], spk_hi[j]):
             spk_neuron[uidx(p)], spk_prev[uidx(p)] = j, prev
             prev = p
-        prev = -1
-        for a in range(arr_lo[j], arr_lo[j + 1]):
-            arr_prev[uidx(a)] = prev
-            ok &= prev < 0 or at[uidx(a)] != at[uidx(prev)]
-            prev = a
+    ok = _arrival_links(n_neurons, arr_lo, at, arr_prev)
     return spk_neuron, spk_prev, arr_prev, ok
 
 
@@ -377,11 +375,18 @@ def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post,
     FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
     (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed, sorted_ids,
-     n_sorted, _) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+     n_sorted, asrc) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
                              t_max, max_spikes, closed_form, input_time, input_syn, input_src)
     if status == ST_OK:
-        spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie = _order_spikes(
+        spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie, rank = _order_spikes(
             n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)
+        if not tie:  # arrivals neuron-major, as the pools hold them
+            arr_src, arr_prev, ok = _neuron_major_record(n_neurons, in_times.size, arr_lo, at, asrc, rank)
+            if ok:
+                return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_lo[n_neurons], at,
+                        asyn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+        # Two arrivals at one neuron at one time: the pools' order of them must be the general engine's, which
+        # the time-sorted record checks (``_record``'s ok), else the general engine runs the pattern.
         arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
             n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
             out_syn, spk_time, spk_neuron, arr_lo, at, asyn)

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from exactsnn.numeric.heap import heap_new, heap_pop_latest, heap_push_latest
+from exactsnn.numeric.spike_screen import sample_loss_dt, spikes_clean
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_PARAMS, dpsp_dp, dpsp_ds, dreset_dp, dreset_ds, dthreshold_dp, p_load, psp,  # stamp: drop
 )  # stamp: drop
@@ -169,6 +170,23 @@ def adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr
                            arr_syn, arr_src, arr_prev, syn_w, adj, grad, par_src, par_syn, par_psp, parent_dF_dt,
                            df_dp, kernel_dp, with_dp)
     return grad
+
+
+@njit(cache=True)
+def loss_adjoint(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time,
+                 arr_syn, arr_src, arr_prev, syn_w, kind, n_neurons, outputs, t_max, label, tau0, tau1, gamma,
+                 spk_vdot, spk_gap, near, vdot_tol, time_tol, margin_tol):
+    """The per-sample ``loss_grad`` in one call: (L, finite, clean, dL/dq). L and dL/dt as ``sample_loss_dt``
+    (``finite``: both are), ``clean`` as ``spikes_clean`` on the engine's diagnostics (False: the caller runs
+    ``check_spikes``), dL/dq by ``adjoint_core`` (zeros when not finite). The same numbers as the three calls."""
+    value, dl_dt, _, finite = sample_loss_dt(kind, spk_time, spk_neuron, n_neurons, outputs, t_max, label, tau0,
+                                             tau1, gamma)
+    clean = spikes_clean(spk_time, spk_vdot, spk_gap, t_max, near, vdot_tol, time_tol, margin_tol)
+    if not finite:
+        return value, finite, clean, np.zeros(2 * n_syn + n_in_sp + ptab.shape[0] * N_PARAMS)
+    grad = adjoint_core(ptab, pop, n_syn, n_in_sp, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr,
+                        arr_time, arr_syn, arr_src, arr_prev, syn_w, dl_dt, True)
+    return value, finite, clean, grad
 
 
 @njit(cache=True, inline="always")

@@ -1,11 +1,13 @@
 """The feed-forward path's result in the general engine's order. TEMPLATE: stamped after ``engine_crossing``.
 
 ``engine_feedforward`` simulates neuron after neuron, so its spikes come neuron by neuron and each neuron's
-arrivals in its own run. ``simulate_feedforward`` then puts spikes, arrivals and the causal record in the order
-the general event loop (``engine_loop``) produces them: spikes by time (``_order_spikes``: a merge of the
-per-neuron trains), arrivals by time with inputs first at equal times and then by (source spike, synapse)
-(``_record``; spike-caused arrivals in heap order by walking the spikes when every synapse from a neuron has one
-delay, else by a stable sort, ``_neuron_arrival_stream``). The per-arrival and per-spike loops call no function
+arrivals in its own run. ``simulate_feedforward`` then puts the spikes in the order the general event loop
+(``engine_loop``) produces them (``_order_spikes``: a merge of the per-neuron trains) and keeps the arrivals
+as the pools hold them, neuron after neuron (``_neuron_major_record``: the same links, one pass). Only when two
+arrivals at one neuron share a time does it build the general engine's arrival order, by time with inputs first
+at equal times and then by (source spike, synapse) (``_record``; spike-caused arrivals in heap order by walking
+the spikes when every synapse from a neuron has one delay, else by a stable sort, ``_neuron_arrival_stream``),
+which checks that the pools met those arrivals in that order. The per-arrival and per-spike loops call no function
 that takes arrays (``_put`` is inlined): no reference counting per item; they index with ``uidx`` (no
 negative-index wraparound).
 """
@@ -51,9 +53,9 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
 
 @njit(cache=True)
 def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted):
-    """Pool spikes in time order: (spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie); spk_head:
-    the pool's head (index into the arrival pool, or -1); ``tie`` when two spikes share a time (the general
-    engine's order then comes from its loop).
+    """Pool spikes in time order: (spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie, rank);
+    spk_head: the pool's head (index into the arrival pool, or -1); ``tie`` when two spikes share a time (the
+    general engine's order then comes from its loop); rank[p]: the time-order position of pool spike p.
 
     The pool holds each neuron's train in time order, neuron after neuron, and its first n_sorted spikes are
     already sorted (``sorted_ids``): a stable merge of those runs (``merge_runs``) sorts them by (time, pool
@@ -81,11 +83,13 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
     spk_time, spk_vdot, spk_gap = np.empty(n_spk), np.empty(n_spk), np.empty(n_spk)
     spk_neuron, spk_prev, spk_head = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
     last = np.full(n_neurons, -1, np.int64)
+    rank = work  # the merge's scratch, free now
     tie = False
     t_prev = -math.inf
     for k in range(n_spk):
         ku = uidx(k)
         p = uidx(order[ku])
+        rank[p] = k
         i = pool_neuron[p]
         t = pool_t[p]
         spk_time[ku], spk_vdot[ku], spk_gap[ku], spk_head[ku] = t, pool_vdot[p], pool_gap[p], pool_head[p]
@@ -93,7 +97,40 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
         last[uidx(i)] = k
         tie |= t == t_prev
         t_prev = t
-    return spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie
+    return spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie, rank
+
+
+@njit(cache=True)
+def _arrival_links(n_neurons, arr_lo, at, arr_prev):
+    """Each pool arrival's previous arrival at its neuron (the previous entry of the neuron's block, or -1) into
+    arr_prev; returns ok: no two arrivals at one neuron share a time (each neuron's arrival order is then the only
+    one, the general engine's too)."""
+    ok = True
+    for j in range(n_neurons):
+        prev = -1
+        for a in range(arr_lo[j], arr_lo[j + 1]):
+            arr_prev[uidx(a)] = prev
+            ok &= prev < 0 or at[uidx(a)] != at[uidx(prev)]
+            prev = a
+    return ok
+
+
+@njit(cache=True)
+def _neuron_major_record(n_neurons, n_in_sp, arr_lo, at, asrc, rank):
+    """The causal record's arrivals as the pools hold them, neuron after neuron (each neuron's by time): arrival
+    ids are arrival-pool indices, so the spikes' heads (``_order_spikes``' spk_head) index them as they are.
+    Returns (arr_src, arr_prev, ok): sources as input spike ids or n_in_sp + the source spike's time-order
+    position (``rank``); ``ok`` as ``_arrival_links``'. Every causal sweep walks a spike's arrivals through
+    head and prev links only, so this record gives the same numbers as the time-sorted one (``_record``) that it
+    permutes; it costs one pass over the arrivals instead of a merge.
+    """
+    n_arr = arr_lo[n_neurons]
+    arr_src, arr_prev = np.empty(n_arr, np.int64), np.empty(n_arr, np.int64)
+    for a in range(n_arr):
+        e = asrc[uidx(a)]
+        arr_src[uidx(a)] = e if e < n_in_sp else n_in_sp + rank[uidx(e - n_in_sp)]
+    ok = _arrival_links(n_neurons, arr_lo, at, arr_prev)
+    return arr_src, arr_prev, ok
 
 
 @njit(cache=True)
