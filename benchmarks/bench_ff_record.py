@@ -5,7 +5,7 @@ Work: bench_engine.py's 5-120-3 lif net (weights seed 0, inputs seed 1), ``tau_s
 100 samples. Both loops run inside numba (no Python call per sample), CPU clock, NUMBA_NUM_THREADS=1. "rest"
 = the whole ``simulate_one`` minus ``_input_stream`` + ``_run_all``: ordering the spikes, building the causal
 record, the head mapping, the feed-forward check. ``_run_all`` itself holds the per-neuron loop
-(``_neuron_run``) plus gathering each neuron's arrivals, the pool and its growth.
+(``_neurons_run``) plus gathering each neuron's arrivals, the pool and its growth.
 
 ``--split`` times the record's parts instead, each in its own numba loop over ``_run_all``'s outputs for the
 100 samples (kept beforehand), 10 passes per round: ``_order_spikes``, ``_record`` and the stable argsort of

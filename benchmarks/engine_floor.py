@@ -4,11 +4,11 @@ Work: ``bench_engine.py``'s net and patterns (5-120-3 LIF, tau_syn = 1/0.999 or 
 thread). The arrivals each neuron sees are taken from one feed-forward run (``_run_all``), then timed in one numba
 loop per layer (no Python per neuron):
 
-- *neuron runs*: ``_neuron_run`` over those arrivals, as the engine runs it (window tests, polishes, resets);
+- *neuron runs*: ``_neurons_run`` over those arrivals, one neuron per call, as the engine runs it (window tests, polishes, resets);
 - *floor*: only the state update at each arrival (``state_basis3`` + ``state_shift_basis``: the one exponential and
   the divided difference that any exact event-driven method pays per arrival), no crossing search.
 
-It also counts, per sample, the window tests that ``_neuron_run`` makes and how many found a crossing, split by
+It also counts, per sample, the window tests that ``_neurons_run`` makes and how many found a crossing, split by
 whether the neuron had an arrival left (a finite window) or not (the search runs to t_max). Process CPU time,
 best of ``--repeats``. Private engine functions: this script follows the engine, it is not an API.
 
@@ -73,20 +73,22 @@ def main():
     syn_w, at, asyn, lo, hi = arrivals(m, net, ptab, pats)
     theta, cf, nodes, psp, reset = m._population_tables(ptab, True)
     (x0, x1), (k0, k1), (r0, r1) = nodes[0], psp[0], reset[0]
-    run, test = m._neuron_run, m.state_crossing_before
+    run, test = m._neurons_run, m.state_crossing_before
+    bounds = np.stack([lo, hi], axis=1).astype(np.int64)  # each neuron's arrival range, as arr_lo of one neuron
+    pop0 = np.zeros(1, np.int64)
 
     @njit
-    def runs(sel, pool_t, pool_v, pool_g, pool_h):
+    def runs(sel, pool_t, pool_v, pool_g, pool_h, spk_lo, spk_hi, near):  # written arrays: arguments, not globals
         spikes = 0
         for i in range(lo.size):
             if sel[i]:
-                spikes += run(cf[0], x0, x1, k0, k1, r0, r1, theta[0], T_MAX, syn_w, at, asyn, lo[i], hi[i],
-                              pool_t, pool_v, pool_g, pool_h, 0)[1]
+                spikes += run(0, 1, pop0, cf, nodes, psp, reset, theta, T_MAX, 10 ** 9, syn_w, at, asyn, bounds[i],
+                              pool_t, pool_v, pool_g, pool_h, 0, spk_lo, spk_hi, near)[2]
         return spikes
 
     @njit
     def window_counts(sel, counts):
-        """_neuron_run's sequence of window tests (its state updates, without the pool), counted."""
+        """_neurons_run's sequence of window tests (its state updates, without the pool), counted."""
         for i in range(lo.size):
             if not sel[i]:
                 continue
@@ -108,7 +110,8 @@ def main():
                 cand = test(cf[0], x0, x1, c0, c1, theta[0], st, T_MAX, at[a] if not last else math.inf)[0]
                 counts[2 * last + (cand < math.inf)] += 1
 
-    pool = (np.empty(10 ** 5), np.empty(10 ** 5), np.empty(10 ** 5), np.empty(10 ** 5, np.int64))
+    pool = (np.empty(10 ** 5), np.empty(10 ** 5), np.empty(10 ** 5), np.empty(10 ** 5, np.int64),
+            np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros((1, 2)))
     layer = np.arange(lo.size) % net.n_neurons
     n_b = len(pats)
     print(f"tau_syn = {args.tau_syn}, {n_b} patterns, per pattern (process CPU, best of {args.repeats})")

@@ -33,7 +33,7 @@ from exactsnn.numeric.templates.engine_record import (  # stamp: drop
 
 #: ``simulate_feedforward``: hand the pattern to the general engine.
 FF_FALLBACK = -1
-#: ``_neuron_run``: the spike pool is full (grow it and run the neuron again).
+#: ``_neurons_run``: the spike pool is full (grow it and run the neuron again).
 FF_GROW = -2
 
 
@@ -200,6 +200,16 @@ def _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qma
 
 
 @njit(cache=True)
+def _last_sources(n_in, n_neurons, in_ptr, in_q, q_src):
+    """The highest source neuron of each neuron's synapses (-1: inputs only): neuron j can run once that one has."""
+    last = np.full(n_neurons, -1, np.int64)
+    for j in range(n_neurons):
+        for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
+            last[j] = max(last[j], q_src[q] - n_in)
+    return last
+
+
+@njit(cache=True)
 def _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap):
     for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
         if q_src[q] >= n_in:
@@ -207,57 +217,82 @@ def _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap):
 
 
 @njit(cache=True)
-def _neuron_run(cf_kind, x0, x1, k0, k1, r0, r1, theta, t_max, syn_w, at, asyn, a_lo, a_hi, pool_t, pool_vdot,
-                pool_gap, pool_head, s_lo):
-    """One neuron over its sorted arrivals at[a_lo:a_hi]: ``_event_loop``'s steps for that neuron, in order.
+def _neurons_run(j0, j1, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, max_spikes, syn_w, at, asyn, arr_lo,
+                 pool_t, pool_vdot, pool_gap, pool_head, s, spk_lo, spk_hi, near):
+    """Neurons j0 .. j1-1, each over its sorted arrivals at[arr_lo[j]:arr_lo[j + 1]]: ``_event_loop``'s steps for
+    that neuron, in order. One call runs a whole block of neurons (those whose inputs have run), so the arrays'
+    reference counts are paid once per block, not per neuron.
 
-    Spikes go to the pool from s_lo on (time, dV/dt before the reset, gap to the nearest arrival, index of
-    the last arrival before it or -1). Indices known to be >= 0 go through ``uidx`` (no wraparound code). Returns (status, s_end, n_closed, near margin, its time): status
-    ST_OK, FF_GROW (pool full) or FF_FALLBACK (a spike at the time of its last arrival: the general engine
-    settles its order; or the potential above threshold after a reset: the general engine reports it).
+    Spikes go to the pool from s on (time, dV/dt before the reset, gap to the nearest arrival, index of the last
+    arrival before it or -1); each finished neuron's range goes to spk_lo / spk_hi, its near margin and its time
+    to near. Indices known to be >= 0 go through ``uidx`` (no wraparound code). Returns (status, j, s, n_closed):
+    ST_OK (every neuron run, j = j1), FF_GROW (neuron j found the pool full: grow it and call again from j; s is
+    the end of the neurons before it) or FF_FALLBACK (neuron j spiked at the time of its last arrival - the
+    general engine settles its order -, had its potential above threshold after a reset - the general engine
+    reports it -, or the spikes passed max_spikes).
     """
-    c0 = c1 = st = 0.0
-    cand, cand_closed = math.inf, False
-    have, e0, n1, e1 = False, 0.0, 0.0, 0.0  # the basis at the next arrival, from the window test
-    near_m, near_t = math.inf, math.inf
-    a, s, n_closed = a_lo, s_lo, 0
-    while True:
-        t_arr = at[uidx(a)] if a < a_hi else math.inf
-        if cand <= t_arr and cand <= t_max:
-            if s == pool_t.size:
-                return FF_GROW, s, n_closed, near_m, near_t
-            if a > a_lo and cand == at[uidx(a - 1)]:
-                return FF_FALLBACK, s, n_closed, near_m, near_t
-            us = uidx(s)
-            pool_gap[us] = cand - at[uidx(a - 1)] if a > a_lo else math.inf
-            pool_t[us], pool_head[us] = cand, a - 1 if a > a_lo else -1
-            n_closed += cand_closed
-            pool_vdot[us], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
-            have = False
-            s += 1
-            if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
-                return FF_FALLBACK, s, n_closed, near_m, near_t
-            st = cand
-        elif t_arr <= t_max:
-            while a < a_hi and at[uidx(a)] == t_arr:
-                m = s - 1
-                while m >= s_lo and pool_gap[uidx(m)] > t_arr - pool_t[uidx(m)]:  # the first arrival after spike m
-                    pool_gap[uidx(m)] = t_arr - pool_t[uidx(m)]
-                    m -= 1
-                if have:  # the window test's basis at du = t_arr - st: the same bits as computing it here
-                    c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[uidx(a)]], STATE_PLAIN)
-                    have = False
-                else:
-                    c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[uidx(a)]], STATE_PLAIN)
-                st = t_arr
-                a += 1
+    status, j, n_closed = ST_OK, j0, 0
+    while j < j1 and status == ST_OK:
+        pj = pop[j]
+        cfk, x0, x1, k0, k1 = cf_kind[pj], nodes[pj, 0], nodes[pj, 1], psp_c[pj, 0], psp_c[pj, 1]
+        r0, r1, theta = reset_c[pj, 0], reset_c[pj, 1], theta_pop[pj]
+        a_lo, a_hi, s_lo = arr_lo[j], arr_lo[j + 1], s
+        c0 = c1 = st = 0.0
+        cand, cand_closed = math.inf, False
+        have, e0, n1, e1 = False, 0.0, 0.0, 0.0  # the basis at the next arrival, from the window test
+        near_m, near_t = math.inf, math.inf
+        a, nc, run = a_lo, 0, ST_OK
+        while True:
+            t_arr = at[uidx(a)] if a < a_hi else math.inf
+            if cand <= t_arr and cand <= t_max:
+                if s == pool_t.size:
+                    run = FF_GROW
+                    break
+                if a > a_lo and cand == at[uidx(a - 1)]:
+                    run = FF_FALLBACK
+                    break
+                us = uidx(s)
+                pool_gap[us] = cand - at[uidx(a - 1)] if a > a_lo else math.inf
+                pool_t[us], pool_head[us] = cand, a - 1 if a > a_lo else -1
+                nc += cand_closed
+                pool_vdot[us], c0, c1 = state_slope_shift_add(x0, x1, c0, c1, cand - st, r0, r1, -1.0, STATE_PLAIN)
+                have = False
+                s += 1
+                if state_value0(c0, c1, theta, STATE_PLAIN) >= 0.0:
+                    run = FF_FALLBACK
+                    break
+                st = cand
+            elif t_arr <= t_max:
+                while a < a_hi and at[uidx(a)] == t_arr:
+                    m = s - 1
+                    while m >= s_lo and pool_gap[uidx(m)] > t_arr - pool_t[uidx(m)]:  # the first arrival after m
+                        pool_gap[uidx(m)] = t_arr - pool_t[uidx(m)]
+                        m -= 1
+                    if have:  # the window test's basis at du = t_arr - st: the same bits as computing it here
+                        c0, c1 = state_shift_basis(c0, c1, e0, n1, e1, k0, k1, syn_w[asyn[uidx(a)]], STATE_PLAIN)
+                        have = False
+                    else:
+                        c0, c1 = state_shift_add(x0, x1, c0, c1, t_arr - st, k0, k1, syn_w[asyn[uidx(a)]],
+                                                 STATE_PLAIN)
+                    st = t_arr
+                    a += 1
+            else:
+                break
+            t_next = at[uidx(a)] if a < a_hi else math.inf
+            cand, margin, cand_closed, have, e0, n1, e1 = state_crossing_before(cfk, x0, x1, c0, c1, theta, st,
+                                                                                t_max, t_next)
+            if margin < near_m:
+                near_m, near_t = margin, st
+        if run == FF_GROW:
+            status, s = FF_GROW, s_lo  # the neuron runs again once the pool has grown
+        elif run != ST_OK or s > max_spikes:
+            status = FF_FALLBACK
         else:
-            return ST_OK, s, n_closed, near_m, near_t
-        t_next = at[uidx(a)] if a < a_hi else math.inf
-        cand, margin, cand_closed, have, e0, n1, e1 = state_crossing_before(cf_kind, x0, x1, c0, c1, theta, st,
-                                                                            t_max, t_next)
-        if margin < near_m:
-            near_m, near_t = margin, st
+            spk_lo[j], spk_hi[j] = s_lo, s
+            n_closed += nc
+            near[j, 0], near[j, 1] = near_m, near_t
+            j += 1
+    return status, j, s, n_closed
 
 
 @njit(cache=True)
@@ -271,7 +306,7 @@ def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
 @njit(cache=True)
 def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
              max_spikes, closed_form, input_time, input_syn, input_src):
-    """Every neuron in index order (``_neuron_run``). Returns (status, spike pool (t, vdot, gap, head), spike
+    """Every neuron in index order (``_neurons_run``, a block of neurons at a time). Returns (status, spike pool (t, vdot, gap, head), spike
     ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo (n_neurons + 1,), near,
     n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time, ``_gather_walk``; asrc: each
     arrival's source, the input spike id e (< in_times.size) or in_times.size + the source spike's pool index)."""
@@ -293,7 +328,26 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
     n_sorted = sorted_upto = 0
     n_closed = s = 0
     status = ST_OK
-    for j in range(n_neurons):
+    last_src = _last_sources(n_in, n_neurons, in_ptr, in_q, q_src)
+    j0 = need = 0  # neurons j0 .. j-1 have their arrivals and wait to run (``_neurons_run``); need: their room
+    for j in range(n_neurons + 1):
+        if j == n_neurons or last_src[j] >= j0:  # j reads a waiting neuron's spikes (or all are gathered): run them
+            if s + need > pool_t.size:  # room for twice their arrivals: a full pool would run a neuron again
+                pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, s + need)
+            st = FF_GROW
+            while st == FF_GROW:
+                st, j0, s, nc = _neurons_run(j0, j, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, max_spikes,
+                                             syn_w, at, asyn, arr_lo, pool_t, pool_vdot, pool_gap, pool_head, s, spk_lo,
+                                             spk_hi, near)
+                n_closed += nc
+                if st == FF_GROW:
+                    pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, 0)
+            need = 0
+            if st != ST_OK:
+                status = FF_FALLBACK
+                break
+            if j == n_neurons:
+                break
         n_nrn, max_src, d0, usable = _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap)
         n_j = inb_ptr[j + 1] - inb_ptr[j] + n_nrn
         if arr_lo[j] + n_j > at.size:
@@ -303,14 +357,15 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
             at, asyn, asrc = at2, asyn2, asrc2
         # Walk the sorted spikes when they are mostly j's inputs (a layer's target: every neuron of the layer
         # below); re-sort them when a source is not covered yet and that pays (the first target of a layer).
+        # Sorted are the spikes of neurons 0 .. j0-1, all of them run.
         walk = usable and max_src < sorted_upto and n_sorted <= 4 * n_nrn + 16
         if usable and not walk and max_src >= sorted_upto and s <= 4 * n_nrn + 16:
             if sorted_ids.size < s:
                 sorted_ids, pool_neuron, sort_work = np.empty(s, np.int64), np.empty(s, np.int64), np.empty(s, np.int64)
             argsort_into(pool_t, s, sorted_ids, sort_work)
-            for i in range(j):
+            for i in range(j0):
                 pool_neuron[spk_lo[i]:spk_hi[i]] = i
-            n_sorted, sorted_upto, walk = s, j, True
+            n_sorted, sorted_upto, walk = s, j0, True
         if walk or max_src < 0:  # no synapse from a neuron: the input arrivals, already in stream order
             arr_lo[j + 1] = _gather_walk(j, t_max, d0, out_syn, qmap, sorted_ids, n_sorted if walk else 0,
                                          pool_neuron, pool_t, inb_ptr, inb_idx, input_time, input_syn, input_src,
@@ -324,25 +379,7 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
                                     input_time, input_syn, input_src, n_in_sp, spk_lo, spk_hi, pool_t, at, asyn, asrc,
                                     arr_lo[j], t, kf, ki, syn, src, order, work)
         _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
-        if s + 2 * n_j + 16 > pool_t.size:  # room for twice j's arrivals: a full pool would run j again
-            pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head,
-                                                                s + 2 * n_j + 16)
-        pj = pop[j]
-        spk_lo[j] = s
-        while True:
-            st, s_end, nc, near_m, near_t = _neuron_run(
-                cf_kind[pj], nodes[pj, 0], nodes[pj, 1], psp_c[pj, 0], psp_c[pj, 1], reset_c[pj, 0], reset_c[pj, 1],
-                theta_pop[pj], t_max, syn_w, at, asyn, arr_lo[j], arr_lo[j + 1], pool_t, pool_vdot, pool_gap,
-                pool_head, s)
-            if st != FF_GROW:
-                break
-            pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, 0)
-        if st != ST_OK or s_end > max_spikes:
-            status = FF_FALLBACK
-            break
-        s = spk_hi[j] = s_end
-        n_closed += nc
-        near[j, 0], near[j, 1] = near_m, near_t
+        need += 2 * n_j + 16
     return (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed,
             sorted_ids, n_sorted, asrc)
 
