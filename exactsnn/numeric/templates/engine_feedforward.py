@@ -25,7 +25,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, state_slope_shift_add, state_value0
-from exactsnn.numeric.sorting import argsort_into, uidx
+from exactsnn.numeric.sorting import argsort_into, argsort_spread, uidx
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 from exactsnn.numeric.templates.engine_record import (  # stamp: drop
     _arrival_links, _neuron_major_record, _order_spikes, _record,  # stamp: drop
@@ -362,7 +362,7 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
         if usable and not walk and max_src >= sorted_upto and s <= 4 * n_nrn + 16:
             if sorted_ids.size < s:
                 sorted_ids, pool_neuron, sort_work = np.empty(s, np.int64), np.empty(s, np.int64), np.empty(s, np.int64)
-            argsort_into(pool_t, s, sorted_ids, sort_work)
+            argsort_spread(pool_t, s, sorted_ids, sort_work)
             for i in range(j0):
                 pool_neuron[spk_lo[i]:spk_hi[i]] = i
             n_sorted, sorted_upto, walk = s, j0, True
