@@ -137,7 +137,7 @@ def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_id
     return lo + n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t, inb_ptr, inb_idx, input_time,
                  input_syn, input_src, n_in_sp, at, asyn, asrc, lo):
     """``_gather``'s result without a sort, when every synapse into j from a neuron has the same delay d and no
@@ -178,7 +178,7 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap):
     """Fill qmap for j's synapses from neurons. Returns (arrivals from neurons, largest source neuron or -1,
     their common delay, usable): usable when all have one delay and no neuron has two synapses to j."""
@@ -209,7 +209,7 @@ def _last_sources(n_in, n_neurons, in_ptr, in_q, q_src):
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap):
     for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
         if q_src[q] >= n_in:
