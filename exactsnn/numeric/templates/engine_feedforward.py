@@ -381,15 +381,33 @@ def _grown(a, size):
 
 
 @njit(cache=True)
+def ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn):
+    """What the feed-forward path needs of the network alone, computed once per batch: (in_ptr, in_q, q_src) =
+    ``_incoming``, and ``_last_sources``."""
+    in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    return in_ptr, in_q, q_src, _last_sources(n_in, n_neurons, in_ptr, in_q, q_src)
+
+
+@njit(cache=True)
 def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
              max_spikes, closed_form, input_time, input_syn, input_src):
-    """Every neuron in index order (``_gather_loop``, which runs a block of neurons at a time). Returns (status,
+    """``_run_tables`` with the network's tables computed here (``ff_tables``)."""
+    return _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                       max_spikes, closed_form, input_time, input_syn, input_src,
+                       ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn))
+
+
+@njit(cache=True)
+def _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                max_spikes, closed_form, input_time, input_syn, input_src, tables):
+    """Every neuron in index order (``_gather_loop``, which runs a block of neurons at a time); tables:
+    ``ff_tables``' of this network. Returns (status,
     spike pool (t, vdot, gap, head), spike ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo
     (n_neurons + 1,), near, n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time,
     ``_gather_walk``; asrc: each arrival's source, the input spike id e (< in_times.size) or in_times.size + the
     source spike's pool index)."""
     theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
-    in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    in_ptr, in_q, q_src, last_src = tables
     inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
     cap = max(16, 2 * input_time.size)
     pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
@@ -402,7 +420,6 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
     qmap = np.full(n_neurons, -1, np.int64)  # _walk_plan's scratch
     # the time-sorted spikes of neurons 0 .. sorted_upto - 1 (pool indices), for _gather_walk
     sorted_ids, pool_neuron, sort_work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    last_src = _last_sources(n_in, n_neurons, in_ptr, in_q, q_src)
     j = j0 = need = s = n_closed = n_sorted = sorted_upto = 0
     code = _LOOP_GROW_POOL
     while code >= _LOOP_GROW_POOL:  # a few times per pattern: the arrays are reassigned only here
