@@ -123,7 +123,9 @@ def _engine_path_taken(model, net, x, params):
     ok = compiled.module.feedforward_ok(net.n_inputs, net.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn)
     res = compiled.module.simulate_feedforward(ptab, np.zeros(net.n_neurons, np.int64), times, src, net.n_inputs,
                                                net.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr,
-                                               topo.out_syn, 4.0, 100000, True)
+                                               topo.out_syn, 4.0, 100000, True,
+                                               compiled.module.ff_tables(net.n_inputs, net.n_neurons, topo.syn_post,
+                                                                         topo.out_ptr, topo.out_syn))
     return ok, int(res[0]), int(res[1])
 
 

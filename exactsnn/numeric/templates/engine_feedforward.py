@@ -466,13 +466,14 @@ def _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at):
 
 @njit(cache=True)
 def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                         t_max, max_spikes, closed_form):
+                         t_max, max_spikes, closed_form, tables):
     """``simulate_one`` (no early exit) by the feed-forward path; the same outputs, bit for bit, or status
-    FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
+    FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``; tables: its
+    ``ff_tables``."""
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
     (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed, sorted_ids,
-     n_sorted, asrc) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                             t_max, max_spikes, closed_form, input_time, input_syn, input_src)
+     n_sorted, asrc) = _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                                   out_syn, t_max, max_spikes, closed_form, input_time, input_syn, input_src, tables)
     if status == ST_OK:
         spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie, rank = _order_spikes(
             n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)

@@ -23,7 +23,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_candidate, state_crossing_before, state_polish_in,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
-    FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
+    FF_FALLBACK, feedforward_ok, ff_tables, simulate_feedforward,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.newton_state import (
@@ -281,10 +281,23 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
     These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
     """
-    if path == 0 and STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr,
-                                                                            out_syn):
+    ff = path == 0 and STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr,
+                                                                              out_syn)
+    e = np.empty(0, np.int64)
+    tables = ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn) if ff else (e, e, e, e)
+    return simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                           t_max, max_spikes, closed_form, watch, ff, tables)
+
+
+@njit(cache=True)
+def simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                    max_spikes, closed_form, watch, ff, tables):
+    """``simulate_one`` given whether it takes the feed-forward path (``ff``: path 0, a model with a Newton
+    state, no early exit, a feed-forward net) and, if so, the network's ``ff_tables`` (``simulate()`` keeps
+    both with the network, so a call does not recompute them)."""
+    if ff:
         res = simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
-                                   out_syn, t_max, max_spikes, closed_form)
+                                   out_syn, t_max, max_spikes, closed_form, tables)
         if res[0] != FF_FALLBACK:
             return res
     n_in_sp = in_times.size
