@@ -297,10 +297,7 @@ def _neurons_run(j0, j1, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, 
 
 @njit(cache=True)
 def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
-    size = max(2 * pool_t.size, n)
-    t, v, g, h = np.empty(size), np.empty(size), np.empty(size), np.empty(size, np.int64)
-    t[:pool_t.size], v[:pool_t.size], g[:pool_t.size], h[:pool_t.size] = pool_t, pool_vdot, pool_gap, pool_head
-    return t, v, g, h
+    return _grown(pool_t, n), _grown(pool_vdot, n), _grown(pool_gap, n), _grown(pool_head, n)
 
 
 #: ``_gather_loop``'s stops: every neuron run, or the pattern handed back, or an array to grow before it goes on.
