@@ -9,7 +9,8 @@ record, the head mapping, the feed-forward check. ``_run_all`` itself holds the 
 
 ``--split`` times the record's parts instead, each in its own numba loop over ``_run_all``'s outputs for the
 100 samples (kept beforehand), 10 passes per round: ``_order_spikes``, ``_record`` and the stable argsort of
-the hidden spikes that ``_run_all`` sorts once (``argsort_into`` over the pool before the output layer).
+the hidden spikes that ``_run_all`` sorts once (over the pool before the output layer: ``argsort_spread`` since
+issue 14's ninth pass, ``argsort_into`` before; each tree is timed with the one it uses).
 
 Each side runs in its own process (``--baseline TREE``: e.g. ``git archive main | tar -x -C /tmp/base``),
 sides interleaved over ``--rounds`` processes, each process timing ``--inner`` rounds; best of all.
@@ -100,7 +101,8 @@ def split_worker(tau_syn, inner):
         so = m._order_spikes(n, *r[5:7], *r[1:5], r[12], r[13])
         kept.append((it, isy, isrc, *r[1:10], r[12], np.int64(r[13]), so[0], so[1], np.int64(tb.size)))
     cols = [List([k[c] for k in kept]) for c in range(len(kept[0]))]
-    order_spikes, record, argsort_into = m._order_spikes, m._record, m.argsort_into
+    order_spikes, record = m._order_spikes, m._record
+    argsort_into = getattr(m, "argsort_spread", m.argsort_into)  # the hidden spikes' sort the tree uses
     syn = (topo.syn_post, topo.syn_d, topo.out_ptr, topo.out_syn)
 
     @njit

@@ -111,6 +111,27 @@ class Topology:
         return cls(syn_post, net.weight.astype(np.float64), net.delay.astype(np.float64), out_ptr, out_syn)
 
 
+def _feedforward_tables(compiled, network: Network, topo: Topology) -> tuple:
+    """(whether the engine's feed-forward path applies to this model and network, the network's tables for it):
+    the engine's ``simulate_one`` decides and builds both at every call; ``simulate`` keeps them with a frozen
+    network (they depend on its structure only, the same for every model with a Newton state)."""
+    if not compiled.module.STRATEGY_EXPSUM:
+        return False, _NO_TABLES
+    cached = network.cache.get("ff_tables") if network.frozen else None
+    if cached is None:
+        m = compiled.module
+        ok = bool(m.feedforward_ok(network.n_inputs, network.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn))
+        tables = m.ff_tables(network.n_inputs, network.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn)
+        cached = (ok, tables if ok else _NO_TABLES)
+        if network.frozen:
+            network.cache["ff_tables"] = cached
+    return cached
+
+
+#: ``simulate_tabled``'s tables when the feed-forward path is not taken (read by nothing).
+_NO_TABLES = (np.empty(0, np.int64),) * 4
+
+
 def pack_inputs(times: list) -> tuple:
     """Flat (in_times, in_src) in channel-major order: input spike id -> (time, channel)."""
     if not times:
@@ -298,9 +319,12 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InvalidInputError(f"engine = {engine!r} must be one of {list(ENGINES)}")
     topo = Topology.of(network)
-    out = EngineOutput(*compiled.call("simulate_one", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
-                        topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes),
-                        bool(closed_form), watched_outputs(network, first_spike_exit), ENGINES[engine]))
+    watch = watched_outputs(network, first_spike_exit)
+    feedforward, tables = _feedforward_tables(compiled, network, topo)
+    feedforward = feedforward and ENGINES[engine] == 0 and watch.size == 0
+    out = EngineOutput(*compiled.call("simulate_tabled", ptab, pop, in_times, in_src, network.n_inputs,
+                        network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max,
+                        int(max_spikes), bool(closed_form), watch, feedforward, tables))
     if out.status != status.OK:
         raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
                                              time=float(out.fail_time)))

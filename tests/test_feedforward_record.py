@@ -30,7 +30,9 @@ def _fast_path_status(net, topo, x):
     ptab = resolve("lif").param_table(PARAMS)
     return int(_module().simulate_feedforward(ptab, np.zeros(net.n_neurons, np.int64), times, src, net.n_inputs,
                                               net.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr,
-                                              topo.out_syn, 4.0, 100000, True)[0])
+                                              topo.out_syn, 4.0, 100000, True,
+                                              _module().ff_tables(net.n_inputs, net.n_neurons, topo.syn_post,
+                                                                  topo.out_ptr, topo.out_syn))[0])
 
 
 def _delays(rng, kind, shapes):

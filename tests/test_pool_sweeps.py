@@ -50,7 +50,8 @@ def pool_verdict(model, net, x, params, label=0):
     return bool(m._pool_loss_grad(ptab, np.zeros(net.n_neurons, np.int64), p.times, p.src, net.n_inputs,
                                   net.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn,
                                   T_MAX, 10 ** 5, net.outputs.astype(np.int64), 2, label, 1.0, 1.0, 0.0, True,
-                                  True)[0])
+                                  True, m.ff_tables(net.n_inputs, net.n_neurons, topo.syn_post, topo.out_ptr,
+                                                    topo.out_syn))[0])
 
 
 def assert_batch_equals_general(model, net, pats, params, labels, model_grad=True):

@@ -1,10 +1,11 @@
 """The engine's stable argsort against numpy's mergesort (a second implementation), ties included."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactsnn.numeric.sorting import argsort_into, merge_runs
+from exactsnn.numeric.sorting import argsort_into, argsort_spread, merge_runs
 
 
 def _ours(keys):
@@ -29,6 +30,49 @@ def test_random_and_presorted_runs(n, seed):
     np.testing.assert_array_equal(_ours(keys), np.argsort(keys, kind="mergesort"))
     runs = np.concatenate([np.sort(rng.uniform(0, 5, rng.integers(1, 40))) for _ in range(n // 20 + 1)])
     np.testing.assert_array_equal(_ours(runs), np.argsort(runs, kind="mergesort"))
+
+
+def _spread(keys, n=None):
+    n = keys.size if n is None else n
+    order = np.full(keys.size, -1, np.int64)
+    argsort_spread(keys, n, order, np.empty(keys.size, np.int64))
+    return order
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.sampled_from(["uniform", "ties", "runs", "clustered"]))
+def test_bucketed_argsort_is_numpys_stable_argsort(n, seed, kind):
+    """``argsort_spread`` (buckets + one insertion pass) against numpy's mergesort: spread keys, many ties,
+    a neuron-major pool of sorted trains, and keys bunched at one end (many in one bucket)."""
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        keys = rng.uniform(0, 2, n)
+    elif kind == "ties":
+        keys = np.round(rng.uniform(0, 2, n), 1)
+    elif kind == "runs":
+        keys = np.concatenate([np.sort(rng.uniform(0, 2, rng.integers(0, 6))) for _ in range(n // 3 + 1)])
+    else:
+        keys = np.concatenate([rng.uniform(0, 1e-9, n), [1e6]])
+    np.testing.assert_array_equal(_spread(keys), np.argsort(keys, kind="mergesort"))
+
+
+@pytest.mark.parametrize("keys", [
+    np.full(100, 0.5),  # one key: the merge sort's fallback
+    np.concatenate([np.linspace(0, 1, 99), [np.inf]]),  # non-finite: the fallback
+    np.concatenate([[-np.inf], np.linspace(0, 1, 99)]),
+    np.concatenate([np.zeros(50), -np.zeros(50), np.ones(10)]),  # -0.0 == 0.0 keeps index order
+    np.array([5e-324 * k for k in range(80)])[::-1],  # a span of subnormals: n / span overflows
+    np.concatenate([[-1.7e308], np.linspace(0, 1, 70), [1.7e308]]),  # span overflows to inf
+])
+def test_bucketed_argsort_edge_keys(keys):
+    np.testing.assert_array_equal(_spread(keys), np.argsort(keys, kind="mergesort"))
+
+
+def test_bucketed_argsort_sorts_only_the_first_n_keys():
+    keys = np.concatenate([np.linspace(1, 0, 100), [-5.0, -6.0]])
+    order = _spread(keys, 100)
+    np.testing.assert_array_equal(order[:100], np.arange(99, -1, -1))
+    np.testing.assert_array_equal(order[100:], [-1, -1])
 
 
 def test_only_the_first_n_keys_are_sorted():

@@ -403,17 +403,19 @@ def state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi_floor, length)
             lo = u
         else:
             hi = hi_floor = u
-        predicted = math.inf
+        converged = False
         if d1 > 0.0:
-            h = f_u / d1
-            denom = 1.0 - 0.5 * h * d2 / d1
-            if 0.5 <= denom <= 2.0:
-                nxt = u - h / denom
-                q = d2 / (2.0 * d1)
+            # Halley's step -h / denom with h = F / F', denom = 1 - h F'' / (2 F'), written with one division:
+            # -F F' / (F'^2 - F F'' / 2); the predicted error |A| |s|^3 is compared times F'^2 (> 0).
+            sq = d1 * d1
+            dd = sq - 0.5 * f_u * d2  # denom F'^2
+            if 0.5 * sq <= dd <= 2.0 * sq:
+                nxt = u - f_u * d1 / dd
                 step = abs(nxt - u)
-                predicted = _POLISH_SAFETY * abs(q * q - d3 / (6.0 * d1)) * step * step * step
+                converged = (_POLISH_SAFETY * abs(0.25 * d2 * d2 - d1 * d3 / 6.0) * step * step * step
+                             <= _POLISH_REL * abs(nxt) * sq)
             else:
-                nxt = u - h
+                nxt = u - f_u / d1
         else:
             hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
             nxt = 0.5 * (lo + hi)
@@ -421,8 +423,8 @@ def state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi_floor, length)
             hi = _need_hi(x0, x1, c0, c1, hi, length, plain)
             if not (lo < nxt < hi):
                 nxt = 0.5 * (lo + hi)
-                predicted = math.inf
-        if predicted <= _POLISH_REL * abs(nxt) or abs(nxt - u) <= 8.881784197001252e-16 * abs(u):
+                converged = False
+        if converged or abs(nxt - u) <= 8.881784197001252e-16 * abs(u):
             return nxt
         if not (math.isnan(hi) and lo < 0.5 * hi_floor):  # else hi - lo > hi_floor / 2 > 2 ulps of hi
             hi = _need_hi(x0, x1, c0, c1, hi, length, plain)

@@ -16,7 +16,9 @@ from numba import njit, prange
 
 from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.templates.engine_crossing import _input_stream  # stamp: drop
-from exactsnn.numeric.templates.engine_feedforward import _pool_record, _run_all, feedforward_ok  # stamp: drop
+from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
+    _pool_record, _run_tables, feedforward_ok, ff_tables,  # stamp: drop
+)  # stamp: drop
 from exactsnn.numeric.templates.engine_grad import adjoint_cone, adjoint_core  # stamp: drop
 from exactsnn.numeric.templates.engine_loop import simulate_one  # stamp: drop
 from exactsnn.numeric.templates.kernel_stubs import N_PARAMS, STRATEGY_EXPSUM  # stamp: drop
@@ -85,7 +87,7 @@ def _loss_and_dl_dt(n_spk, t_first, idx, outputs, loss_kind, label, tau0, tau1, 
 
 @njit(cache=True)
 def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-              max_spikes, outputs):
+              max_spikes, outputs, tables):
     """The whole run of a pattern on a feed-forward net by the feed-forward path, kept as its pools (no time-sorted
     record: no ``_order_spikes``, no ``_record``): ``simulate_one``'s spikes and arrivals, neuron after neuron.
 
@@ -97,8 +99,8 @@ def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn
     """
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
     (status, pool_t, _, _, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, _, _, _, _,
-     asrc) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                      max_spikes, True, input_time, input_syn, input_src)
+     asrc) = _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                         t_max, max_spikes, True, input_time, input_syn, input_src, tables)
     t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
     counts = np.zeros(n_neurons, np.int64)
     spk_neuron, spk_prev, arr_prev, ok = _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at)
@@ -114,13 +116,13 @@ def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn
 
 @njit(cache=True)
 def _pool_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                    max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad):
+                    max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad, tables):
     """``sample_loss_grad``'s full run on a feed-forward net from ``_pool_sim``, the adjoint by ``adjoint_cone``:
     (ok, loss, t_first, counts, grad), the same bits as the time-sorted record gives; not ok (``_pool_sim``'s, or
     two visited spikes at one time): the caller runs the record path.
     """
     ok, rec, t_first, idx, counts = _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d,
-                                              out_ptr, out_syn, t_max, max_spikes, outputs)
+                                              out_ptr, out_syn, t_max, max_spikes, outputs, tables)
     grad = np.zeros(2 * syn_w.size + in_times.size + ptab.shape[0] * N_PARAMS)
     if not ok:
         return False, math.nan, t_first, counts, grad
@@ -140,10 +142,22 @@ def sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn
     or empty for the full simulation. ``model_grad=False``: the model-parameter block stays zero, not
     computed (``adjoint_core``'s ``with_dp``); the other blocks are the same bits.
     """
-    if STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn):
+    pools = STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    return _sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                             t_max, max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch,
+                             model_grad, pools, ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn))
+
+
+@njit(cache=True)
+def _sample_loss_grad(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                      max_spikes, outputs, loss_kind, label, tau0, tau1, gamma, want_grad, watch, model_grad, pools,
+                      tables):
+    """``sample_loss_grad`` given whether the pools' path applies (``pools``: a model with the expsum strategy, no
+    early exit, a feed-forward net) and the network's ``ff_tables``: a batch decides both once."""
+    if pools:
         ok, value, t_first, counts, grad = _pool_loss_grad(
             ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes,
-            outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad)
+            outputs, loss_kind, label, tau0, tau1, gamma, want_grad, model_grad, tables)
         if ok:
             return ST_OK, value, t_first, counts, grad
     res = simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
@@ -184,13 +198,15 @@ def batch_loss_grad(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_po
     counts = np.zeros((n_b, n_neurons), np.int64)
     grads = np.zeros((n_b, 2 * n_syn + max_in_sp + n_mod))
     watch = outputs if first_spike_exit else outputs[:0]
+    pools = STRATEGY_EXPSUM and not first_spike_exit and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    tables = ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn)
     for b in prange(n_b):
         lo = in_ptr[b]
         hi = in_ptr[b + 1]
-        st, val, tf, cnt, g = sample_loss_grad(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
-                                               syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
-                                               loss_kind, labels[b], tau0, tau1, gamma, want_grad, watch,
-                                               model_grad)
+        st, val, tf, cnt, g = _sample_loss_grad(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post,
+                                                syn_w, syn_d, out_ptr, out_syn, t_max, max_spikes, outputs,
+                                                loss_kind, labels[b], tau0, tau1, gamma, want_grad, watch,
+                                                model_grad, pools, tables)
         status[b] = st
         losses[b] = val
         t_first[b] = tf

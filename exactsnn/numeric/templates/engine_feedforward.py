@@ -25,7 +25,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_crossing_before,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.newton_state import state_shift_add, state_shift_basis, state_slope_shift_add, state_value0
-from exactsnn.numeric.sorting import argsort_into, uidx
+from exactsnn.numeric.sorting import argsort_into, argsort_spread, uidx
 from exactsnn.numeric.templates.kernel_stubs import STATE_PLAIN  # stamp: drop
 from exactsnn.numeric.templates.engine_record import (  # stamp: drop
     _arrival_links, _neuron_major_record, _order_spikes, _record,  # stamp: drop
@@ -137,7 +137,7 @@ def _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_id
     return lo + n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, pool_t, inb_ptr, inb_idx, input_time,
                  input_syn, input_src, n_in_sp, at, asyn, asrc, lo):
     """``_gather``'s result without a sort, when every synapse into j from a neuron has the same delay d and no
@@ -178,7 +178,7 @@ def _gather_walk(j, t_max, d, out_syn, qmap, sorted_ids, n_sorted, pool_neuron, 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap):
     """Fill qmap for j's synapses from neurons. Returns (arrivals from neurons, largest source neuron or -1,
     their common delay, usable): usable when all have one delay and no neuron has two synapses to j."""
@@ -209,7 +209,7 @@ def _last_sources(n_in, n_neurons, in_ptr, in_q, q_src):
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap):
     for q in in_q[in_ptr[j]:in_ptr[j + 1]]:
         if q_src[q] >= n_in:
@@ -297,72 +297,58 @@ def _neurons_run(j0, j1, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, 
 
 @njit(cache=True)
 def _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, n):
-    size = max(2 * pool_t.size, n)
-    t, v, g, h = np.empty(size), np.empty(size), np.empty(size), np.empty(size, np.int64)
-    t[:pool_t.size], v[:pool_t.size], g[:pool_t.size], h[:pool_t.size] = pool_t, pool_vdot, pool_gap, pool_head
-    return t, v, g, h
+    return _grown(pool_t, n), _grown(pool_vdot, n), _grown(pool_gap, n), _grown(pool_head, n)
+
+
+#: ``_gather_loop``'s stops: every neuron run, or the pattern handed back, or an array to grow before it goes on.
+_LOOP_DONE, _LOOP_FALLBACK, _LOOP_GROW_POOL, _LOOP_GROW_ARR, _LOOP_GROW_SORT, _LOOP_GROW_SCRATCH = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-             max_spikes, closed_form, input_time, input_syn, input_src):
-    """Every neuron in index order (``_neurons_run``, a block of neurons at a time). Returns (status, spike pool (t, vdot, gap, head), spike
-    ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo (n_neurons + 1,), near,
-    n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time, ``_gather_walk``; asrc: each
-    arrival's source, the input spike id e (< in_times.size) or in_times.size + the source spike's pool index)."""
-    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
-    in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
-    inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
-    cap = max(16, 2 * input_time.size)
-    pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    at, asyn, asrc = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64)
-    t, kf, ki = np.empty(0), np.empty(0), np.empty(0, np.int64)  # _gather's scratch, allocated when needed
-    syn, src, order, work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    n_in_sp = in_times.size
-    spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
-    arr_lo = np.zeros(n_neurons + 1, np.int64)
-    near = np.full((n_neurons, 2), math.inf)
-    qmap = np.full(n_neurons, -1, np.int64)  # _walk_plan's scratch
-    # the time-sorted spikes of neurons 0 .. sorted_upto - 1 (pool indices), for _gather_walk
-    sorted_ids, pool_neuron, sort_work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    n_sorted = sorted_upto = 0
-    n_closed = s = 0
-    status = ST_OK
-    last_src = _last_sources(n_in, n_neurons, in_ptr, in_q, q_src)
-    j0 = need = 0  # neurons j0 .. j-1 have their arrivals and wait to run (``_neurons_run``); need: their room
-    for j in range(n_neurons + 1):
+def _gather_loop(j, j0, need, s, n_closed, n_sorted, sorted_upto, pop, cf_kind, nodes, psp_c, reset_c, theta_pop,
+                 t_max, max_spikes, n_in, n_neurons, syn_w, syn_d, out_syn, in_ptr, in_q, q_src, last_src, inb_ptr,
+                 inb_idx, input_time, input_syn, input_src, n_in_sp, qmap, spk_lo, spk_hi, arr_lo, near, pool_t,
+                 pool_vdot, pool_gap, pool_head, at, asyn, asrc, t, kf, ki, syn, src, order, work, sorted_ids,
+                 pool_neuron, sort_work):
+    """``_run_all``'s loop over the neurons from j on, until every neuron has run or an array is too small.
+
+    Neuron j's arrivals are gathered once neurons 0 .. j-1 have spiked; neurons j0 .. j-1 wait with their arrivals
+    and run as a block (``_neurons_run``) when j reads one of their spikes (``last_src``). None of the arrays is
+    reassigned here: numba would copy every reassigned array's reference at each iteration (two atomic operations
+    per array and neuron). When one must grow, the loop stops before touching it (qmap clean) and returns
+    (code, j, j0, need, s, n_closed, n_sorted, sorted_upto, size): ``_run_all`` grows it to at least size and calls
+    again from iteration j, which then redoes only the steps it had not done (the block whose inputs have run is
+    run, or not, as before: its neurons' runs do not depend on when they happen).
+    """
+    while j <= n_neurons:
         if j == n_neurons or last_src[j] >= j0:  # j reads a waiting neuron's spikes (or all are gathered): run them
             if s + need > pool_t.size:  # room for twice their arrivals: a full pool would run a neuron again
-                pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, s + need)
-            st = FF_GROW
-            while st == FF_GROW:
-                st, j0, s, nc = _neurons_run(j0, j, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, max_spikes,
-                                             syn_w, at, asyn, arr_lo, pool_t, pool_vdot, pool_gap, pool_head, s, spk_lo,
-                                             spk_hi, near)
-                n_closed += nc
-                if st == FF_GROW:
-                    pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, 0)
+                return _LOOP_GROW_POOL, j, j0, need, s, n_closed, n_sorted, sorted_upto, s + need
+            st, j0, s, nc = _neurons_run(j0, j, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max, max_spikes,
+                                         syn_w, at, asyn, arr_lo, pool_t, pool_vdot, pool_gap, pool_head, s, spk_lo,
+                                         spk_hi, near)
+            n_closed += nc
+            if st == FF_GROW:  # neurons before j0 have run; the rest runs again once the pool has grown
+                return _LOOP_GROW_POOL, j, j0, need, s, n_closed, n_sorted, sorted_upto, 0
             need = 0
             if st != ST_OK:
-                status = FF_FALLBACK
-                break
+                return _LOOP_FALLBACK, j, j0, need, s, n_closed, n_sorted, sorted_upto, 0
             if j == n_neurons:
-                break
+                return _LOOP_DONE, j, j0, need, s, n_closed, n_sorted, sorted_upto, 0
         n_nrn, max_src, d0, usable = _walk_plan(j, n_in, in_ptr, in_q, q_src, out_syn, syn_d, spk_lo, spk_hi, qmap)
         n_j = inb_ptr[j + 1] - inb_ptr[j] + n_nrn
         if arr_lo[j] + n_j > at.size:
-            size = max(2 * at.size, arr_lo[j] + n_j)
-            at2, asyn2, asrc2 = np.empty(size), np.empty(size, np.int64), np.empty(size, np.int64)
-            at2[:arr_lo[j]], asyn2[:arr_lo[j]], asrc2[:arr_lo[j]] = at[:arr_lo[j]], asyn[:arr_lo[j]], asrc[:arr_lo[j]]
-            at, asyn, asrc = at2, asyn2, asrc2
+            _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
+            return _LOOP_GROW_ARR, j, j0, need, s, n_closed, n_sorted, sorted_upto, arr_lo[j] + n_j
         # Walk the sorted spikes when they are mostly j's inputs (a layer's target: every neuron of the layer
         # below); re-sort them when a source is not covered yet and that pays (the first target of a layer).
         # Sorted are the spikes of neurons 0 .. j0-1, all of them run.
         walk = usable and max_src < sorted_upto and n_sorted <= 4 * n_nrn + 16
         if usable and not walk and max_src >= sorted_upto and s <= 4 * n_nrn + 16:
             if sorted_ids.size < s:
-                sorted_ids, pool_neuron, sort_work = np.empty(s, np.int64), np.empty(s, np.int64), np.empty(s, np.int64)
-            argsort_into(pool_t, s, sorted_ids, sort_work)
+                _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
+                return _LOOP_GROW_SORT, j, j0, need, s, n_closed, n_sorted, sorted_upto, s
+            argsort_spread(pool_t, s, sorted_ids, sort_work)
             for i in range(j0):
                 pool_neuron[spk_lo[i]:spk_hi[i]] = i
             n_sorted, sorted_upto, walk = s, j0, True
@@ -372,14 +358,84 @@ def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_
                                          n_in_sp, at, asyn, asrc, arr_lo[j])
         else:
             if n_j > t.size:
-                t, kf, ki = np.empty(n_j), np.empty(n_j), np.empty(n_j, np.int64)
-                syn, src = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
-                order, work = np.empty(n_j, np.int64), np.empty(n_j, np.int64)
+                _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
+                return _LOOP_GROW_SCRATCH, j, j0, need, s, n_closed, n_sorted, sorted_upto, n_j
             arr_lo[j + 1] = _gather(j, n_in, t_max, in_ptr, in_q, q_src, out_syn, syn_d, inb_ptr, inb_idx,
                                     input_time, input_syn, input_src, n_in_sp, spk_lo, spk_hi, pool_t, at, asyn, asrc,
                                     arr_lo[j], t, kf, ki, syn, src, order, work)
         _clear_plan(j, n_in, in_ptr, in_q, q_src, qmap)
         need += 2 * n_j + 16
+        j += 1
+    return _LOOP_DONE, j, j0, need, s, n_closed, n_sorted, sorted_upto, 0
+
+
+@njit(cache=True)
+def _grown(a, size):
+    """a copied into a new array of max(2 a.size, size) elements."""
+    b = np.empty(max(2 * a.size, size), a.dtype)
+    b[:a.size] = a
+    return b
+
+
+@njit(cache=True)
+def ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn):
+    """What the feed-forward path needs of the network alone, computed once per batch: (in_ptr, in_q, q_src) =
+    ``_incoming``, and ``_last_sources``."""
+    in_ptr, in_q, q_src = _incoming(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    return in_ptr, in_q, q_src, _last_sources(n_in, n_neurons, in_ptr, in_q, q_src)
+
+
+@njit(cache=True)
+def _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+             max_spikes, closed_form, input_time, input_syn, input_src):
+    """``_run_tables`` with the network's tables computed here (``ff_tables``)."""
+    return _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                       max_spikes, closed_form, input_time, input_syn, input_src,
+                       ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn))
+
+
+@njit(cache=True)
+def _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                max_spikes, closed_form, input_time, input_syn, input_src, tables):
+    """Every neuron in index order (``_gather_loop``, which runs a block of neurons at a time); tables:
+    ``ff_tables``' of this network. Returns (status,
+    spike pool (t, vdot, gap, head), spike ranges (spk_lo, spk_hi), arrival pool (at, asyn) with ranges arr_lo
+    (n_neurons + 1,), near, n_closed, sorted_ids, n_sorted: the pool's first n_sorted spikes by time,
+    ``_gather_walk``; asrc: each arrival's source, the input spike id e (< in_times.size) or in_times.size + the
+    source spike's pool index)."""
+    theta_pop, cf_kind, nodes, psp_c, reset_c = _population_tables(ptab, closed_form)
+    in_ptr, in_q, q_src, last_src = tables
+    inb_ptr, inb_idx = _input_buckets(n_neurons, input_time, input_syn, syn_post, t_max)
+    cap = max(16, 2 * input_time.size)
+    pool_t, pool_vdot, pool_gap, pool_head = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
+    at, asyn, asrc = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    t, kf, ki = np.empty(0), np.empty(0), np.empty(0, np.int64)  # _gather's scratch, allocated when needed
+    syn, src, order, work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    spk_lo, spk_hi = np.zeros(n_neurons, np.int64), np.zeros(n_neurons, np.int64)
+    arr_lo = np.zeros(n_neurons + 1, np.int64)
+    near = np.full((n_neurons, 2), math.inf)
+    qmap = np.full(n_neurons, -1, np.int64)  # _walk_plan's scratch
+    # the time-sorted spikes of neurons 0 .. sorted_upto - 1 (pool indices), for _gather_walk
+    sorted_ids, pool_neuron, sort_work = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    j = j0 = need = s = n_closed = n_sorted = sorted_upto = 0
+    code = _LOOP_GROW_POOL
+    while code >= _LOOP_GROW_POOL:  # a few times per pattern: the arrays are reassigned only here
+        code, j, j0, need, s, n_closed, n_sorted, sorted_upto, size = _gather_loop(
+            j, j0, need, s, n_closed, n_sorted, sorted_upto, pop, cf_kind, nodes, psp_c, reset_c, theta_pop, t_max,
+            max_spikes, n_in, n_neurons, syn_w, syn_d, out_syn, in_ptr, in_q, q_src, last_src, inb_ptr, inb_idx,
+            input_time, input_syn, input_src, in_times.size, qmap, spk_lo, spk_hi, arr_lo, near, pool_t, pool_vdot,
+            pool_gap, pool_head, at, asyn, asrc, t, kf, ki, syn, src, order, work, sorted_ids, pool_neuron, sort_work)
+        if code == _LOOP_GROW_POOL:
+            pool_t, pool_vdot, pool_gap, pool_head = _grow_pool(pool_t, pool_vdot, pool_gap, pool_head, size)
+        elif code == _LOOP_GROW_ARR:
+            at, asyn, asrc = _grown(at, size), _grown(asyn, size), _grown(asrc, size)
+        elif code == _LOOP_GROW_SORT:
+            sorted_ids, pool_neuron, sort_work = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
+        elif code == _LOOP_GROW_SCRATCH:
+            t, kf, ki = np.empty(size), np.empty(size), np.empty(size, np.int64)
+            syn, src = np.empty(size, np.int64), np.empty(size, np.int64)
+            order, work = np.empty(size, np.int64), np.empty(size, np.int64)
+    status = ST_OK if code == _LOOP_DONE else FF_FALLBACK
     return (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed,
             sorted_ids, n_sorted, asrc)
 
@@ -407,13 +463,14 @@ def _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at):
 
 @njit(cache=True)
 def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                         t_max, max_spikes, closed_form):
+                         t_max, max_spikes, closed_form, tables):
     """``simulate_one`` (no early exit) by the feed-forward path; the same outputs, bit for bit, or status
-    FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``."""
+    FF_FALLBACK (run the general engine instead). The network must pass ``feedforward_ok``; tables: its
+    ``ff_tables``."""
     input_time, input_syn, input_src = _input_stream(in_times, in_src, out_ptr, out_syn, syn_d)
     (status, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, near, n_closed, sorted_ids,
-     n_sorted, asrc) = _run_all(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                             t_max, max_spikes, closed_form, input_time, input_syn, input_src)
+     n_sorted, asrc) = _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                                   out_syn, t_max, max_spikes, closed_form, input_time, input_syn, input_src, tables)
     if status == ST_OK:
         spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie, rank = _order_spikes(
             n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)

@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from exactsnn.numeric.heap import heap_new, heap_pop_latest, heap_push_latest
 from exactsnn.numeric.templates.engine_batch import _pool_sim, batch_rows, simulate_pattern  # stamp: drop
-from exactsnn.numeric.templates.engine_feedforward import feedforward_ok  # stamp: drop
+from exactsnn.numeric.templates.engine_feedforward import feedforward_ok, ff_tables  # stamp: drop
 from exactsnn.numeric.templates.engine_grad import _reach_parents, _scratch, collect  # stamp: drop
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     N_PARAMS, STRATEGY_EXPSUM, dpsp_ds, dreset_ds, p_load, psp,  # stamp: drop
@@ -173,13 +173,14 @@ def _time_rank(spk_time, n_spk, k):
 
 @njit(cache=True)
 def _pool_jacobian(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
-                   t_max, max_spikes, outputs, max_in_sp, with_dp, with_dd, status, sizes, t_first, first, counts, jac):
+                   t_max, max_spikes, outputs, max_in_sp, with_dp, with_dd, status, sizes, t_first, first, counts, jac,
+                   tables):
     """Pattern b of ``batch_simulate_jacobian`` from ``_pool_sim`` and ``jacobian_cone``: the same rows and row
     entries bit for bit (``first``: each first spike's index in the time-sorted record). Returns False, with
     nothing written but jac, when the pattern needs the record path (``_pool_sim`` not ok, a tie)."""
     lo, hi = in_ptr[b], in_ptr[b + 1]
     ok, rec, tf, idx, cnt = _pool_sim(ptab, pop, in_times[lo:hi], in_src[lo:hi], n_in, n_neurons, syn_post, syn_w,
-                                      syn_d, out_ptr, out_syn, t_max, max_spikes, outputs)
+                                      syn_d, out_ptr, out_syn, t_max, max_spikes, outputs, tables)
     if not ok:
         return False
     n_spk, spk_time = rec[0], rec[1]
@@ -213,11 +214,12 @@ def batch_simulate_jacobian(ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons
     # (2.3 MB for 50 Yin-Yang patterns: ~180 us against ~30 us for np.empty, measured by the bridges3 helper)
     jac = np.empty((n_b, outputs.size, (2 if with_dd else 1) * n_syn + max_in_sp + ptab.shape[0] * N_PARAMS))
     pools = STRATEGY_EXPSUM and feedforward_ok(n_in, n_neurons, syn_post, out_ptr, out_syn)
+    tables = ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn)
     for b in prange(n_b):
         jac[b] = 0.0
         done = pools and _pool_jacobian(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w,
                                         syn_d, out_ptr, out_syn, t_max, max_spikes, outputs, max_in_sp, with_dp,
-                                        with_dd, status, sizes, t_first, first, counts, jac[b])
+                                        with_dd, status, sizes, t_first, first, counts, jac[b], tables)
         if not done:  # the time-sorted record (jac[b] may hold a partial sweep)
             jac[b] = 0.0
             res = simulate_pattern(b, ptab, pop, in_times, in_src, in_ptr, n_in, n_neurons, syn_post, syn_w, syn_d,

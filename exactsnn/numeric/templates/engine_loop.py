@@ -23,7 +23,7 @@ from exactsnn.numeric.templates.engine_crossing import (  # stamp: drop
     _input_stream, _population_tables, state_candidate, state_crossing_before, state_polish_in,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
-    FF_FALLBACK, feedforward_ok, simulate_feedforward,  # stamp: drop
+    FF_FALLBACK, _grown, feedforward_ok, ff_tables, simulate_feedforward,  # stamp: drop
 )  # stamp: drop
 from exactsnn.numeric.heap import heap_grow, heap_new, heap_sift_down, heap_sift_up, tree_new, tree_set
 from exactsnn.numeric.newton_state import (
@@ -32,20 +32,6 @@ from exactsnn.numeric.newton_state import (
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
     STATE_PLAIN, STRATEGY_EXPSUM, dreset_ds, p_load,  # stamp: drop
 )  # stamp: drop
-
-
-@njit(cache=True)
-def _grow_f(x, n):
-    y = np.empty(max(2 * x.size, n))
-    y[:x.size] = x
-    return y
-
-
-@njit(cache=True)
-def _grow_i(x, n):
-    y = np.empty(max(2 * x.size, n), np.int64)
-    y[:x.size] = x
-    return y
 
 
 @njit(cache=True)
@@ -281,10 +267,23 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     spk_gap[k] = distance from spike k to the nearest arrival at its neuron, before or after (inf if none).
     These two are the diagnostics' numbers (``diagnostics.diagnose``), recorded at O(1) per event.
     """
-    if path == 0 and STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr,
-                                                                            out_syn):
+    ff = path == 0 and STRATEGY_EXPSUM and watch.size == 0 and feedforward_ok(n_in, n_neurons, syn_post, out_ptr,
+                                                                              out_syn)
+    e = np.empty(0, np.int64)
+    tables = ff_tables(n_in, n_neurons, syn_post, out_ptr, out_syn) if ff else (e, e, e, e)
+    return simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
+                           t_max, max_spikes, closed_form, watch, ff, tables)
+
+
+@njit(cache=True)
+def simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
+                    max_spikes, closed_form, watch, ff, tables):
+    """``simulate_one`` given whether it takes the feed-forward path (``ff``: path 0, a model with a Newton
+    state, no early exit, a feed-forward net) and, if so, the network's ``ff_tables`` (``simulate()`` keeps
+    both with the network, so a call does not recompute them)."""
+    if ff:
         res = simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
-                                   out_syn, t_max, max_spikes, closed_form)
+                                   out_syn, t_max, max_spikes, closed_form, tables)
         if res[0] != FF_FALLBACK:
             return res
     n_in_sp = in_times.size
@@ -333,13 +332,13 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
                                n_watch, n_spk, n_arr, next_input, heap_size, seq, n_closed, cand_closed, pend,
                                bracket, in_next, next_in)
         if need == GROW_SPIKES:
-            spk_time, spk_neuron = _grow_f(spk_time, 0), _grow_i(spk_neuron, 0)
-            spk_arr_head, spk_prev = _grow_i(spk_arr_head, 0), _grow_i(spk_prev, 0)
-            spk_vdot, spk_gap = _grow_f(spk_vdot, 0), _grow_f(spk_gap, 0)
+            spk_time, spk_neuron = _grown(spk_time, 0), _grown(spk_neuron, 0)
+            spk_arr_head, spk_prev = _grown(spk_arr_head, 0), _grown(spk_prev, 0)
+            spk_vdot, spk_gap = _grown(spk_vdot, 0), _grown(spk_gap, 0)
         elif need == GROW_ARRIVALS:  # room for every pending arrival
             size = n_arr + heap_size + n_input_arr - next_input
-            arr_time, arr_syn = _grow_f(arr_time, size), _grow_i(arr_syn, size)
-            arr_src, arr_prev = _grow_i(arr_src, size), _grow_i(arr_prev, size)
+            arr_time, arr_syn = _grown(arr_time, size), _grown(arr_syn, size)
+            arr_src, arr_prev = _grown(arr_src, size), _grown(arr_prev, size)
         elif need == GROW_HEAP:
             heap_time, heap_seq, heap_syn, heap_src = heap_grow(heap_time, heap_seq, heap_syn, heap_src)
         else:
