@@ -121,8 +121,8 @@ def _feedforward_tables(compiled, network: Network, topo: Topology) -> tuple:
     if cached is None:
         m = compiled.module
         ok = bool(m.feedforward_ok(network.n_inputs, network.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn))
-        tables = m.ff_tables(network.n_inputs, network.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn)
-        cached = (ok, tables if ok else _NO_TABLES)
+        cached = (ok, m.ff_tables(network.n_inputs, network.n_neurons, topo.syn_post, topo.out_ptr, topo.out_syn)
+                  if ok else _NO_TABLES)
         if network.frozen:
             network.cache["ff_tables"] = cached
     return cached
