@@ -27,30 +27,6 @@ DEFAULT_MAX_SPIKES = 100_000
 ENGINES = {"auto": 0, "general": 1}
 
 
-
-class EngineOutput(NamedTuple):
-    """What the engine's ``simulate_one`` returns (buffers are over-allocated: read the first ``n_spikes`` /
-    ``n_arrivals`` entries)."""
-
-    status: int                     # exactsnn.numeric.status code; OK = 0
-    n_spikes: int
-    spike_time: np.ndarray          # (>= n_spikes,) float64, in time order
-    spike_neuron: np.ndarray        # (>= n_spikes,) int64
-    spike_arrival_head: np.ndarray  # last arrival at the spiking neuron before the spike (-1: none)
-    spike_prev: np.ndarray          # the same neuron's previous spike (-1: none)
-    n_arrivals: int
-    arrival_time: np.ndarray        # (>= n_arrivals,) float64: delivery times of spikes at synapses
-    arrival_synapse: np.ndarray     # synapse of each arrival
-    arrival_source: np.ndarray      # source-spike id: input spikes 0..n_in-1, neuron spike k is n_in + k
-    arrival_prev: np.ndarray        # previous arrival at the same neuron (-1: none)
-    near_margin: np.ndarray         # (n_neurons, 1): smallest threshold - V at a sub-threshold maximum
-    n_closed_form: int              # spikes whose polish started from a closed form
-    fail_neuron: int                # where a failing run stopped (status != OK)
-    fail_time: float
-    spike_vdot: np.ndarray          # dV/dt just before each spike's reset
-    spike_event_gap: np.ndarray     # distance to the nearest arrival at the spiking neuron
-
-
 class CausalRecord(NamedTuple):
     """The causal record the gradient sweeps need: a persistent linked list of arrivals per neuron and each
     spike's last arrival and previous own spike (``SimulationResult.engine_args`` passes it to the sweeps).
@@ -322,19 +298,17 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     watch = watched_outputs(network, first_spike_exit)
     feedforward, tables = _feedforward_tables(compiled, network, topo)
     feedforward = feedforward and ENGINES[engine] == 0 and watch.size == 0
-    out = EngineOutput(*compiled.call("simulate_tabled", ptab, pop, in_times, in_src, network.n_inputs,
-                        network.n_neurons, topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max,
-                        int(max_spikes), bool(closed_form), watch, feedforward, tables))
-    if out.status != status.OK:
-        raise SimulationError(status.message(out.status, max_spikes=max_spikes, neuron=int(out.fail_neuron),
-                                             time=float(out.fail_time)))
-    # The engine's buffers are this call's own: keep views of their used parts, no copies.
-    n_spk, n_arr = int(out.n_spikes), int(out.n_arrivals)
-    record = CausalRecord(out.spike_arrival_head[:n_spk], out.spike_prev[:n_spk], n_arr, out.arrival_time[:n_arr],
-                          out.arrival_synapse[:n_arr], out.arrival_source[:n_arr], out.arrival_prev[:n_arr])
-    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, out.spike_time[:n_spk],
-                            out.spike_neuron[:n_spk], record, np.ascontiguousarray(out.near_margin[:, 0]),
-                            int(out.n_closed_form), out.spike_vdot[:n_spk], out.spike_event_gap[:n_spk])
+    st, n_spk, n_arr, n_closed, fail_j, fail_t, f, i = compiled.call(
+        "simulate_packed", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w,
+        topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes), bool(closed_form), watch, feedforward, tables)
+    if st != status.OK:
+        raise SimulationError(status.message(st, max_spikes=max_spikes, neuron=int(fail_j), time=float(fail_t)))
+    # Views of the engine's two packed buffers (``simulate_packed``), this call's own: no copies.
+    s1, s2, s3 = n_spk, 2 * n_spk, 3 * n_spk
+    a1, a2 = s3 + n_arr, s3 + 2 * n_arr
+    record = CausalRecord(i[s1:s2], i[s2:s3], int(n_arr), f[s3:a1], i[s3:a1], i[a1:a2], i[a2:])
+    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, f[:s1], i[:s1], record, f[a1:],
+                            int(n_closed), f[s1:s2], f[s2:s3])
 
 
 #: ``param_table``'s memo: (CompiledModel, n_pop, (name, value key), ...) -> validated table (bounded).
