@@ -22,7 +22,7 @@ from .network import Network, validate_t_max
 from .numeric.losses_nb import LOSS_FIRST_SPIKE_SUM, LOSS_TTFS_CROSS_ENTROPY, loss_and_grad  # noqa: F401 (interop)
 from .numeric.spike_screen import sample_loss_dt
 from .numeric.status import message as status_message
-from .packing import pack_pattern
+from .packing import pack_pattern, pack_patterns
 from .simulate import DEFAULT_MAX_SPIKES, SimulationResult, Topology, populations_array
 from .errors import InputSpikeError, SimulationError
 
@@ -138,6 +138,9 @@ class Patterns:
     @classmethod
     def pack(cls, patterns, n_inputs: int) -> "Patterns":
         """From a sequence of patterns, each a list of per-channel spike-time lists (validated)."""
+        fast = pack_patterns(patterns, n_inputs)
+        if fast is not None:  # a list of lists of lists of plain numbers, all valid: packed in one pass
+            return cls(n_inputs, *fast)
         packed = [pack_pattern(x, n_inputs, f"patterns[{b}]") for b, x in enumerate(patterns)]
         if not packed:
             raise ValueError("patterns must hold at least one input pattern")

@@ -37,6 +37,38 @@ def pack_pattern(inputs, n_inputs: int, label: str = "inputs") -> tuple:
     return packed
 
 
+def pack_patterns(patterns, n_inputs: int):
+    """Many patterns at once: (times, channel, ptr) with pattern b's spikes at ``ptr[b]:ptr[b + 1]``, each
+    packed as ``pack_pattern`` packs it, or None when the fast form does not apply or an entry is bad (the
+    caller then packs pattern by pattern, which names the entry).
+
+    The fast form is the common one: a list of patterns, each a list of ``n_inputs`` lists of plain numbers.
+    All spikes are checked in one compiled pass (``packed_channels`` over every channel of every pattern,
+    channel ``b n_inputs + c``), so a batch of lists costs one conversion, not one per pattern.
+    """
+    if type(patterns) is not list or not patterns or n_inputs < 1 or set(map(type, patterns)) != _LIST:
+        return None
+    if set(map(len, patterns)) != {n_inputs}:
+        return None
+    channels = list(chain.from_iterable(patterns))
+    if set(map(type, channels)) != _LIST:
+        return None
+    flat = list(chain.from_iterable(channels))
+    if not set(map(type, flat)) <= _NUMBER_TYPES:
+        return None
+    try:
+        times = np.array(flat, np.float64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    lens = np.array(list(map(len, channels)), np.int64)
+    src = packed_channels(times, lens, min(MAX_TIME, 9.2e18))
+    if src.size != times.size:
+        return None
+    ptr = np.zeros(len(patterns) + 1, np.int64)
+    np.cumsum(lens.reshape(len(patterns), n_inputs).sum(axis=1), out=ptr[1:])
+    return times, src % n_inputs, ptr
+
+
 def _flatten(inputs) -> tuple:
     """(flat list, channel lengths) of channels that are numbers, lists, tuples or 1-D numeric arrays of
     plain numbers; (None, None) for anything else."""

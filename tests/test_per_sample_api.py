@@ -17,13 +17,15 @@ import warnings
 import numpy as np
 import pytest
 
-from exactsnn import DegenerateSpikeError, InputSpikeError, Loss, Network, adjoint, diagnose, loss_grad, simulate
+from exactsnn import (
+    DegenerateSpikeError, InputSpikeError, Loss, Network, Patterns, adjoint, diagnose, loss_grad, simulate,
+)
 from exactsnn.diagnostics import _findings, apply_policy
 from exactsnn.losses import KINDS, loss_value_and_dt
 from exactsnn.network import validate_inputs
 from exactsnn.numeric.losses_nb import loss_and_grad
 from exactsnn.numeric.spike_screen import all_finite, spikes_clean
-from exactsnn.packing import pack_pattern
+from exactsnn.packing import pack_pattern, pack_patterns
 from exactsnn.simulate import Topology, _params_key, pack_inputs
 
 PATTERN = [[0.0, 0.4, 0.9], [0.2, 0.25]]
@@ -138,6 +140,44 @@ def test_pack_pattern_on_random_patterns():
             continue
         got = pack_pattern(pattern, 3)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def _packed_one_by_one(patterns, n_inputs):
+    packed = [pack_pattern(x, n_inputs) for x in patterns]
+    return (np.concatenate([t for t, _ in packed]), np.concatenate([s for _, s in packed]),
+            np.cumsum([0] + [t.size for t, _ in packed]))
+
+
+def test_patterns_pack_equals_packing_each_pattern():
+    """``Patterns.pack`` checks a batch of lists in one pass (``pack_patterns``): the same arrays, bit for bit,
+    as packing each pattern alone; other forms (arrays, tuples, numbers as channels) take the per-pattern path."""
+    rng = np.random.default_rng(11)
+    lists = [p for p in GOOD if isinstance(p, list) and all(isinstance(c, list) for c in p)]
+    batches = [lists[:-1], GOOD, lists]  # lists[-1] holds 1e100: past 2**63, checked pattern by pattern
+    for _ in range(50):
+        batches.append([[np.sort(rng.uniform(0, 3, rng.integers(0, 4))).tolist() for _ in range(2)]
+                        for _ in range(int(rng.integers(1, 6)))])
+    batches.append([[[1, 2], [np.float64(0.5), np.int32(7)]], [[-0.0], []]])  # ints, numpy scalars, a signed zero
+    fast = 0
+    for batch in batches:
+        got = Patterns.pack(batch, 2)
+        want = _packed_one_by_one(batch, 2)
+        fast += pack_patterns(batch, 2) is not None
+        assert got.times.dtype == np.float64 and got.src.dtype == np.int64 and got.ptr.dtype == np.int64
+        assert np.array_equal(got.times, want[0]) and np.array_equal(got.src, want[1])
+        assert np.array_equal(got.ptr, want[2]) and np.array_equal(np.signbit(got.times), np.signbit(want[0]))
+    assert fast == len(batches) - 2  # all but GOOD (arrays, tuples, numbers as channels) and lists (1e100)
+
+
+@pytest.mark.parametrize("pattern", BAD, ids=range(len(BAD)))
+def test_patterns_pack_names_the_bad_pattern(pattern):
+    """A bad entry anywhere in a batch: the per-pattern path's error, naming ``patterns[b]``."""
+    batch = [[[0.1], [0.2, 0.3]], pattern, [[], [0.5]]]
+    with pytest.raises(InputSpikeError) as want:
+        pack_pattern(pattern, 2, "patterns[1]")
+    with pytest.raises(InputSpikeError) as got:
+        Patterns.pack(batch, 2)
+    assert str(got.value) == str(want.value) and "patterns[1]" in str(got.value)
 
 
 # ------------------------------------------------------------------ diagnostics screen
