@@ -56,17 +56,13 @@ def pack_patterns(patterns, n_inputs: int):
     flat = list(chain.from_iterable(channels))
     if not set(map(type, flat)) <= _NUMBER_TYPES:
         return None
-    try:
-        times = np.array(flat, np.float64)
-    except (OverflowError, ValueError, TypeError):
-        return None
-    lens = np.array(list(map(len, channels)), np.int64)
-    src = packed_channels(times, lens, min(MAX_TIME, 9.2e18))
-    if src.size != times.size:
+    lens = list(map(len, channels))
+    packed = _checked(flat, lens)
+    if packed is None:
         return None
     ptr = np.zeros(len(patterns) + 1, np.int64)
-    np.cumsum(lens.reshape(len(patterns), n_inputs).sum(axis=1), out=ptr[1:])
-    return times, src % n_inputs, ptr
+    np.cumsum(np.array(lens, np.int64).reshape(len(patterns), n_inputs).sum(axis=1), out=ptr[1:])
+    return packed[0], packed[1] % n_inputs, ptr
 
 
 def _flatten(inputs) -> tuple:
@@ -103,6 +99,12 @@ def _pack_plain(inputs, n_inputs: int):
         flat, lens = _flatten(inputs)
         if flat is None:
             return None
+    return _checked(flat, lens)
+
+
+def _checked(flat, lens):
+    """(times, channel) of plain numbers ``flat`` in channels of ``lens`` spikes each, when every time passes the
+    checks (``packed_channels``); None otherwise."""
     try:
         a = np.array(flat, np.float64)
     except (OverflowError, ValueError, TypeError):
