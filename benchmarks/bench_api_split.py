@@ -4,6 +4,8 @@ Work: ``bench_engine.py``'s network and patterns (5-120-3 LIF, t_max = 2, 100 pa
 Each round times, per pattern, interleaved:
 
 - ``engine loop``: the engine's ``simulate_one`` (feed-forward path: spikes by time, its causal record) in one numba loop;
+- ``pooled loop``: what ``simulate()`` + ``loss_grad`` run on this feed-forward net since issue 14's twelfth pass,
+  ``simulate_pooled`` + ``loss_adjoint_pooled`` (no time order), in one numba loop;
 - ``engine from Python``: the same function called from Python once per pattern (numba's dispatch);
 - ``simulate()``: the public call (input checks, packing, the result object);
 - ``simulate() + loss_grad``: the per-sample API, as ``bench_engine.py`` times it;
@@ -24,8 +26,10 @@ from numba import njit
 
 from bench_engine import T_MAX, network_weights, patterns
 from exactsnn import Loss, Network, Patterns, batch_loss_grad, loss_grad, simulate
+from exactsnn.diagnostics import TIME_TOL, VDOT_TOL
+from exactsnn.losses import KINDS
 from exactsnn.resolve import resolve
-from exactsnn.simulate import Topology
+from exactsnn.simulate import Topology, _feedforward_tables
 
 
 def main():
@@ -46,6 +50,24 @@ def main():
     n_in, n_neurons = net.n_inputs, net.n_neurons
     engine = (topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn)
 
+    sim_pooled, loss_pooled = compiled.module.simulate_pooled, compiled.module.loss_adjoint_pooled
+    outputs = net.outputs.astype(np.int64)
+    n_syn = net.n_synapses
+    kind = KINDS["ttfs_cross_entropy"]
+    ff_tab = _feedforward_tables(compiled, net, topo)[1]
+
+    @njit
+    def pooled_loop(times, src, ptr, labels, syn_post, syn_w, syn_d, out_ptr, out_syn):
+        acc = 0.0
+        for b in range(ptr.size - 1):
+            ok, n_spk, n_arr, _, _, f, i = sim_pooled(ptab, pop, times[ptr[b]:ptr[b + 1]], src[ptr[b]:ptr[b + 1]], n_in,
+                                                      n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, T_MAX,
+                                                      10 ** 6, True, ff_tab)
+            r = loss_pooled(ptab, pop, n_syn, ptr[b + 1] - ptr[b], n_neurons, n_spk, n_arr, f, i, syn_w, kind,
+                            outputs, T_MAX, labels[b], 0.2, 1.0, 0.005, VDOT_TOL, TIME_TOL, VDOT_TOL)
+            acc += r[0]
+        return acc
+
     @njit
     def engine_loop(times, src, ptr, syn_post, syn_w, syn_d, out_ptr, out_syn):
         acc = 0.0
@@ -60,6 +82,7 @@ def main():
     results = [simulate("lif", net, p, T_MAX, params=params) for p in pats]
     work = {
         "engine loop": lambda: engine_loop(packed.times, packed.src, packed.ptr, *engine),
+        "pooled loop": lambda: pooled_loop(packed.times, packed.src, packed.ptr, labels, *engine),
         "engine from Python": lambda: [sim_one(ptab, pop, t, s, n_in, n_neurons, *engine, T_MAX, 10 ** 6, True,
                                                no_watch, 0) for t, s in rows],
         "simulate()": lambda: [simulate("lif", net, p, T_MAX, params=params) for p in pats],

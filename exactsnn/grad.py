@@ -44,8 +44,10 @@ class Gradients:
     @classmethod
     def split(cls, flat, n_syn: int, n_in_sp: int) -> "Gradients":
         flat = np.asarray(flat)
-        return cls(flat[..., :n_syn], flat[..., n_syn:2 * n_syn], flat[..., 2 * n_syn:2 * n_syn + n_in_sp],
-                   flat[..., 2 * n_syn + n_in_sp:])
+        a, b = 2 * n_syn, 2 * n_syn + n_in_sp
+        if flat.ndim == 1:  # one pattern (the per-sample API): plain slices, cheaper than with an Ellipsis
+            return cls(flat[:n_syn], flat[n_syn:a], flat[a:b], flat[b:])
+        return cls(flat[..., :n_syn], flat[..., n_syn:a], flat[..., a:b], flat[..., b:])
 
     def flat(self) -> np.ndarray:
         return np.concatenate([self.weights, self.delays, self.inputs, self.model], axis=-1)

@@ -40,6 +40,10 @@ class Loss:
     gamma: float = 0.005
 
     def __post_init__(self):
+        if (type(self.label) is int and self.label >= 0 and self.kind in KINDS and type(self.tau0) is float
+                and type(self.tau1) is float and type(self.gamma) is float
+                and 0.0 < self.tau0 < math.inf and 0.0 < self.tau1 < math.inf and -math.inf < self.gamma < math.inf):
+            return  # the common form, valid: the checks below would all pass
         if self.kind not in KINDS:
             raise ValueError(f"loss kind {self.kind!r} is unknown; allowed: {sorted(KINDS)}")
         for name in ("tau0", "tau1"):
@@ -92,15 +96,28 @@ def loss_grad(result: SimulationResult, loss: Loss, policy: str = "warn") -> tup
     """(L, Gradients) of one simulated pattern, by the adjoint sweep.
 
     One engine call (``loss_adjoint``) computes the loss, screens the engine's diagnostics and runs the sweep;
-    the checks and their errors are ``loss_value_and_dt`` then ``adjoint``'s, in that order.
+    the checks and their errors are ``loss_value_and_dt`` then ``adjoint``'s, in that order. On a result still
+    held as the feed-forward path's pools (``simulate`` on a feed-forward network, nothing read yet) the call is
+    ``loss_adjoint_pooled``, the batch's sweep, with the same numbers; the result stays unordered.
     """
     if not (isinstance(result, SimulationResult) and isinstance(loss, Loss) and policy in POLICIES
-            and result.spike_vdot is not None and result.spike_event_gap is not None
-            and result.spike_vdot.size == result.spike_event_gap.size == result.n_spikes):
+            and (result._pools is not None or (result.spike_vdot is not None and result.spike_event_gap is not None
+                                             and result.spike_vdot.size == result.spike_event_gap.size
+                                             == result.n_spikes))):
         value, dl_dt, _ = loss_value_and_dt(result, loss)  # the general route names whatever is wrong
         return value, adjoint(result, dl_dt, policy)
     net = result.network
     loss.check_outputs(net.outputs.size)
+    if result._pools is not None:  # still the feed-forward path's pools: sweep them (engine_pooled), no time order
+        n_spk, n_arr, f, i, _ = result._pools
+        value, finite, clean, ok, g = result.model.call(
+            "loss_adjoint_pooled", result.ptab, result.pop, net.n_synapses, result.in_times.size, net.n_neurons, n_spk,
+            n_arr, f, i, result.topology.syn_w, KINDS[loss.kind], net.outputs, float(result.t_max), int(loss.label),
+            float(loss.tau0), float(loss.tau1), float(loss.gamma), VDOT_TOL, TIME_TOL, VDOT_TOL)
+        if ok and finite:
+            if not clean:
+                check_spikes(result, policy)
+            return float(value), Gradients.split(g, net.n_synapses, result.in_times.size)
     value, finite, clean, g = result.model.call(
         "loss_adjoint", *result.engine_args(), KINDS[loss.kind], net.n_neurons, net.outputs, float(result.t_max),
         int(loss.label), float(loss.tau0), float(loss.tau1), float(loss.gamma), result.spike_vdot,

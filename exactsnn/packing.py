@@ -102,13 +102,49 @@ def _pack_plain(inputs, n_inputs: int):
     return _checked(flat, lens)
 
 
+#: Up to this many spikes ``_checked`` checks in Python: for a pattern of a few spikes that is cheaper than the
+#: compiled pass (its dispatch and the boxing of its result), the per-sample API's common case.
+_SMALL = 32
+#: ``_small_src``'s memo: channel lengths -> the channel of each spike (bounded).
+_SRC = {}
+#: The largest time either check accepts: past 2**63 a Python int would not make a float64 array in
+#: ``validate_inputs`` (it says so), so those go there.
+_MAX_CHECKED = min(MAX_TIME, 9.2e18)
+
+
 def _checked(flat, lens):
     """(times, channel) of plain numbers ``flat`` in channels of ``lens`` spikes each, when every time passes the
-    checks (``packed_channels``); None otherwise."""
+    checks (``packed_channels``: in [0, MAX_TIME], ascending within each channel); None otherwise."""
     try:
         a = np.array(flat, np.float64)
     except (OverflowError, ValueError, TypeError):
         return None
-    # past 2**63 a Python int would not make a float64 array in validate_inputs (it says so): those go there
-    src = packed_channels(a, np.array(lens, np.int64), min(MAX_TIME, 9.2e18))
+    if a.size <= _SMALL:
+        return (a, _small_src(lens)) if _small_ok(a.tolist(), lens) else None
+    src = packed_channels(a, np.array(lens, np.int64), _MAX_CHECKED)
     return (a, src) if src.size == a.size else None
+
+
+def _small_ok(values, lens) -> bool:
+    """``packed_channels``' test, in Python, on the float64 values: each in [0, _MAX_CHECKED] (so not NaN),
+    none below the one before it in its channel."""
+    k = 0
+    for n in lens:
+        prev = 0.0
+        for t in values[k:k + n]:
+            if not (prev <= t <= _MAX_CHECKED):
+                return False
+            prev = t
+        k += n
+    return True
+
+
+def _small_src(lens) -> np.ndarray:
+    """The channel of each spike (``np.repeat(arange, lens)``), a fresh array from a memo by ``lens``."""
+    key = tuple(lens)
+    src = _SRC.get(key)
+    if src is None:
+        if len(_SRC) >= 256:
+            _SRC.clear()
+        src = _SRC[key] = np.repeat(np.arange(len(key), dtype=np.int64), key)
+    return src.copy()

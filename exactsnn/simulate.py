@@ -108,6 +108,14 @@ def _feedforward_tables(compiled, network: Network, topo: Topology) -> tuple:
 _NO_TABLES = (np.empty(0, np.int64),) * 4
 
 
+def _none():
+    return None
+
+
+#: ``SimulationResult``'s fields in time order, which an unordered result makes on first read.
+_ORDERED = ("spike_time", "spike_neuron", "record", "spike_vdot", "spike_event_gap")
+
+
 def pack_inputs(times: list) -> tuple:
     """Flat (in_times, in_src) in channel-major order: input spike id -> (time, channel)."""
     if not times:
@@ -143,6 +151,11 @@ class SimulationResult:
         Recorded by the engine during the run: ``dV/dt`` just before each spike's reset, and the
         distance to the nearest arrival at the spiking neuron (inf if none). ``diagnostics.diagnose``
         reads them (None: a result built elsewhere; diagnose then recomputes them from the record).
+
+    A feed-forward run (``engine="auto"`` without the early exit) comes back as the engine's per-neuron pools:
+    ``spike_time``, ``spike_neuron``, ``record``, ``spike_vdot`` and ``spike_event_gap`` are put in time order
+    the first time one of them is read (the same arrays, bit for bit, as ordering them at once), and
+    ``loss_grad`` on a result whose spikes nobody has read sweeps the pools directly (``engine_pooled``).
     """
 
     model: CompiledModel
@@ -158,8 +171,47 @@ class SimulationResult:
     record: tuple = field(repr=False)
     near_margin: np.ndarray = field(repr=False)
     n_closed_form: int = 0
-    spike_vdot: np.ndarray | None = field(default=None, repr=False)
-    spike_event_gap: np.ndarray | None = field(default=None, repr=False)
+    # default_factory, not default: no class attribute, so an unordered result's missing ones reach __getattr__
+    spike_vdot: np.ndarray | None = field(default_factory=_none, repr=False)
+    spike_event_gap: np.ndarray | None = field(default_factory=_none, repr=False)
+
+    #: An unordered result's (n_spk, n_arr, f, i, (max_spikes, closed_form)): ``simulate_pooled``'s buffers.
+    _pools = None
+
+    @classmethod
+    def _from_pools(cls, model, ptab, pop, network, topology, t_max, in_times, in_src, n_spk, n_arr, n_closed, f, i,
+                    run):
+        """A feed-forward run kept as ``simulate_pooled``'s buffers (f, i); ordered on first read. run: the call's
+        (max_spikes, closed_form), for the general engine when the order needs it."""
+        result = object.__new__(cls)
+        result.__dict__.update(model=model, ptab=ptab, pop=pop, network=network, topology=topology, t_max=t_max,
+                               in_times=in_times, in_src=in_src, n_closed_form=int(n_closed),
+                               near_margin=f[3 * n_spk + n_arr:3 * n_spk + n_arr + network.n_neurons],
+                               _pools=(int(n_spk), int(n_arr), f, i, run))
+        return result
+
+    def __getattr__(self, name):
+        """An unordered result's time-ordered fields, made on first read (``_order``)."""
+        if name in _ORDERED and self.__dict__.get("_pools") is not None:
+            self._order()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _order(self) -> None:
+        """Put an unordered result in time order (``order_pooled``), as ``simulate_packed`` would have."""
+        n_spk, n_arr, f, i, (max_spikes, closed_form) = self._pools
+        net, topo = self.network, self.topology
+        out = self.model.call("order_pooled", net.n_inputs, net.n_neurons, self.in_times, self.in_src, self.t_max,
+                              topo.syn_post, topo.syn_d, topo.out_ptr, topo.out_syn, n_spk, n_arr,
+                              self.n_closed_form, f, i)
+        if out[0] != status.OK:  # the general engine settles this pattern's order (ties): run it, as simulate does
+            out = _run_packed(self.model, self.ptab, self.pop, self.in_times, self.in_src, net, topo, self.t_max,
+                              max_spikes, closed_form, _NO_WATCH, False, _NO_TABLES)
+        st, n_spk, n_arr, _, fail_j, fail_t, f, i = out
+        if st != status.OK:
+            raise SimulationError(status.message(st, max_spikes=max_spikes, neuron=int(fail_j), time=float(fail_t)))
+        ordered = _unpacked(n_spk, n_arr, f, i)
+        self.__dict__.update(zip(_ORDERED, ordered[:5]), _pools=None)
 
     @property
     def params(self) -> np.ndarray:
@@ -180,7 +232,7 @@ class SimulationResult:
 
     @property
     def n_spikes(self) -> int:
-        return int(self.spike_time.size)
+        return self._pools[0] if self._pools is not None else int(self.spike_time.size)
 
     @property
     def spikes(self) -> list:
@@ -298,17 +350,38 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
     watch = watched_outputs(network, first_spike_exit)
     feedforward, tables = _feedforward_tables(compiled, network, topo)
     feedforward = feedforward and ENGINES[engine] == 0 and watch.size == 0
-    st, n_spk, n_arr, n_closed, fail_j, fail_t, f, i = compiled.call(
-        "simulate_packed", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post, topo.syn_w,
-        topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes), bool(closed_form), watch, feedforward, tables)
+    if feedforward:  # kept as the path's pools, ordered when read (SimulationResult._order)
+        ok, n_spk, n_arr, n_closed, _, f, i = compiled.call(
+            "simulate_pooled", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons, topo.syn_post,
+            topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, int(max_spikes), bool(closed_form), tables)
+        if ok:
+            return SimulationResult._from_pools(compiled, ptab, pop, network, topo, t_max, in_times, in_src, n_spk,
+                                                n_arr, n_closed, f, i, (int(max_spikes), bool(closed_form)))
+    st, n_spk, n_arr, n_closed, fail_j, fail_t, f, i = _run_packed(
+        compiled, ptab, pop, in_times, in_src, network, topo, t_max, int(max_spikes), bool(closed_form), watch,
+        feedforward, tables)
     if st != status.OK:
         raise SimulationError(status.message(st, max_spikes=max_spikes, neuron=int(fail_j), time=float(fail_t)))
-    # Views of the engine's two packed buffers (``simulate_packed``), this call's own: no copies.
+    spike_time, spike_neuron, record, spike_vdot, spike_gap, near = _unpacked(n_spk, n_arr, f, i)
+    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, spike_time, spike_neuron,
+                            record, near, int(n_closed), spike_vdot, spike_gap)
+
+
+def _run_packed(compiled, ptab, pop, in_times, in_src, network, topo, t_max, max_spikes, closed_form, watch,
+                feedforward, tables) -> tuple:
+    """The engine's ``simulate_packed`` on one pattern."""
+    return compiled.call("simulate_packed", ptab, pop, in_times, in_src, network.n_inputs, network.n_neurons,
+                         topo.syn_post, topo.syn_w, topo.syn_d, topo.out_ptr, topo.out_syn, t_max, max_spikes,
+                         closed_form, watch, feedforward, tables)
+
+
+def _unpacked(n_spk: int, n_arr: int, f: np.ndarray, i: np.ndarray) -> tuple:
+    """(spike_time, spike_neuron, record, spike_vdot, spike_event_gap, near_margin): views of ``simulate_packed``'s
+    two buffers (this call's own: no copies)."""
     s1, s2, s3 = n_spk, 2 * n_spk, 3 * n_spk
     a1, a2 = s3 + n_arr, s3 + 2 * n_arr
     record = CausalRecord(i[s1:s2], i[s2:s3], int(n_arr), f[s3:a1], i[s3:a1], i[a1:a2], i[a2:])
-    return SimulationResult(compiled, ptab, pop, network, topo, t_max, in_times, in_src, f[:s1], i[:s1], record, f[a1:],
-                            int(n_closed), f[s1:s2], f[s2:s3])
+    return f[:s1], i[:s1], record, f[s1:s2], f[s2:s3], f[a1:]
 
 
 #: ``param_table``'s memo: (CompiledModel, n_pop, (name, value key), ...) -> validated table (bounded).

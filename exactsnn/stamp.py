@@ -44,7 +44,7 @@ NUMERIC_DIR = PACKAGE_DIR / "numeric"
 TEMPLATE_DIR = NUMERIC_DIR / "templates"
 #: Stamped in this order below the kernels.
 TEMPLATES = ("engine_sim.py", "engine_crossing.py", "engine_record.py", "engine_feedforward.py", "engine_loop.py",
-             "engine_grad.py", "engine_batch.py", "engine_jacobian.py")
+             "engine_grad.py", "engine_batch.py", "engine_pooled.py", "engine_jacobian.py")
 DROP_MARK = "# stamp: drop"
 
 _CACHE_DIR = None

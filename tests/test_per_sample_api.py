@@ -25,7 +25,7 @@ from exactsnn.losses import KINDS, loss_value_and_dt
 from exactsnn.network import validate_inputs
 from exactsnn.numeric.losses_nb import loss_and_grad
 from exactsnn.numeric.spike_screen import all_finite, spikes_clean
-from exactsnn.packing import pack_pattern, pack_patterns
+from exactsnn.packing import _MAX_CHECKED, _checked, pack_pattern, pack_patterns, packed_channels
 from exactsnn.simulate import Topology, _params_key, pack_inputs
 
 PATTERN = [[0.0, 0.4, 0.9], [0.2, 0.25]]
@@ -167,6 +167,27 @@ def test_patterns_pack_equals_packing_each_pattern():
         assert np.array_equal(got.times, want[0]) and np.array_equal(got.src, want[1])
         assert np.array_equal(got.ptr, want[2]) and np.array_equal(np.signbit(got.times), np.signbit(want[0]))
     assert fast == len(batches) - 2  # all but GOOD (arrays, tuples, numbers as channels) and lists (1e100)
+
+
+def test_small_patterns_are_checked_as_the_compiled_pass_checks_them():
+    """Up to ``_SMALL`` spikes ``_checked`` tests the times in Python; the compiled pass (``packed_channels``) is the
+    oracle: the same verdict and channels on random patterns of edge values (signed zeros, NaN, infinities, the
+    2**63 limit, ints, values out of order)."""
+    rng = np.random.default_rng(12)
+    values = [0.0, -0.0, 1.0, 2.5, float("nan"), float("inf"), -1e-300, 9.2e18, 9.3e18, 1e100, 3, 2 ** 63, 0.5]
+    verdicts = {True: 0, False: 0}
+    for _ in range(5000):
+        lens = rng.integers(0, 4, rng.integers(1, 5)).tolist()
+        flat = [values[v] for v in rng.integers(0, len(values), sum(lens))]
+        a = np.array(flat, np.float64)
+        src = packed_channels(a, np.array(lens, np.int64), _MAX_CHECKED)
+        got = _checked(flat, lens)
+        assert (got is not None) == (src.size == a.size)
+        if got is not None:
+            np.testing.assert_array_equal(got[1], src)
+            assert got[1].dtype == np.int64 and np.array_equal(np.signbit(got[0]), np.signbit(a))
+        verdicts[got is not None] += 1
+    assert min(verdicts.values()) > 500
 
 
 @pytest.mark.parametrize("pattern", BAD, ids=range(len(BAD)))

@@ -472,23 +472,42 @@ def simulate_feedforward(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post,
      n_sorted, asrc) = _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
                                    out_syn, t_max, max_spikes, closed_form, input_time, input_syn, input_src, tables)
     if status == ST_OK:
-        spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie, rank = _order_spikes(
-            n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)
-        if not tie:  # arrivals neuron-major, as the pools hold them
-            arr_src, arr_prev, ok = _neuron_major_record(n_neurons, in_times.size, arr_lo, at, asrc, rank)
-            if ok:
-                return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_lo[n_neurons], at,
-                        asyn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
-        # Two arrivals at one neuron at one time: the pools' order of them must be the general engine's, which
-        # the time-sorted record checks (``_record``'s ok), else the general engine runs the pattern.
-        arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
-            n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
-            out_syn, spk_time, spk_neuron, arr_lo, at, asyn)
-        if ok and not tie:
-            for k in range(spk_time.size):  # the head as an index into the record
-                if spk_arr_head[k] >= 0:
-                    spk_arr_head[k] = local[spk_arr_head[k]]
-            return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time.size, arr_time,
-                    arr_syn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+        return _ff_ordered(n_in, n_neurons, in_times.size, t_max, input_time, input_syn, input_src, syn_post, syn_d,
+                           out_ptr, out_syn, pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, asrc,
+                           arr_lo, near, n_closed, sorted_ids, n_sorted)
+    return _ff_fallback(near)
+
+
+@njit(cache=True)
+def _ff_fallback(near):
+    """``simulate_feedforward``'s result when the general engine must run the pattern."""
     e_f, e_i = np.empty(0), np.empty(0, np.int64)
     return FF_FALLBACK, 0, e_f, e_i, e_i, e_i, 0, e_f, e_i, e_i, e_i, near, 0, -1, math.nan, e_f, e_i.astype(np.float64)
+
+
+@njit(cache=True)
+def _ff_ordered(n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr, out_syn,
+                pool_t, pool_vdot, pool_gap, pool_head, spk_lo, spk_hi, at, asyn, asrc, arr_lo, near, n_closed,
+                sorted_ids, n_sorted):
+    """The feed-forward path's finished pools (``_run_tables``) as ``simulate_one``'s result: spikes in time order
+    (``_order_spikes``), the causal record neuron-major (``_neuron_major_record``) or, when spikes or arrivals
+    tie, time-sorted (``_record``); status FF_FALLBACK when the general engine must settle the order."""
+    spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_arr_head, tie, rank = _order_spikes(
+        n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted)
+    if not tie:  # arrivals neuron-major, as the pools hold them
+        arr_src, arr_prev, ok = _neuron_major_record(n_neurons, n_in_sp, arr_lo, at, asrc, rank)
+        if ok:
+            return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_lo[n_neurons], at,
+                    asyn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+    # Two arrivals at one neuron at one time: the pools' order of them must be the general engine's, which
+    # the time-sorted record checks (``_record``'s ok), else the general engine runs the pattern.
+    arr_time, arr_syn, arr_src, arr_prev, local, ok = _record(
+        n_in, n_neurons, n_in_sp, t_max, input_time, input_syn, input_src, syn_post, syn_d, out_ptr,
+        out_syn, spk_time, spk_neuron, arr_lo, at, asyn)
+    if ok and not tie:
+        for k in range(spk_time.size):  # the head as an index into the record
+            if spk_arr_head[k] >= 0:
+                spk_arr_head[k] = local[spk_arr_head[k]]
+        return (ST_OK, spk_time.size, spk_time, spk_neuron, spk_arr_head, spk_prev, arr_time.size, arr_time,
+                arr_syn, arr_src, arr_prev, near, n_closed, -1, math.nan, spk_vdot, spk_gap)
+    return _ff_fallback(near)

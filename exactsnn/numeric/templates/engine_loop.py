@@ -363,10 +363,15 @@ def simulate_packed(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_
     when status != ST_OK. Numba boxes each returned array into a Python object (~0.8 us apiece, more than copying
     a pattern's ~13,000 numbers), and ``simulate()`` keeps views of these two.
     """
+    return packed_result(simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr,
+                                         out_syn, t_max, max_spikes, closed_form, watch, ff, tables), n_neurons)
+
+
+@njit(cache=True)
+def packed_result(res, n_neurons):
+    """``simulate_one``'s result ``res`` in ``simulate_packed``'s two buffers."""
     (status, n_spk, spk_time, spk_neuron, spk_arr_head, spk_prev, n_arr, arr_time, arr_syn, arr_src, arr_prev, near,
-     n_closed, fail_j, fail_t, spk_vdot, spk_gap) = simulate_tabled(ptab, pop, in_times, in_src, n_in, n_neurons,
-                                                                   syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
-                                                                   max_spikes, closed_form, watch, ff, tables)
+     n_closed, fail_j, fail_t, spk_vdot, spk_gap) = res
     if status != ST_OK:
         return status, 0, 0, n_closed, fail_j, fail_t, np.empty(0), np.empty(0, np.int64)
     ns, na = n_spk, n_arr

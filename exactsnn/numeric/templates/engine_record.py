@@ -52,6 +52,29 @@ def _neuron_arrival_stream(n_in, n_in_sp, spk_time, spk_neuron, out_ptr, out_syn
 
 
 @njit(cache=True)
+def _time_order(n_neurons, spk_lo, spk_hi, pool_t, sorted_ids, n_sorted):
+    """(order, work): order = the pool's spikes by (time, pool index), a stable merge (``merge_runs``) of the
+    first n_sorted, already sorted (``sorted_ids``), and each later neuron's train; work: the merge's scratch."""
+    n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
+    order, work = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
+    bounds = np.empty(n_neurons + 2, np.int64)
+    order[:n_sorted] = sorted_ids[:n_sorted]
+    bounds[0] = 0
+    n_runs = 0
+    if n_sorted > 0:
+        bounds[1] = n_sorted
+        n_runs = 1
+    for j in range(n_neurons):
+        if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
+            for p in range(spk_lo[j], spk_hi[j]):
+                order[uidx(p)] = p
+            n_runs += 1
+            bounds[n_runs] = spk_hi[j]
+    merge_runs(pool_t, order, work, bounds, n_runs)
+    return order, work
+
+
+@njit(cache=True)
 def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_head, sorted_ids, n_sorted):
     """Pool spikes in time order: (spk_time, spk_neuron, spk_prev, spk_vdot, spk_gap, spk_head, tie, rank);
     spk_head: the pool's head (index into the arrival pool, or -1); ``tie`` when two spikes share a time (the
@@ -62,24 +85,11 @@ def _order_spikes(n_neurons, spk_lo, spk_hi, pool_t, pool_vdot, pool_gap, pool_h
     index); one pass then writes every output in that order.
     """
     n_spk = spk_hi[n_neurons - 1] if n_neurons else 0
-    order, work = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
-    bounds = np.empty(n_neurons + 2, np.int64)
+    order, work = _time_order(n_neurons, spk_lo, spk_hi, pool_t, sorted_ids, n_sorted)
     pool_neuron = np.empty(n_spk, np.int64)
-    order[:n_sorted] = sorted_ids[:n_sorted]
-    bounds[0] = 0
-    n_runs = 0
-    if n_sorted > 0:
-        bounds[1] = n_sorted
-        n_runs = 1
     for j in range(n_neurons):
         for p in range(spk_lo[j], spk_hi[j]):
             pool_neuron[uidx(p)] = j
-        if spk_lo[j] >= n_sorted and spk_hi[j] > spk_lo[j]:
-            for p in range(spk_lo[j], spk_hi[j]):
-                order[uidx(p)] = p
-            n_runs += 1
-            bounds[n_runs] = spk_hi[j]
-    merge_runs(pool_t, order, work, bounds, n_runs)
     spk_time, spk_vdot, spk_gap = np.empty(n_spk), np.empty(n_spk), np.empty(n_spk)
     spk_neuron, spk_prev, spk_head = np.empty(n_spk, np.int64), np.empty(n_spk, np.int64), np.empty(n_spk, np.int64)
     last = np.full(n_neurons, -1, np.int64)
