@@ -210,8 +210,8 @@ class SimulationResult:
         st, n_spk, n_arr, _, fail_j, fail_t, f, i = out
         if st != status.OK:
             raise SimulationError(status.message(st, max_spikes=max_spikes, neuron=int(fail_j), time=float(fail_t)))
-        ordered = _unpacked(n_spk, n_arr, f, i)
-        self.__dict__.update(zip(_ORDERED, ordered[:5]), _pools=None)
+        ordered = _unpacked(n_spk, n_arr, f, i)  # near_margin too (the same numbers), so the pools can go
+        self.__dict__.update(zip(_ORDERED, ordered[:5]), near_margin=ordered[5], _pools=None)
 
     @property
     def params(self) -> np.ndarray:
