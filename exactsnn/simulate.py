@@ -357,6 +357,7 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         if ok:
             return SimulationResult._from_pools(compiled, ptab, pop, network, topo, t_max, in_times, in_src, n_spk,
                                                 n_arr, n_closed, f, i, (int(max_spikes), bool(closed_form)))
+        feedforward = False  # handed back by the path: the general engine settles it, as simulate_packed would
     st, n_spk, n_arr, n_closed, fail_j, fail_t, f, i = _run_packed(
         compiled, ptab, pop, in_times, in_src, network, topo, t_max, int(max_spikes), bool(closed_form), watch,
         feedforward, tables)
