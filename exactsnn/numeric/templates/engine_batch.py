@@ -86,6 +86,18 @@ def _loss_and_dl_dt(n_spk, t_first, idx, outputs, loss_kind, label, tau0, tau1, 
 
 
 @njit(cache=True)
+def pool_firsts(outputs, n_neurons, t_max, spk_lo, spk_hi, pool_t):
+    """``first_spikes``' (t_first, idx) from the feed-forward path's pools: each output's first spike is the first of
+    its train (pool index spk_lo[j]); t_max and -1 when it is silent."""
+    t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
+    for j in range(n_neurons):
+        o = slot[j]
+        if o >= 0 and spk_hi[j] > spk_lo[j]:
+            idx[o], t_first[o] = spk_lo[j], pool_t[spk_lo[j]]
+    return t_first, idx
+
+
+@njit(cache=True)
 def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn, t_max,
               max_spikes, outputs, tables):
     """The whole run of a pattern on a feed-forward net by the feed-forward path, kept as its pools (no time-sorted
@@ -101,15 +113,10 @@ def _pool_sim(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn
     (status, pool_t, _, _, pool_head, spk_lo, spk_hi, at, asyn, arr_lo, _, _, _, _,
      asrc) = _run_tables(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, syn_d, out_ptr, out_syn,
                          t_max, max_spikes, True, input_time, input_syn, input_src, tables)
-    t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
-    counts = np.zeros(n_neurons, np.int64)
+    t_first, idx = pool_firsts(outputs, n_neurons, t_max, spk_lo, spk_hi, pool_t)
     spk_neuron, spk_prev, arr_prev, ok = _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at)
     ok = ok and status == ST_OK
-    for j in range(n_neurons):
-        counts[j] = spk_hi[j] - spk_lo[j]
-        o = slot[j]
-        if o >= 0 and counts[j] > 0:
-            idx[o], t_first[o] = spk_lo[j], pool_t[spk_lo[j]]
+    counts = spk_hi - spk_lo
     record = (spk_neuron.size, pool_t, spk_neuron, pool_head, spk_prev, arr_lo[n_neurons], at, asyn, asrc, arr_prev)
     return ok, record, t_first, idx, counts
 

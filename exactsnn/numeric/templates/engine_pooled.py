@@ -27,7 +27,7 @@ from exactsnn.numeric.templates.engine_feedforward import (  # stamp: drop
 from exactsnn.numeric.templates.engine_loop import packed_result  # stamp: drop
 from exactsnn.numeric.templates.engine_record import _time_order  # stamp: drop
 from exactsnn.numeric.templates.engine_grad import adjoint_cone  # stamp: drop
-from exactsnn.numeric.templates.engine_batch import _loss_and_dl_dt, _output_firsts  # stamp: drop
+from exactsnn.numeric.templates.engine_batch import _loss_and_dl_dt, pool_firsts  # stamp: drop
 from exactsnn.numeric.templates.kernel_stubs import N_PARAMS  # stamp: drop
 
 
@@ -119,11 +119,7 @@ def loss_adjoint_pooled(ptab, pop, n_syn, n_in_sp, n_neurons, n_spk, n_arr, f, i
     (pool_t, pool_vdot, pool_gap, at, near0, pool_head, asyn, asrc, spk_lo, spk_hi, arr_lo,
      sorted_ids) = _pool_views(n_neurons, n_spk, n_arr, f, i)
     spk_neuron, spk_prev, arr_prev, ok = _pool_record(n_neurons, spk_lo, spk_hi, arr_lo, at)
-    t_first, idx, slot = _output_firsts(outputs, n_neurons, t_max)
-    for j in range(n_neurons):
-        o = slot[j]
-        if o >= 0 and spk_hi[j] > spk_lo[j]:
-            idx[o], t_first[o] = spk_lo[j], pool_t[spk_lo[j]]
+    t_first, idx = pool_firsts(outputs, n_neurons, t_max, spk_lo, spk_hi, pool_t)
     value, dl_dt = _loss_and_dl_dt(n_spk, t_first, idx, outputs, kind, label, tau0, tau1, gamma)
     finite = abs(value) <= 1.7976931348623157e308  # as sample_loss_dt
     for o in range(outputs.size):  # every other entry of dl_dt is 0
