@@ -146,7 +146,8 @@ class SimulationResult:
         Model parameter values per population; ``pop[j]`` is neuron j's population.
     n_closed_form : int
         Number of spikes whose Newton polish started from the model's closed-form
-        spike time (0 when the model has none at these parameters, or with ``closed_form=False``).
+        spike time (0 when the model has none at these parameters, or with ``closed_form=False``;
+        crossings near their segment's start polish from the Taylor start instead).
     spike_vdot, spike_event_gap : (n_spikes,) float64 or None
         Recorded by the engine during the run: ``dV/dt`` just before each spike's reset, and the
         distance to the nearest arrival at the spiking neuron (inf if none). ``diagnostics.diagnose``
@@ -311,9 +312,11 @@ def simulate(model, network: Network, inputs, t_max, params=None, max_spikes=DEF
         neuron j uses the parameter values of population ``populations[j]``, and gradients
         with respect to model parameters come per population. Default: one population.
     closed_form : bool
-        Start each crossing's Newton polish from the model's closed-form spike time where one
-        applies (log, quadratic or Lambert W, see ``CLOSED_FORMS`` of the generated module).
-        False always uses the generic root finder; results agree to rounding.
+        Start a crossing's Newton polish from the model's closed-form spike time where one
+        applies (log, quadratic or Lambert W, see ``CLOSED_FORMS`` of the generated module) and the
+        crossing is far from the segment's start (nearer, the Taylor start is as good and cheaper:
+        ``engine_crossing.CF_TAYLOR_NEAR``). False always uses the generic root finder; results agree
+        to rounding.
     first_spike_exit : bool
         Stop as soon as every output neuron has fired (default False: every spike up to ``t_max``).
         For first-spike losses: every spike up to the stop, its causal record and so the first output

@@ -317,14 +317,15 @@ def test_fast_path_agrees_with_root_finding_on_random_networks(case):
         multi = max(multi, max(len(s) for s in fast.spikes))
     assert worst <= 8, worst
     assert multi >= 5 and n_spikes > 300
-    assert n_closed >= n_spikes  # every spike was a candidate once, most started from the closed form
+    # The closed form starts the polish of the crossings far from the segment start (CF_TAYLOR_NEAR): hundreds here.
+    assert n_closed >= 250, (n_closed, n_spikes)
 
 
 def test_fast_path_is_taken_only_where_a_closed_form_applies():
     net = Network.feedforward([[[4.0, 9.0]]])
     for model, params, _, _, _ in FAST.values():
         r = simulate(model, net, [[0.2]], 10.0, params=params)
-        assert r.n_spikes >= 2 and r.n_closed_form >= r.n_spikes
+        assert r.n_spikes >= 2 and r.n_closed_form >= 1  # the far crossings (CF_TAYLOR_NEAR)
         assert simulate(model, net, [[0.2]], 10.0, params=params, closed_form=False).n_closed_form == 0
     generic = simulate("lif", net, [[0.2]], 10.0, params={"tau_syn": 1 / 0.999, "tau_mem": 1.0})
     assert generic.n_spikes >= 2 and generic.n_closed_form == 0

@@ -307,28 +307,20 @@ def state_bracket_given(x0, x1, c0, c1, theta, f_lo, length, plain, ucrit, f_cri
 
 
 @njit(cache=True)
-def state_start(x0, x1, c0, c1, f0, lo, hi, plain):
-    """Newton's start in the bracket (lo, hi) of the first crossing: the root of F's Taylor quadratic at 0.
+def state_taylor_root(x0, x1, c0, c1, f0, plain):
+    """Newton's usual start for the first crossing after 0: the root of F's Taylor quadratic at 0, or nan when
+    F'(0) <= 0.
 
     With ``a = F'(0)`` and ``b = F''(0)`` (no exponentials at u = 0: ``N0 = 1, N0' = -x0, N0'' = x0^2``,
     ``N1 = 0, N1' = -1, N1'' = x0 + x1``; plain: ``N1 = exp(-x1 u)``), the root of
     ``f0 + a u + b u^2 / 2`` is ``u = -2 f0 / (a + sqrt(a^2 - 2 b f0))`` (no cancellation: ``a > 0``,
     ``f0 < 0``), or ``-f0 / a`` (Newton's step from 0) when the quadratic has none. A crossing is usually
     near 0 against the state's time scale, where this start is within ``O(F''' u^3)`` of the root and
-    Newton needs one or two steps (from the bracket's midpoint it needed about 7). Falls back to the
-    midpoint when the bracket does not start at 0, when ``a <= 0``, or when the start is outside
-    ``(lo, hi)``. The start costs iterations, never correctness: ``state_polish`` keeps its iterates in
-    the bracket.
+    Halley needs one or two steps (from the bracket's midpoint Newton needed about 7). The engine
+    (``engine_crossing.state_polish_in``) starts from the bracket's midpoint when the bracket does not start
+    at 0 or this root is outside it, and from the model's closed form when the root is far from 0. The start
+    costs iterations, never correctness: ``state_polish`` keeps its iterates in the bracket.
     """
-    if lo != 0.0:
-        return 0.5 * (lo + hi)
-    u = state_taylor_root(x0, x1, c0, c1, f0, plain)
-    return u if lo < u < hi else 0.5 * (lo + hi)
-
-
-@njit(cache=True)
-def state_taylor_root(x0, x1, c0, c1, f0, plain):
-    """``state_start``'s root of F's Taylor quadratic at 0 (or Newton's step from 0), or nan when F'(0) <= 0."""
     if plain:
         a = -x0 * c0 - x1 * c1
         b = x0 * x0 * c0 + x1 * x1 * c1
@@ -376,7 +368,7 @@ def state_polish(x0, x1, c0, c1, theta, lo, hi, u, plain):
     ``e' = A e^3 + O(e^4)`` with ``A = (F''/(2F'))**2 - F'''/(6F')`` and ``e ~ |s|``. The iteration stops when
     ``_POLISH_SAFETY |A| |s|**3 <= _POLISH_REL |u + s|`` (what remains is below the rounding of F itself), or, as
     before, when a step is at most 4 ulps of u or the bracket is 2 ulps wide. From the usual start (the root of
-    F's Taylor quadratic, ``state_start``) that is two evaluations where Newton with a confirming step needed
+    F's Taylor quadratic, ``state_taylor_root``) that is two evaluations where Newton with a confirming step needed
     three or more. A step that leaves the bracket, or a non-positive slope, bisects instead (and never stops early).
     """
     return state_polish_lazy(x0, x1, c0, c1, theta, lo, hi, u, plain, hi, hi)

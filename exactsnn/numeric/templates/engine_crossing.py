@@ -15,7 +15,7 @@ from exactsnn.numeric.templates.engine_sim import ST_OK  # stamp: drop
 from exactsnn.numeric.closed_form_roots import cf_newton_state
 from exactsnn.numeric.sorting import argsort_into
 from exactsnn.numeric.newton_state import (
-    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_root_floor, state_polish, state_polish_lazy, state_start,
+    state_basis3, state_bracket_given, state_bracket_hi, state_critical, state_root_floor, state_polish, state_polish_lazy,
     state_taylor_root, state_value, state_value0, state_window_max,
 )
 from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
@@ -25,6 +25,13 @@ from exactsnn.numeric.templates.kernel_stubs import (  # stamp: drop
 #: The window test polishes a crossing unless F < 0 at the next arrival plus this relative slack: a
 #: polished root would have to be off by 1e-6 (the engine's error is ~1e-15) to fall inside it unseen.
 WINDOW_SLACK = 1e-6
+#: A crossing's polish starts from the model's closed form (``cf_newton_state``) only when the Taylor start is not
+#: this close: ``u_T max(|x0|, |x1|) >= CF_TAYLOR_NEAR`` (u_T: the root of F's Taylor quadratic at the segment
+#: start, whose relative error grows like (x u_T)^2). Nearer, Halley from u_T takes as long as from the closed form
+#: plus the closed form's own cost (benchmarks/README.md, thirteenth pass: per polish, by u_T).
+CF_TAYLOR_NEAR = 0.02
+#: The same for the Lambert form (equal nodes: tau_syn == tau_mem, the alpha kernel), whose W costs more.
+CF_TAYLOR_NEAR_LAMBERT = 0.3
 #: ``state_crossing_before`` skips evaluating F at t_max when F(w) > this times (theta + |c0| + |c1| max(L, 1)), a
 #: bound on |F|'s terms (N0 <= 1; |N1| <= u, or <= 1 when plain): two evaluations' rounding (a few ulps each) is far
 #: below it.
@@ -103,13 +110,26 @@ def _input_stream(in_times, in_src, out_ptr, out_syn, syn_d):
     return arr_t[order], arr_s[order], arr_e[order]
 
 
+@njit(cache=True, inline="always")
+def _taylor_near(x0, x1, ut):
+    """The Taylor start ut is near enough that the closed form is not worth computing (``CF_TAYLOR_NEAR``)."""
+    near = CF_TAYLOR_NEAR_LAMBERT if (x0 == x1 and not STATE_PLAIN) else CF_TAYLOR_NEAR
+    return ut * max(abs(x0), abs(x1)) < near
+
+
 @njit(cache=True)
 def state_polish_in(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, lo, hi):
     """(t, closed): the crossing in the bracket (lo, hi) of F (F(lo) < 0 <= F(hi), F(0) = f0), polished from the
-    model's closed form when it lies in the bracket (``closed``), else from ``state_start``; inf past t_max."""
-    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    model's closed form when the root of F's Taylor quadratic at 0 (``state_taylor_root``, with lo = 0) is not
+    near 0 (``_taylor_near``) and the closed form lies in the bracket (``closed``), else from that Taylor root
+    when it lies in the bracket, else from the bracket's midpoint; inf past t_max."""
+    ut = state_taylor_root(x0, x1, c0, c1, f0, STATE_PLAIN) if lo == 0.0 else math.nan
+    taylor = lo < ut < hi
+    u = math.nan
+    if cf_kind != 0 and not (taylor and _taylor_near(x0, x1, ut)):
+        u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN)
     closed = lo < u <= hi
-    start = u if closed else state_start(x0, x1, c0, c1, f0, lo, hi, STATE_PLAIN)
+    start = u if closed else (ut if taylor else 0.5 * (lo + hi))
     t = t0 + state_polish(x0, x1, c0, c1, theta, lo, hi, start, STATE_PLAIN)
     return (t if t <= t_max else math.inf), closed
 
@@ -134,16 +154,24 @@ def _crossing_lazy(cf_kind, x0, x1, c0, c1, theta, t0, t_max, f0, hi_floor):
     every comparison's outcome, and so the root, unchanged."""
     length = t_max - t0
     hi = math.nan
-    u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN) if cf_kind != 0 else math.nan
+    ut = state_taylor_root(x0, x1, c0, c1, f0, STATE_PLAIN)
+    u = math.nan
+    if cf_kind != 0:
+        near = 0.0 < ut and _taylor_near(x0, x1, ut)
+        if near and not ut < hi_floor:  # state_polish_in's test lo < ut < hi, hi computed only when it decides
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN)
+            near = ut < hi
+        if not near:
+            u = cf_newton_state(x0, x1, c0, c1, theta, f0, STATE_PLAIN)
     closed = False
     if u > 0.0:  # lo < u <= hi
         if u < hi_floor:
             closed = True
         else:
-            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN)
+            hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN) if math.isnan(hi) else hi
             closed = u <= hi
-    if not closed:  # state_start with lo = 0
-        u = state_taylor_root(x0, x1, c0, c1, f0, STATE_PLAIN)
+    if not closed:  # the Taylor root, or the midpoint
+        u = ut
         if not (0.0 < u < hi_floor):
             hi = state_bracket_hi(x0, x1, c0, c1, length, STATE_PLAIN) if math.isnan(hi) else hi
             u = u if 0.0 < u < hi else 0.5 * (0.0 + hi)
@@ -157,8 +185,9 @@ def state_next_crossing(cf_kind, x0, x1, c0, c1, theta, t0, t_max):
 
     The bracket (closed-form critical point + end signs, ``state_bracket``) decides whether and where a
     crossing exists; a closed form of the model (``cf_kind != 0``, read off the nodes by
-    ``cf_newton_state``) supplies Newton's start inside it; without one, or when its value is not inside
-    the bracket, Newton starts from the root of F's Taylor quadratic at t0 (``state_start``). ``closed`` tells
+    ``cf_newton_state``) supplies Newton's start inside it when the crossing is not near t0; without one, or
+    when its value is not inside the bracket, Newton starts from the root of F's Taylor quadratic at t0
+    (``state_polish_in``). ``closed`` tells
     whether the closed form was used. A potential already at threshold at t0 (reached within rounding
     exactly at an arrival) spikes at t0.
     """

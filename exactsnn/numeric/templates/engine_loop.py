@@ -249,7 +249,7 @@ def simulate_one(ptab, pop, in_times, in_src, n_in, n_neurons, syn_post, syn_w, 
     exit, and the general event loop otherwise; 1 always runs the general event loop (tests compare them).
 
     ``closed_form``: start the crossing polish from the model's closed form where one applies
-    (False: from the root of the state's Taylor quadratic, ``state_start``, the generic root finder).
+    (False: from the root of the state's Taylor quadratic, ``state_taylor_root``, the generic root finder).
 
     ``watch`` (int64 neuron ids; empty: run to t_max): first-spike early exit. The run stops right after
     the spike that completes the set of watched neurons that have fired (all of them): no later event can
